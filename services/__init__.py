@@ -1,0 +1,1 @@
+"""The four Wirepress services: ingest, enrich, render, publish."""

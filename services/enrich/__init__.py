@@ -1,0 +1,1 @@
+"""Wirepress enrich service."""

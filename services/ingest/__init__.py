@@ -1,0 +1,1 @@
+"""Wirepress ingest service."""

@@ -1,0 +1,1 @@
+"""Wirepress shared package: event models, stream names, settings, storage, logging."""
