@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     ingest_token: str | None = None
     ingest_max_body_bytes: int = 5 * 1024 * 1024
 
+    # Consumer services answer /healthz here (ingest answers it on its own port).
+    health_host: str = "127.0.0.1"
+    health_port: int = 8081
+
     consumer_name: str = Field(default_factory=default_consumer_name)
     # Up to this many entries are read in one go: a replica never grabs the whole backlog.
     max_records: int = 50

@@ -10,6 +10,7 @@ INGESTED = "wirepress:ingested"
 REPUBLISH = "wirepress:republish"
 ENRICHED = "wirepress:enriched"
 RENDERED = "wirepress:rendered"
+# Outcomes of publishing, for tools and audits; no service consumes it.
 PUBLISHED = "wirepress:published"
 
 ENRICH = "enrich"
@@ -23,7 +24,6 @@ CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
     REPUBLISH: (ENRICH,),
     ENRICHED: (RENDER,),
     RENDERED: (PUBLISH,),
-    PUBLISHED: (RENDER,),
 }
 
 ALL_STREAMS: tuple[str, ...] = (INGESTED, REPUBLISH, ENRICHED, RENDERED, PUBLISHED)

@@ -1,0 +1,64 @@
+# Wirepress. `make run` brings the whole stack up and publishes the demo feed; `make test` tests it.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run up down status push test test-unit test-integration test-e2e lint bench bench-enrich bench-tagging clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[servers,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## The whole stack without Docker, the demo feed published, the site's URL printed.
+run: up
+	@set -a; source var/stack.env; set +a; \
+	$(BIN)/wirepress push demo/stories --wait --timeout 180 && \
+	echo && echo "The site: $$SITE_URL/index.html" && \
+	echo "Push your own: curl -H \"Authorization: Bearer \$$INGEST_TOKEN\" -H 'Content-Type: application/json' --data @story.json $$INGEST_URL/v1/stories  (source var/stack.env first)" && \
+	echo "Stop it with: make down"
+
+up: $(STAMP)
+	$(BIN)/wirepress stack up
+
+down:
+	@if [ -x $(BIN)/wirepress ]; then $(BIN)/wirepress stack down; else echo "stack is down"; fi
+
+status: $(STAMP)
+	@$(BIN)/wirepress stack status; set -a; source var/stack.env 2>/dev/null; set +a; $(BIN)/wirepress status
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -m unit
+
+test-integration: $(STAMP)
+	$(BIN)/pytest -m integration
+
+test-e2e: $(STAMP)
+	$(BIN)/pytest -m e2e
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check shared services tests bench
+	$(BIN)/ruff check shared services tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## 2,000 stories end to end on a fresh local stack; results in bench/results/pipeline.json.
+bench: $(STAMP)
+	$(BIN)/python bench/bench_pipeline.py --stories 2000 --out bench/results/pipeline.json
+
+bench-enrich: $(STAMP)
+	$(BIN)/python bench/bench_enrich.py --out bench/results/enrich.json
+
+bench-tagging: $(STAMP)
+	$(BIN)/python bench/bench_tagging.py --out bench/results/tagging.json
+
+clean: down
+	rm -rf var

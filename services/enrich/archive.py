@@ -1,0 +1,191 @@
+"""The archive of stories seen, shared by every enrich replica through Redis.
+
+Redis holds the truth: one hash per story (its latest version, page path, status, link text), a
+hash of every indexed story's relevance features, and a log stream of index changes. Each replica
+keeps an in-memory `RelatedIndex` built from the features at start and brought up to date from the
+log before every pick, so all replicas rank against the same archive and a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from services.enrich.handlers import LinkTarget, Recorded, StoredStory
+from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
+from shared import keys
+from shared.html import plain_text, sanitize_body, split_blocks
+from shared.models import Article
+
+logger = logging.getLogger(__name__)
+
+FEATURES = "wirepress:enrich:features"  # hash article_id -> StoryFeatures JSON
+INDEX_LOG = "wirepress:enrich:index-log"  # stream of {op: add|remove, id}
+INDEX_LOG_MAXLEN = 1_000_000
+EXCERPT_CHARS = 220
+
+_RECORD = """
+local current = redis.call('HGET', KEYS[1], 'ordering')
+if current and current > ARGV[1] then
+  return {1, redis.call('HGET', KEYS[1], 'page_path'), 0}
+end
+local corrected = 0
+if current and current < ARGV[1] then corrected = 1 end
+if current and current == ARGV[1] then
+  corrected = tonumber(redis.call('HGET', KEYS[1], 'corrected') or '0')
+end
+redis.call('HSETNX', KEYS[1], 'page_path', ARGV[2])
+redis.call('HSET', KEYS[1], 'ordering', ARGV[1], 'article', ARGV[3], 'status', ARGV[4],
+  'headline', ARGV[5], 'excerpt', ARGV[6], 'published_at', ARGV[7], 'corrected', corrected)
+redis.call('SADD', KEYS[2], ARGV[8])
+return {0, redis.call('HGET', KEYS[1], 'page_path'), corrected}
+"""
+
+
+def excerpt_of(article: Article) -> str:
+    text = article.description or next(
+        (t for t in (plain_text(b) for b in split_blocks(sanitize_body(article.body_html))) if t),
+        "",
+    )
+    text = " ".join(text.split())
+    if len(text) <= EXCERPT_CHARS:
+        return text
+    return text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+
+
+class RedisArchive:
+    def __init__(self, redis: Redis, read_also: int = 2, related_posts: int = 5) -> None:
+        self.redis = redis
+        self.read_also = read_also
+        self.related_posts = related_posts
+        self.index_ = RelatedIndex()
+        self._log_position = "0-0"
+        self._sync_lock = asyncio.Lock()
+        self._record = redis.register_script(_RECORD)
+
+    async def load_index(self) -> None:
+        """Build the in-memory index from Redis, then follow the log from where the load began."""
+        last = await self.redis.xrevrange(INDEX_LOG, count=1)
+        self._log_position = last[0][0].decode() if last else "0-0"
+        loaded = 0
+        async for _, raw in self.redis.hscan_iter(FEATURES, count=1000):
+            self.index_.add(StoryFeatures.from_dict(json.loads(raw)))
+            loaded += 1
+        await self.sync()
+        logger.info("related-links index loaded: %s stories", loaded)
+
+    async def sync(self) -> None:
+        async with self._sync_lock:
+            while True:
+                batch = await self.redis.xread({INDEX_LOG: self._log_position}, count=1000)
+                if not batch:
+                    return
+                entries = batch[0][1]
+                added = [f[b"id"] for _, f in entries if f[b"op"] == b"add"]
+                features = dict(zip(added, await self.redis.hmget(FEATURES, added), strict=True)) if added else {}
+                for entry_id, fields in entries:
+                    story_id = fields[b"id"]
+                    if fields[b"op"] == b"add":
+                        raw = features.get(story_id)
+                        if raw is not None:
+                            self.index_.add(StoryFeatures.from_dict(json.loads(raw)))
+                    else:
+                        self.index_.remove(story_id.decode())
+                    self._log_position = entry_id.decode()
+
+    async def record(self, article: Article, page_path: str) -> Recorded:
+        stale, stored_path, corrected = await self._record(
+            keys=[keys.article_key(article.article_id), keys.ARTICLE_IDS],
+            args=[
+                article.ordering,
+                page_path,
+                article.model_dump_json(),
+                article.pubstatus,
+                article.headline,
+                excerpt_of(article),
+                article.published_at.isoformat() if article.published_at else "",
+                article.article_id,
+            ],
+        )
+        return Recorded(
+            page_path=stored_path.decode(), stale=bool(stale), corrected=bool(corrected)
+        )
+
+    async def load(self, article_id: str) -> StoredStory | None:
+        fields = await self.redis.hmget(
+            keys.article_key(article_id), ["article", "page_path", "corrected", "pinned", "banned"]
+        )
+        raw, page_path, corrected, pinned, banned = fields
+        if raw is None or page_path is None:
+            return None
+        return StoredStory(
+            article=Article.model_validate_json(raw),
+            page_path=page_path.decode(),
+            corrected=corrected == b"1",
+            pinned=tuple(json.loads(pinned)) if pinned else (),
+            banned=tuple(json.loads(banned)) if banned else (),
+        )
+
+    async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None:
+        await self.redis.hset(
+            keys.article_key(article_id),
+            mapping={"pinned": json.dumps(pinned), "banned": json.dumps(banned)},
+        )
+
+    async def index(self, features: StoryFeatures) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(FEATURES, features.story_id, json.dumps(features.to_dict()))
+            pipe.xadd(INDEX_LOG, {"op": "add", "id": features.story_id},
+                      maxlen=INDEX_LOG_MAXLEN, approximate=True)
+            await pipe.execute()
+
+    async def unindex(self, article_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(FEATURES, article_id)
+            pipe.xadd(INDEX_LOG, {"op": "remove", "id": article_id},
+                      maxlen=INDEX_LOG_MAXLEN, approximate=True)
+            await pipe.execute()
+        await self.sync()
+
+    async def pick(
+        self, features: StoryFeatures, pinned: Sequence[str], banned: Sequence[str]
+    ) -> LinkPicks:
+        await self.sync()
+        return pick_links(
+            self.index_,
+            features,
+            read_also=self.read_also,
+            related_posts=self.related_posts,
+            pinned=pinned,
+            banned=set(banned),
+        )
+
+    async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]:
+        if not article_ids:
+            return {}
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for article_id in article_ids:
+                pipe.hmget(
+                    keys.article_key(article_id),
+                    ["headline", "page_path", "excerpt", "published_at", "status"],
+                )
+            rows = await pipe.execute()
+        found: dict[str, LinkTarget] = {}
+        for article_id, (headline, path, excerpt, published_at, status) in zip(
+            article_ids, rows, strict=True
+        ):
+            if headline is None or path is None or status != b"usable":
+                continue
+            found[article_id] = LinkTarget(
+                article_id=article_id,
+                headline=headline.decode(),
+                page_path=path.decode(),
+                excerpt=(excerpt or b"").decode(),
+                published_at=datetime.fromisoformat(published_at.decode()) if published_at else None,
+            )
+        return found

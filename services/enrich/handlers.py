@@ -1,0 +1,182 @@
+"""Enrichment: tag a story, pick its related links from the shared archive, hand it to render.
+
+The archive is a port (`Archive`): the app gives a Redis-backed one, tests give an in-memory one.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from slugify import slugify
+
+from services.enrich.relevance import LinkPicks, StoryFeatures, features_for
+from services.enrich.tagging import tag_story
+from shared.errors import PermanentError
+from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested
+from shared.html import plain_text, sanitize_body, split_blocks
+from shared.models import Article, RelatedLink, Tag, article_id_for
+from shared.streams import ENRICHED
+
+logger = logging.getLogger(__name__)
+
+MAX_SLUG_CHARS = 80
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the archive says about a version of a story it was just given."""
+
+    page_path: str
+    stale: bool  # an older version than one already recorded: never overwrites it
+    corrected: bool  # an earlier version was recorded before this one
+
+
+@dataclass(frozen=True)
+class StoredStory:
+    article: Article
+    page_path: str
+    corrected: bool
+    pinned: tuple[str, ...] = ()
+    banned: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    article_id: str
+    headline: str
+    page_path: str
+    excerpt: str
+    published_at: datetime | None
+
+
+class Archive(Protocol):
+    async def record(self, article: Article, page_path: str) -> Recorded: ...
+
+    async def load(self, article_id: str) -> StoredStory | None: ...
+
+    async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None: ...
+
+    async def index(self, features: StoryFeatures) -> None: ...
+
+    async def unindex(self, article_id: str) -> None: ...
+
+    async def pick(
+        self, features: StoryFeatures, pinned: Sequence[str], banned: Sequence[str]
+    ) -> LinkPicks: ...
+
+    async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]: ...
+
+
+def page_path_for(article: Article) -> str:
+    """A stable, readable key: the month the story first ran, its first headline, and its id.
+
+    It is computed once, from the first version seen, so corrections keep their URL.
+    """
+    when = article.published_at
+    month = f"{when:%Y/%m}" if when else "undated"
+    slug = slugify(article.headline, max_length=MAX_SLUG_CHARS, word_boundary=True) or "story"
+    return f"{month}/{slug}-{article.article_id[:8]}/index.html"
+
+
+def tag_slugs(tags: Sequence[Tag]) -> list[str]:
+    return [tag.slug for tag in tags if tag.type != "keyword"]
+
+
+async def handle_ingested(
+    event: ArticleIngested, archive: Archive, read_also: int = 2, related_posts: int = 5
+) -> list[tuple[str, ArticleEnriched]]:
+    article = event.article
+    recorded = await archive.record(article, page_path_for(article))
+    if recorded.stale:
+        logger.info(
+            "v%s is older than the version on record: kept in the archive's history only",
+            article.version,
+            extra={"article_id": article.article_id},
+        )
+        return []
+    stored = StoredStory(article=article, page_path=recorded.page_path, corrected=recorded.corrected)
+    enriched = await enrich(stored, archive, event.correlation_id, read_also, related_posts)
+    return [(ENRICHED, enriched)]
+
+
+async def handle_republish(
+    event: ArticleRepublishRequested, archive: Archive, read_also: int = 2, related_posts: int = 5
+) -> list[tuple[str, ArticleEnriched]]:
+    if event.pin or event.ban:
+        await archive.set_overrides(event.article_id, event.pin, event.ban)
+    stored = await archive.load(event.article_id)
+    if stored is None:
+        raise PermanentError(f"article {event.article_id} is not in the archive")
+    enriched = await enrich(stored, archive, event.correlation_id, read_also, related_posts)
+    return [(ENRICHED, enriched)]
+
+
+async def enrich(
+    stored: StoredStory,
+    archive: Archive,
+    correlation_id: str,
+    read_also: int,
+    related_posts: int,
+) -> ArticleEnriched:
+    article = stored.article
+    blocks = split_blocks(sanitize_body(article.body_html))
+    paragraphs = [plain_text(block) for block in blocks]
+    body_text = "\n\n".join(paragraphs)
+    tags = tag_story(article.headline, body_text, article.subjects, article.keywords)
+    read_also_links: list[RelatedLink] = []
+    related_links: list[RelatedLink] = []
+    if not article.on_site:
+        # Killed or withheld: out of every other story's candidates from now on.
+        await archive.unindex(article.article_id)
+    else:
+        published = article.published_at.timestamp() if article.published_at else None
+        features = features_for(
+            article.article_id,
+            article.headline,
+            body_text,
+            paragraphs,
+            tag_slugs(tags),
+            published,
+            group_id=article.article_id,
+        )
+        await archive.index(features)
+        # The editor's pins, then the related items the story itself names, then the ranking.
+        pinned = list(stored.pinned) + [article_id_for(guid) for guid in article.related_guids]
+        picks = await archive.pick(features, pinned, stored.banned)
+        targets = await archive.targets(
+            [sid for sid, _ in picks.read_also] + list(picks.related)
+        )
+        read_also_links = [
+            _link(targets[sid], after_paragraph=position)
+            for sid, position in picks.read_also[:read_also]
+            if sid in targets
+        ]
+        related_links = [_link(targets[sid]) for sid in picks.related[:related_posts] if sid in targets]
+    return ArticleEnriched(
+        article_id=article.article_id,
+        guid=article.guid,
+        version=article.version,
+        correlation_id=correlation_id,
+        article=article,
+        ordering=article.ordering,
+        page_path=stored.page_path,
+        tags=tags,
+        read_also=read_also_links,
+        related=related_links,
+        corrected=stored.corrected,
+    )
+
+
+def _link(target: LinkTarget, after_paragraph: int | None = None) -> RelatedLink:
+    return RelatedLink(
+        article_id=target.article_id,
+        headline=target.headline,
+        path=target.page_path,
+        excerpt=target.excerpt,
+        after_paragraph=after_paragraph,
+        published_at=target.published_at,
+    )

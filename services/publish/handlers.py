@@ -1,0 +1,127 @@
+"""Publishing decisions: write, skip, or take down a page, never letting an older version win.
+
+The page's own object metadata records which version it holds (`ordering`) and a hash of its
+bytes, so the bucket itself is the record of what is published; a kill leaves a tombstone so a
+late, older version cannot bring a killed story back. All of it runs under a per-article lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shared.events import ArticlePublished, ArticleRendered, SitePageRendered
+from shared.streams import PUBLISHED
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PageState:
+    etag: str
+    ordering: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class SiteEntry:
+    article_id: str
+    headline: str
+    path: str
+    excerpt: str
+    published_at: datetime | None
+
+
+class PageStore(Protocol):
+    async def head(self, path: str) -> PageState | None: ...
+
+    async def put(self, path: str, html: bytes, ordering: str, expected: PageState | None) -> None:
+        """Write only if the page is still `expected` (None: only if there is no page)."""
+
+    async def delete(self, path: str) -> None: ...
+
+
+class Ledger(Protocol):
+    def lock(self, name: str) -> AbstractAsyncContextManager[None]: ...
+
+    async def tombstone(self, article_id: str) -> str | None: ...
+
+    async def set_tombstone(self, article_id: str, ordering: str) -> None: ...
+
+    async def list_on_site(self, entry: SiteEntry) -> None: ...
+
+    async def take_off_site(self, article_id: str) -> None: ...
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+async def handle_article(
+    event: ArticleRendered, store: PageStore, ledger: Ledger, site_url: str
+) -> Sequence[tuple[str, ArticlePublished]]:
+    async with ledger.lock(event.article_id):
+        outcome = await _apply(event, store, ledger)
+    logger.info(
+        "v%s %s: %s", event.version, event.page_path, outcome, extra={"article_id": event.article_id}
+    )
+    published = ArticlePublished(
+        article_id=event.article_id,
+        guid=event.guid,
+        version=event.version,
+        correlation_id=event.correlation_id,
+        ordering=event.ordering,
+        page_path=event.page_path,
+        url=f"{site_url.rstrip('/')}/{event.page_path}",
+        outcome=outcome,
+    )
+    return [(PUBLISHED, published)]
+
+
+async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> str:
+    tombstone = await ledger.tombstone(event.article_id)
+    if tombstone is not None and tombstone >= event.ordering:
+        return "stale"
+    current = await store.head(event.page_path)
+    if current is not None and current.ordering > event.ordering:
+        return "stale"
+    if event.withdrawn or event.html is None:
+        await ledger.set_tombstone(event.article_id, event.ordering)
+        await ledger.take_off_site(event.article_id)
+        if current is not None:
+            await store.delete(event.page_path)
+        return "withdrawn"
+    html = event.html.encode("utf-8")
+    entry = SiteEntry(
+        article_id=event.article_id,
+        headline=event.headline,
+        path=event.page_path,
+        excerpt=event.excerpt,
+        published_at=event.published_at,
+    )
+    if current is not None and current.sha256 == sha256_hex(html):
+        await ledger.list_on_site(entry)
+        return "unchanged"
+    await store.put(event.page_path, html, event.ordering, current)
+    await ledger.list_on_site(entry)
+    return "written"
+
+
+async def handle_site_page(
+    event: SitePageRendered, store: PageStore, ledger: Ledger
+) -> Sequence[tuple[str, ArticlePublished]]:
+    async with ledger.lock(event.article_id):
+        current = await store.head(event.page_path)
+        html = event.html.encode("utf-8")
+        if current is not None and (
+            current.ordering > event.ordering or current.sha256 == sha256_hex(html)
+        ):
+            return []
+        await store.put(event.page_path, html, event.ordering, current)
+    logger.info("site page %s written", event.page_path, extra={"article_id": event.article_id})
+    return []

@@ -1,0 +1,27 @@
+"""Redis keys that more than one service (or a tool) reads: spelled once, here."""
+
+from __future__ import annotations
+
+# The front page's source: publish lists each story on the site; render reads the list.
+SITE_ENTRIES = "wirepress:site:entries"  # hash article_id -> JSON entry
+SITE_ORDER = "wirepress:site:order"  # zset article_id -> published time (epoch seconds)
+SITE_GENERATION = "wirepress:site:generation"  # bumped on every change to the list
+
+# Enrich's archive of stories seen: the stored article behind every page (used by republish).
+ARTICLE_PREFIX = "wirepress:article:"  # hash per article_id
+ARTICLE_IDS = "wirepress:articles"  # set of every article_id in the archive
+
+# Ingest's record of every guid+version accepted, so a repeat is answered as a duplicate.
+VERSIONS_PREFIX = "wirepress:versions:"  # hash per article_id: version -> raw archive key
+
+# Publish's tombstones: the ordering at which a story was taken down.
+TOMBSTONES = "wirepress:tombstones"
+LOCK_PREFIX = "wirepress:lock:"
+
+
+def article_key(article_id: str) -> str:
+    return f"{ARTICLE_PREFIX}{article_id}"
+
+
+def versions_key(article_id: str) -> str:
+    return f"{VERSIONS_PREFIX}{article_id}"

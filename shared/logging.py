@@ -1,0 +1,62 @@
+"""Logging set-up shared by the services: one line per record, the article id on every line.
+
+Code logs with `logging.getLogger(__name__)` and `%s` arguments, passing the article id as
+`extra={"article_id": ...}`; records without one show `-`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+
+
+class _ArticleContext(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "article_id"):
+            record.article_id = "-"
+        if not hasattr(record, "service"):
+            record.service = _service_name
+        return True
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "service": getattr(record, "service", "-"),
+            "logger": record.name,
+            "article_id": getattr(record, "article_id", "-"),
+            "msg": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+_service_name = "-"
+
+
+def configure_logging(service: str, level: str = "INFO", as_json: bool = False) -> None:
+    global _service_name
+    _service_name = service
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_ArticleContext())
+    if as_json:
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter(
+                "%(asctime)s %(levelname)s %(service)s %(name)s [article=%(article_id)s] %(message)s"
+            )
+        )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # FastStream logs every message it handles; at our volumes that costs 15-35% CPU.
+    logging.getLogger("faststream.access").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.access").disabled = True
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,110 @@
+"""The runtime every stream-consuming service shares: resources opened and closed in the lifespan,
+consumers registered on one broker, and a health endpoint that tells the truth.
+
+FastStream's own ASGI ping keeps answering 204 after a subscriber has died; ours answers 503 as
+soon as any subscriber task has stopped or Redis does not answer, so an orchestrator restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from faststream.redis import RedisBroker
+from redis.asyncio import Redis
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from shared.broker import create_broker, create_redis
+from shared.delivery import StreamConsumer
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a running service holds: its settings, connections and consumers."""
+
+    name: str
+    settings: Settings
+    broker: RedisBroker
+    redis: Redis
+    consumers: list[StreamConsumer] = field(default_factory=list)
+    background: list[asyncio.Task[Any]] = field(default_factory=list)
+    resources: dict[str, Any] = field(default_factory=dict)
+
+    def consume(self, **kwargs: Any) -> StreamConsumer:
+        consumer = StreamConsumer(
+            settings=self.settings, redis=lambda: self.redis, broker=self.broker, **kwargs
+        )
+        consumer.subscribe()
+        self.consumers.append(consumer)
+        return consumer
+
+    def alive(self) -> bool:
+        return all(c.alive() for c in self.consumers) and all(
+            not task.done() for task in self.background
+        )
+
+
+Setup = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+def consumer_app(name: str, settings: Settings, setup: Setup) -> Starlette:
+    """A Starlette app whose lifespan runs the service's consumers and serves /healthz.
+
+    `setup` opens the service's own resources, registers its consumers, and returns a closer.
+    """
+    runtime = Runtime(
+        name=name, settings=settings, broker=create_broker(settings), redis=create_redis(settings)
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        close = await setup(runtime)
+        await runtime.broker.start()
+        logger.info("%s started as consumer %s", name, settings.consumer_name)
+        try:
+            yield
+        finally:
+            logger.info("%s stopping: draining in-flight messages", name)
+            for task in runtime.background:
+                task.cancel()
+            await asyncio.gather(*runtime.background, return_exceptions=True)
+            # Waits up to `graceful_timeout` for handlers in progress; what is left stays
+            # pending and another replica reclaims it.
+            await runtime.broker.stop()
+            if close is not None:
+                await close()
+            await runtime.redis.aclose()
+            logger.info("%s stopped", name)
+
+    async def healthz(request: Request) -> JSONResponse:
+        try:
+            await asyncio.wait_for(runtime.redis.ping(), 2)
+            redis_ok = True
+        except Exception:
+            redis_ok = False
+        alive = runtime.alive()
+        status = 200 if (alive and redis_ok) else 503
+        return JSONResponse(
+            {
+                "service": name,
+                "consumer": settings.consumer_name,
+                "subscribers_alive": alive,
+                "redis": redis_ok,
+                "handled": sum(c.handled for c in runtime.consumers),
+            },
+            status_code=status,
+        )
+
+    app = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    app.state.runtime = runtime
+    return app

@@ -1,0 +1,165 @@
+"""S3-compatible storage with boto3: the site bucket (pages) and the archive bucket (raw payloads).
+
+boto3 is synchronous; async callers run these methods in a worker thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from shared.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+VERSION_META = "wirepress-ordering"
+SHA_META = "wirepress-sha256"
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    etag: str
+    metadata: dict[str, str]
+
+
+class PreconditionFailed(Exception):
+    """A conditional write lost a race: somebody changed the object first."""
+
+
+class Storage:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
+            region_name=settings.s3_region,
+            aws_access_key_id=settings.aws_access_key_id or "wirepress",
+            aws_secret_access_key=settings.aws_secret_access_key or "wirepress",
+            config=Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                max_pool_connections=32,
+                connect_timeout=3,
+                read_timeout=10,
+                s3={"addressing_style": "path"},
+            ),
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def ensure_buckets(self) -> None:
+        for bucket in (self.settings.site_bucket, self.settings.archive_bucket):
+            try:
+                self.client.head_bucket(Bucket=bucket)
+            except ClientError:
+                self.client.create_bucket(Bucket=bucket)
+                logger.info("created bucket %s", bucket)
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PublicReadSite",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": ["s3:GetObject"],
+                    "Resource": [f"arn:aws:s3:::{self.settings.site_bucket}/*"],
+                }
+            ],
+        }
+        try:
+            self.client.put_bucket_policy(
+                Bucket=self.settings.site_bucket, Policy=json.dumps(policy)
+            )
+        except ClientError as exc:
+            # Some S3-compatible servers serve anonymous reads without a policy and reject one.
+            logger.warning("site bucket policy not set: %s", exc)
+
+    def ping(self) -> None:
+        self.client.head_bucket(Bucket=self.settings.site_bucket)
+
+    # --- pages -----------------------------------------------------------------------------
+
+    def head_page(self, key: str) -> StoredObject | None:
+        try:
+            head = self.client.head_object(Bucket=self.settings.site_bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return StoredObject(key=key, etag=head["ETag"], metadata=head.get("Metadata", {}))
+
+    def put_page(
+        self,
+        key: str,
+        body: bytes,
+        *,
+        ordering: str,
+        cache_control: str,
+        if_match: str | None,
+        if_none_match: bool,
+    ) -> None:
+        """Write a page only if the object is still what we read (compare-and-set on the ETag)."""
+        kwargs: dict[str, Any] = {
+            "Bucket": self.settings.site_bucket,
+            "Key": key,
+            "Body": body,
+            "ContentType": "text/html; charset=utf-8",
+            "CacheControl": cache_control,
+            "Metadata": {VERSION_META: ordering, SHA_META: sha256_hex(body)},
+        }
+        if if_match is not None:
+            kwargs["IfMatch"] = if_match
+        elif if_none_match:
+            kwargs["IfNoneMatch"] = "*"
+        try:
+            self.client.put_object(**kwargs)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise PreconditionFailed(key) from exc
+            raise
+
+    def delete_page(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.settings.site_bucket, Key=key)
+
+    def get_page(self, key: str) -> bytes | None:
+        try:
+            obj = self.client.get_object(Bucket=self.settings.site_bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+        return bytes(obj["Body"].read())
+
+    def list_pages(self, prefix: str = "") -> list[str]:
+        keys: list[str] = []
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.settings.site_bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+        return keys
+
+    # --- raw archive -----------------------------------------------------------------------
+
+    def archive_raw(self, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> None:
+        self.client.put_object(
+            Bucket=self.settings.archive_bucket,
+            Key=key,
+            Body=body,
+            ContentType=content_type or "application/octet-stream",
+            Metadata=metadata,
+        )
+
+    def get_raw(self, key: str) -> tuple[bytes, str, dict[str, str]]:
+        obj = self.client.get_object(Bucket=self.settings.archive_bucket, Key=key)
+        return bytes(obj["Body"].read()), obj.get("ContentType", ""), obj.get("Metadata", {})

@@ -1,0 +1,158 @@
+"""The delivery layer against a real Valkey: groups from 0, retries, reclaiming, dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from pydantic import TypeAdapter
+from redis.asyncio import Redis
+
+from shared.broker import create_broker, create_redis, ensure_groups
+from shared.delivery import StreamConsumer
+from shared.errors import PermanentError
+from shared.events import ArticleRepublishRequested
+from shared.settings import Settings
+from shared.streams import ENRICH, REPUBLISH, dead_letter, failures_key
+
+pytestmark = pytest.mark.integration
+
+OUT = "test:out"
+
+
+def request(article_id: str, reason: str = "test") -> bytes:
+    return (
+        ArticleRepublishRequested(article_id=article_id, guid=f"g-{article_id}", version="1", reason=reason)
+        .model_dump_json()
+        .encode()
+    )
+
+
+async def handler_that(seen: list[str]) -> Any:
+    async def handle(event: ArticleRepublishRequested) -> Sequence[tuple[str, Any]]:
+        if event.reason == "poison":
+            raise RuntimeError("this story breaks the handler every time")
+        if event.reason == "invalid-forever":
+            raise PermanentError("cannot be handled")
+        seen.append(event.article_id)
+        return [(OUT, event)]
+
+    return handle
+
+
+async def run_consumer(
+    settings: Settings, seen: list[str], until: Any, timeout: float = 30
+) -> tuple[Redis, StreamConsumer]:
+    redis = create_redis(settings)
+    broker = create_broker(settings)
+    consumer = StreamConsumer(
+        stream=REPUBLISH,
+        group=ENRICH,
+        adapter=TypeAdapter(ArticleRepublishRequested),
+        handle=await handler_that(seen),
+        settings=settings,
+        redis=lambda: redis,
+        broker=broker,
+        concurrency=4,
+    )
+    consumer.subscribe()
+    await broker.start()
+    try:
+        async with asyncio.timeout(timeout):
+            while not await until(redis):
+                await asyncio.sleep(0.05)
+    finally:
+        await broker.stop()
+    return redis, consumer
+
+
+async def publish_raw(settings: Settings, *payloads: bytes) -> None:
+    broker = create_broker(settings)
+    await broker.connect()
+    for payload in payloads:
+        await broker.publish(payload, stream=REPUBLISH)
+    await broker.stop()
+
+
+async def test_entries_published_before_the_consumer_first_starts_are_read(settings: Settings) -> None:
+    await publish_raw(settings, *(request(f"early-{i}") for i in range(5)))
+    seen: list[str] = []
+
+    async def all_out(redis: Redis) -> bool:
+        return bool(await redis.xlen(OUT) == 5)
+
+    redis, _ = await run_consumer(settings, seen, all_out)
+    assert sorted(seen) == [f"early-{i}" for i in range(5)]
+    assert (await redis.xpending(REPUBLISH, ENRICH))["pending"] == 0
+    await redis.aclose()
+
+
+async def test_poison_message_is_dead_lettered_after_max_deliveries_and_the_rest_go_through(
+    settings: Settings,
+) -> None:
+    payloads = [request("a"), request("b"), request("poison-1", "poison"), request("c")]
+    await publish_raw(settings, *payloads)
+    seen: list[str] = []
+
+    async def poison_dead(redis: Redis) -> bool:
+        return bool(await redis.xlen(dead_letter(REPUBLISH)) == 1)
+
+    redis, _ = await run_consumer(settings, seen, poison_dead)
+    assert sorted(seen) == ["a", "b", "c"]
+    [(_, dead)] = await redis.xrange(dead_letter(REPUBLISH))
+    assert b"breaks the handler every time" in dead[b"reason"]
+    assert int(dead[b"deliveries"]) == settings.max_deliveries + 1
+    assert b"poison-1" in dead[b"data"]
+    assert (await redis.xpending(REPUBLISH, ENRICH))["pending"] == 0
+    assert await redis.hlen(failures_key(REPUBLISH, ENRICH)) == 0
+    await redis.aclose()
+
+
+async def test_invalid_and_permanently_failing_messages_are_dead_lettered_at_once(
+    settings: Settings,
+) -> None:
+    client = create_redis(settings)
+    await client.xadd(REPUBLISH, {"__data__": b"not a FastStream message at all"})
+    await client.aclose()
+    await publish_raw(settings, request("x", "invalid-forever"), request("ok"))
+    seen: list[str] = []
+
+    async def two_dead(redis: Redis) -> bool:
+        return bool(await redis.xlen(dead_letter(REPUBLISH)) == 2 and seen)
+
+    redis, _ = await run_consumer(settings, seen, two_dead)
+    reasons = [fields[b"reason"] for _, fields in await redis.xrange(dead_letter(REPUBLISH))]
+    assert any(b"invalid event" in r for r in reasons)
+    assert any(b"cannot be handled" in r for r in reasons)
+    assert all(int(f[b"deliveries"]) == 1 for _, f in await redis.xrange(dead_letter(REPUBLISH)))
+    assert seen == ["ok"]
+    await redis.aclose()
+
+
+async def test_messages_a_dead_consumer_left_pending_are_reclaimed(settings: Settings) -> None:
+    await publish_raw(settings, *(request(f"orphan-{i}") for i in range(3)))
+    client = create_redis(settings)
+    # A replica reads the entries, then dies without acknowledging them.
+    await client.xreadgroup(ENRICH, "replica-that-died", {REPUBLISH: ">"}, count=10)
+    assert (await client.xpending(REPUBLISH, ENRICH))["pending"] == 3
+    await client.aclose()
+    seen: list[str] = []
+
+    async def all_out(redis: Redis) -> bool:
+        return bool(await redis.xlen(OUT) == 3)
+
+    redis, _ = await run_consumer(settings, seen, all_out)
+    assert sorted(seen) == ["orphan-0", "orphan-1", "orphan-2"]
+    assert (await redis.xpending(REPUBLISH, ENRICH))["pending"] == 0
+    await redis.aclose()
+
+
+async def test_ensure_groups_is_idempotent(settings: Settings) -> None:
+    client = create_redis(settings)
+    await ensure_groups(client)
+    await ensure_groups(client)
+    groups = await client.xinfo_groups(REPUBLISH)
+    assert [g["name"] for g in groups] in ([b"enrich"], ["enrich"])
+    await client.aclose()
