@@ -166,10 +166,15 @@ def build_parser() -> argparse.ArgumentParser:
     republish = sub.add_parser("republish", help="re-render and re-publish stored stories")
     republish.add_argument("article_ids", nargs="*", metavar="ARTICLE_ID")
     republish.add_argument("--all", action="store_true", help="every story in the archive")
-    republish.add_argument("--pin", action="append", metavar="ARTICLE_ID",
-                           help="put this story first among the related links")
-    republish.add_argument("--ban", action="append", metavar="ARTICLE_ID",
-                           help="never link this story")
+    republish.add_argument(
+        "--pin",
+        action="append",
+        metavar="ARTICLE_ID",
+        help="put this story first among the related links",
+    )
+    republish.add_argument(
+        "--ban", action="append", metavar="ARTICLE_ID", help="never link this story"
+    )
     republish.set_defaults(func=_republish)
 
     status = sub.add_parser("status", help="streams, consumer lag, pending and dead letters")
@@ -184,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--timeout", type=float, default=120.0)
     push.set_defaults(func=_push)
 
-    stack_cmd = sub.add_parser("stack", help="local stack without Docker: valkey, SeaweedFS, services")
+    stack_cmd = sub.add_parser(
+        "stack", help="local stack without Docker: valkey, SeaweedFS, services"
+    )
     stack_cmd.add_argument("action", choices=["up", "down", "status"])
     stack_cmd.add_argument("--root", default=".", help="project root (var/ lives here)")
     stack_cmd.set_defaults(func=_stack)

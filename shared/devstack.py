@@ -47,7 +47,9 @@ def weed_binary() -> str:
     return found
 
 
-def wait_until(check: object, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None) -> None:
+def wait_until(
+    check: object, timeout: float, what: str, proc: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
@@ -65,13 +67,20 @@ def start_valkey(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[
     proc = subprocess.Popen(
         [
             valkey_binary(),
-            "--port", str(port),
-            "--bind", "127.0.0.1",
-            "--dir", str(data_dir),
-            "--appendonly", "yes",
-            "--appendfsync", "everysec",
-            "--save", "",
-            "--protected-mode", "yes",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(data_dir),
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--protected-mode",
+            "yes",
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

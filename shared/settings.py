@@ -78,7 +78,9 @@ class Settings(BaseSettings):
 
     def require_ingest_token(self) -> str:
         if not self.ingest_token:
-            raise RuntimeError("INGEST_TOKEN must be set (it has a default only with WIREPRESS_ENV=dev)")
+            raise RuntimeError(
+                "INGEST_TOKEN must be set (it has a default only with WIREPRESS_ENV=dev)"
+            )
         return self.ingest_token
 
     def page_url(self, page_path: str) -> str:

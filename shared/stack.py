@@ -114,7 +114,9 @@ def up(root: Path) -> int:
         started["valkey"] = valkey.pid
         seaweed = devstack.start_seaweed(s3_port, paths["s3"], paths["log"] / "seaweedfs.log")
         started["seaweedfs"] = seaweed.pid
-        settings = Settings(**{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields})
+        settings = Settings(
+            **{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
+        )
         initialise(settings)
         health: dict[str, int] = {}
         procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -165,7 +167,9 @@ def down(root: Path) -> int:
         return 0
     pids: dict[str, int] = json.loads(paths["pids"].read_text())
     # Services first, so they drain their work while Redis and S3 still answer.
-    order = [n for n in devstack.SERVICES if n in pids] + [n for n in ("seaweedfs", "valkey") if n in pids]
+    order = [n for n in devstack.SERVICES if n in pids] + [
+        n for n in ("seaweedfs", "valkey") if n in pids
+    ]
     for name in order:
         devstack.stop_pid(pids[name], timeout=20)
     paths["pids"].unlink()

@@ -151,7 +151,9 @@ class Storage:
 
     # --- raw archive -----------------------------------------------------------------------
 
-    def archive_raw(self, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> None:
+    def archive_raw(
+        self, key: str, body: bytes, content_type: str, metadata: dict[str, str]
+    ) -> None:
         self.client.put_object(
             Bucket=self.settings.archive_bucket,
             Key=key,

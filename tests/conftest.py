@@ -87,9 +87,19 @@ def settings(servers: Servers) -> Iterator[Settings]:
 def settings_env(settings: Settings) -> dict[str, str]:
     """The environment a service process needs to run with these settings."""
     fields = (
-        "wirepress_env", "redis_url", "s3_endpoint_url", "aws_access_key_id",
-        "aws_secret_access_key", "site_bucket", "archive_bucket", "site_url", "ingest_token",
-        "claim_idle_ms", "claim_poll_ms", "poll_block_ms", "max_deliveries",
+        "wirepress_env",
+        "redis_url",
+        "s3_endpoint_url",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "site_bucket",
+        "archive_bucket",
+        "site_url",
+        "ingest_token",
+        "claim_idle_ms",
+        "claim_poll_ms",
+        "poll_block_ms",
+        "max_deliveries",
     )
     return {name.upper(): str(getattr(settings, name)) for name in fields}
 
@@ -108,7 +118,9 @@ class ServiceProcesses:
     def ingest_url(self) -> str:
         return f"http://127.0.0.1:{self.ingest_port}"
 
-    def start(self, name: str, consumer: str | None = None, extra: dict[str, str] | None = None) -> None:
+    def start(
+        self, name: str, consumer: str | None = None, extra: dict[str, str] | None = None
+    ) -> None:
         port = self.ingest_port if name == "ingest" else devstack.free_port()
         env = {
             **settings_env(self.settings),
@@ -147,6 +159,8 @@ def services(settings: Settings, tmp_path: Path) -> Iterator[ServiceProcesses]:
     processes = ServiceProcesses(settings=settings, log_dir=tmp_path)
     yield processes
     processes.stop_all()
+    # Shown by pytest only when the test failed.
+    print(processes.logs())
 
 
 def wait_for(check: Callable[[], object], timeout: float = 60, what: str = "condition") -> None:
@@ -164,4 +178,3 @@ def wire_samples() -> Path:
     if not path.is_dir():
         pytest.skip(f"{path} not present")
     return path
-

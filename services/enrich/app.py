@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 
 from services.enrich.archive import RedisArchive
 from services.enrich.handlers import handle_ingested, handle_republish
+from services.enrich.tagging import tag_story
 from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested
 from shared.service import Runtime, consumer_app
 from shared.settings import Settings
@@ -21,6 +22,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def setup(runtime: Runtime) -> None:
         archive = RedisArchive(runtime.redis, settings.read_also, settings.related_posts)
         await archive.load_index()
+        # Load the tagger's gazetteers now rather than on the first story.
+        tag_story("", "", [])
 
         async def handle(event: ArticleIngested | ArticleRepublishRequested) -> Sequence[Any]:
             if isinstance(event, ArticleRepublishRequested):

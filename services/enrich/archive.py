@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 from services.enrich.handlers import LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
 from shared import keys
-from shared.html import plain_text, sanitize_body, split_blocks
+from shared.html import make_excerpt, plain_text, sanitize_body, split_blocks
 from shared.models import Article
 
 logger = logging.getLogger(__name__)
@@ -52,10 +52,7 @@ def excerpt_of(article: Article) -> str:
         (t for t in (plain_text(b) for b in split_blocks(sanitize_body(article.body_html))) if t),
         "",
     )
-    text = " ".join(text.split())
-    if len(text) <= EXCERPT_CHARS:
-        return text
-    return text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+    return make_excerpt(text, EXCERPT_CHARS)
 
 
 class RedisArchive:
@@ -87,7 +84,11 @@ class RedisArchive:
                     return
                 entries = batch[0][1]
                 added = [f[b"id"] for _, f in entries if f[b"op"] == b"add"]
-                features = dict(zip(added, await self.redis.hmget(FEATURES, added), strict=True)) if added else {}
+                features = (
+                    dict(zip(added, await self.redis.hmget(FEATURES, added), strict=True))
+                    if added
+                    else {}
+                )
                 for entry_id, fields in entries:
                     story_id = fields[b"id"]
                     if fields[b"op"] == b"add":
@@ -140,15 +141,23 @@ class RedisArchive:
     async def index(self, features: StoryFeatures) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(FEATURES, features.story_id, json.dumps(features.to_dict()))
-            pipe.xadd(INDEX_LOG, {"op": "add", "id": features.story_id},
-                      maxlen=INDEX_LOG_MAXLEN, approximate=True)
+            pipe.xadd(
+                INDEX_LOG,
+                {"op": "add", "id": features.story_id},
+                maxlen=INDEX_LOG_MAXLEN,
+                approximate=True,
+            )
             await pipe.execute()
 
     async def unindex(self, article_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hdel(FEATURES, article_id)
-            pipe.xadd(INDEX_LOG, {"op": "remove", "id": article_id},
-                      maxlen=INDEX_LOG_MAXLEN, approximate=True)
+            pipe.xadd(
+                INDEX_LOG,
+                {"op": "remove", "id": article_id},
+                maxlen=INDEX_LOG_MAXLEN,
+                approximate=True,
+            )
             await pipe.execute()
         await self.sync()
 
@@ -186,6 +195,8 @@ class RedisArchive:
                 headline=headline.decode(),
                 page_path=path.decode(),
                 excerpt=(excerpt or b"").decode(),
-                published_at=datetime.fromisoformat(published_at.decode()) if published_at else None,
+                published_at=datetime.fromisoformat(published_at.decode())
+                if published_at
+                else None,
             )
         return found

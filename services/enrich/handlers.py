@@ -58,7 +58,9 @@ class Archive(Protocol):
 
     async def load(self, article_id: str) -> StoredStory | None: ...
 
-    async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None: ...
+    async def set_overrides(
+        self, article_id: str, pinned: list[str], banned: list[str]
+    ) -> None: ...
 
     async def index(self, features: StoryFeatures) -> None: ...
 
@@ -98,7 +100,9 @@ async def handle_ingested(
             extra={"article_id": article.article_id},
         )
         return []
-    stored = StoredStory(article=article, page_path=recorded.page_path, corrected=recorded.corrected)
+    stored = StoredStory(
+        article=article, page_path=recorded.page_path, corrected=recorded.corrected
+    )
     enriched = await enrich(stored, archive, event.correlation_id, read_also, related_posts)
     return [(ENRICHED, enriched)]
 
@@ -147,15 +151,15 @@ async def enrich(
         # The editor's pins, then the related items the story itself names, then the ranking.
         pinned = list(stored.pinned) + [article_id_for(guid) for guid in article.related_guids]
         picks = await archive.pick(features, pinned, stored.banned)
-        targets = await archive.targets(
-            [sid for sid, _ in picks.read_also] + list(picks.related)
-        )
+        targets = await archive.targets([sid for sid, _ in picks.read_also] + list(picks.related))
         read_also_links = [
             _link(targets[sid], after_paragraph=position)
             for sid, position in picks.read_also[:read_also]
             if sid in targets
         ]
-        related_links = [_link(targets[sid]) for sid in picks.related[:related_posts] if sid in targets]
+        related_links = [
+            _link(targets[sid]) for sid in picks.related[:related_posts] if sid in targets
+        ]
     return ArticleEnriched(
         article_id=article.article_id,
         guid=article.guid,

@@ -131,26 +131,37 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def _push(request: Request, correlation_id: str) -> Response:
         length = request.headers.get("content-length")
         if length and length.isdigit() and int(length) > settings.ingest_max_body_bytes:
-            raise Problem(413, "too-large", "Payload too large",
-                          f"the limit is {settings.ingest_max_body_bytes} bytes")
+            raise Problem(
+                413,
+                "too-large",
+                "Payload too large",
+                f"the limit is {settings.ingest_max_body_bytes} bytes",
+            )
         authenticate_bearer(request.headers.get("authorization"), token)
         payload = bytearray()
         async for chunk in request.stream():
             payload.extend(chunk)
             if len(payload) > settings.ingest_max_body_bytes:
-                raise Problem(413, "too-large", "Payload too large",
-                              f"the limit is {settings.ingest_max_body_bytes} bytes")
+                raise Problem(
+                    413,
+                    "too-large",
+                    "Payload too large",
+                    f"the limit is {settings.ingest_max_body_bytes} bytes",
+                )
         body = bytes(payload)
         if not body.strip():
             raise Problem(400, "empty", "Empty payload", "the request has no body")
         emitter: Emitter = state["emitter"]
         try:
             if await emitter.backlog() > settings.ingest_max_lag:
-                raise Problem(503, "busy", "Pipeline busy",
-                              "the pipeline is behind; retry shortly")
+                raise Problem(503, "busy", "Pipeline busy", "the pipeline is behind; retry shortly")
         except RedisError as exc:
-            raise Problem(503, "unavailable", "Pipeline unavailable",
-                          "the event store does not answer; retry shortly") from exc
+            raise Problem(
+                503,
+                "unavailable",
+                "Pipeline unavailable",
+                "the event store does not answer; retry shortly",
+            ) from exc
 
         content_type = request.headers.get("content-type")
         received_at = datetime.now(UTC)
@@ -161,38 +172,65 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 raw_key,
                 body,
                 content_type or "",
-                {"feed": "default", "received-at": received_at.isoformat(),
-                 "correlation-id": correlation_id},
+                {
+                    "feed": "default",
+                    "received-at": received_at.isoformat(),
+                    "correlation-id": correlation_id,
+                },
             )
         except Exception as exc:
             logger.warning("raw archive failed, refusing the push: %s", exc)
-            raise Problem(503, "unavailable", "Archive unavailable",
-                          "the story could not be archived; retry shortly") from exc
+            raise Problem(
+                503,
+                "unavailable",
+                "Archive unavailable",
+                "the story could not be archived; retry shortly",
+            ) from exc
 
-        parsed = parse_payload(body, content_type)
-        event = ingested_event(parsed, feed="default", raw_key=raw_key,
-                               correlation_id=correlation_id)
-        try:
-            emitted = await emitter.emit(event)
-        except RedisError as exc:
-            # Archived but not emitted: the push can be repeated, or replayed from the archive.
-            raise Problem(503, "unavailable", "Pipeline unavailable",
-                          f"archived as {raw_key} but not accepted; retry shortly") from exc
-        log_extra = {"article_id": event.article_id}
-        logger.info("v%s %s (%s): %s", event.version, event.guid, parsed.format,
-                    "accepted" if emitted else "duplicate", extra=log_extra)
+        stories = parse_payload(body, content_type)
+        results = []
+        for parsed in stories:
+            event = ingested_event(
+                parsed, feed="default", raw_key=raw_key, correlation_id=correlation_id
+            )
+            try:
+                emitted = await emitter.emit(event)
+            except RedisError as exc:
+                # Archived but not emitted: the push can be repeated, or replayed from the archive.
+                raise Problem(
+                    503,
+                    "unavailable",
+                    "Pipeline unavailable",
+                    f"archived as {raw_key} but not accepted; retry shortly",
+                ) from exc
+            logger.info(
+                "v%s %s (%s): %s",
+                event.version,
+                event.guid,
+                parsed.format,
+                "accepted" if emitted else "duplicate",
+                extra={"article_id": event.article_id},
+            )
+            results.append(
+                {
+                    "status": "accepted" if emitted else "duplicate",
+                    "article_id": event.article_id,
+                    "guid": event.guid,
+                    "version": event.version,
+                    "pubstatus": event.article.pubstatus,
+                    "format": parsed.format,
+                }
+            )
+        accepted = any(r["status"] == "accepted" for r in results)
+        # The first story's fields at the top level: most pushes carry exactly one.
         return JSONResponse(
             {
-                "status": "accepted" if emitted else "duplicate",
-                "article_id": event.article_id,
-                "guid": event.guid,
-                "version": event.version,
-                "pubstatus": event.article.pubstatus,
-                "format": parsed.format,
+                **results[0],
+                "stories": results,
                 "raw_key": raw_key,
                 "correlation_id": correlation_id,
             },
-            status_code=202 if emitted else 200,
+            status_code=202 if accepted else 200,
             headers={"X-Correlation-ID": correlation_id},
         )
 

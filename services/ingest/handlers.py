@@ -20,7 +20,7 @@ from services.ingest.formats import (
     ParsedStory,
     UnknownFormat,
     UnsafeXml,
-    parse_story,
+    parse_stories,
 )
 from shared.events import ArticleIngested
 
@@ -54,37 +54,47 @@ class Problem(Exception):
 def authenticate_bearer(authorization: str | None, token: str) -> None:
     """Raise a 401 problem unless the request carries `Authorization: Bearer <token>`."""
     if not authorization:
-        raise Problem(401, "unauthenticated", "Authentication required",
-                      "send Authorization: Bearer <token>")
+        raise Problem(
+            401, "unauthenticated", "Authentication required", "send Authorization: Bearer <token>"
+        )
     scheme, _, presented = authorization.partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(
         presented.strip().encode(), token.encode()
     ):
-        raise Problem(401, "unauthenticated", "Authentication failed",
-                      "the bearer token is not valid for any feed")
+        raise Problem(
+            401,
+            "unauthenticated",
+            "Authentication failed",
+            "the bearer token is not valid for any feed",
+        )
 
 
 def raw_key_for(received_at: datetime, payload: bytes) -> str:
     """Where a pushed payload is archived: by day, then time, content hash and a unique suffix."""
     digest = hashlib.sha256(payload).hexdigest()[:16]
-    return (
-        f"raw/{received_at:%Y/%m/%d}/{received_at:%H%M%S}-{digest}-{uuid.uuid4().hex[:8]}"
-    )
+    return f"raw/{received_at:%Y/%m/%d}/{received_at:%H%M%S}-{digest}-{uuid.uuid4().hex[:8]}"
 
 
 _JSON_OR_XML = ("json", "xml", "text/plain", "application/octet-stream")
 
 
-def parse_payload(payload: bytes, content_type: str | None, default_tz: str = "UTC") -> ParsedStory:
-    """Parse a pushed payload, turning each way it can be wrong into a problem that says how."""
+def parse_payload(
+    payload: bytes, content_type: str | None, default_tz: str = "UTC"
+) -> list[ParsedStory]:
+    """Parse a pushed payload (one story, or several in a G2 newsMessage), turning each way it
+    can be wrong into a problem that says how."""
     try:
-        return parse_story(payload, content_type, default_tz=default_tz)
+        return parse_stories(payload, content_type, default_tz=default_tz)
     except UnknownFormat as exc:
         declared = (content_type or "").split(";")[0].strip().lower()
         if declared and not any(kind in declared for kind in _JSON_OR_XML):
-            raise Problem(415, "unsupported-media-type", "Unsupported media type",
-                          f"{declared} is not a wire format we read: send ninjs (JSON), NITF or "
-                          "NewsML-G2 (XML)") from exc
+            raise Problem(
+                415,
+                "unsupported-media-type",
+                "Unsupported media type",
+                f"{declared} is not a wire format we read: send ninjs (JSON), NITF or "
+                "NewsML-G2 (XML)",
+            ) from exc
         raise Problem(400, "unknown-format", "Unknown format", exc.reason, exc.field) from exc
     except UnsafeXml as exc:
         raise Problem(400, "unsafe-xml", "XML refused", exc.reason, exc.field) from exc

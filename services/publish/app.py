@@ -111,9 +111,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         storage = Storage(settings)
         store = S3PageStore(
             storage,
-            lambda path: settings.site_cache_control
-            if path == "index.html"
-            else settings.page_cache_control,
+            lambda path: (
+                settings.site_cache_control if path == "index.html" else settings.page_cache_control
+            ),
         )
         ledger = RedisLedger(runtime.redis)
 

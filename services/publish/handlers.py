@@ -68,7 +68,11 @@ async def handle_article(
     async with ledger.lock(event.article_id):
         outcome = await _apply(event, store, ledger)
     logger.info(
-        "v%s %s: %s", event.version, event.page_path, outcome, extra={"article_id": event.article_id}
+        "v%s %s: %s",
+        event.version,
+        event.page_path,
+        outcome,
+        extra={"article_id": event.article_id},
     )
     published = ArticlePublished(
         article_id=event.article_id,

@@ -24,7 +24,9 @@ OUT = "test:out"
 
 def request(article_id: str, reason: str = "test") -> bytes:
     return (
-        ArticleRepublishRequested(article_id=article_id, guid=f"g-{article_id}", version="1", reason=reason)
+        ArticleRepublishRequested(
+            article_id=article_id, guid=f"g-{article_id}", version="1", reason=reason
+        )
         .model_dump_json()
         .encode()
     )
@@ -76,7 +78,9 @@ async def publish_raw(settings: Settings, *payloads: bytes) -> None:
     await broker.stop()
 
 
-async def test_entries_published_before_the_consumer_first_starts_are_read(settings: Settings) -> None:
+async def test_entries_published_before_the_consumer_first_starts_are_read(
+    settings: Settings,
+) -> None:
     await publish_raw(settings, *(request(f"early-{i}") for i in range(5)))
     seen: list[str] = []
 

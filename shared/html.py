@@ -1,0 +1,143 @@
+"""Article-body HTML: sanitising, splitting into blocks, plain text.
+
+Enrich and render both split a body with `split_blocks(sanitize_body(...))`, so a READ ALSO
+insert that enrich places "after block 3" lands after the same block 3 on the rendered page.
+Bodies from the wire are untrusted: only a small allow-list of tags and attributes survives.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+from typing import Any
+
+import nh3
+from lxml import etree
+from lxml import html as lxml_html
+
+ALLOWED_TAGS: frozenset[str] = frozenset(
+    {
+        "p", "h2", "h3", "h4", "ul", "ol", "li", "blockquote", "a", "strong", "em", "b", "i",
+        "figure", "figcaption", "img", "table", "caption", "thead", "tbody", "tfoot", "tr", "th",
+        "td", "br", "span",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "img": {"src", "alt"},
+    "th": {"colspan", "rowspan", "scope"},
+    "td": {"colspan", "rowspan"},
+}
+# Dropped together with everything inside them: their text is never article copy.
+DROPPED_WITH_CONTENT: frozenset[str] = frozenset(
+    {"script", "style", "iframe", "object", "embed", "noscript", "template", "svg", "math"}
+)
+ALLOWED_URL_SCHEMES: frozenset[str] = frozenset({"http", "https", "mailto"})
+
+BLOCK_TAGS: frozenset[str] = frozenset(
+    {
+        "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "blockquote", "figure", "table",
+        "pre", "div", "section", "hr",
+    }
+)  # fmt: skip
+_WS = re.compile(r"\s+")
+_TAG = re.compile(r"<[^>]*>")
+
+
+def sanitize_body(html: str) -> str:
+    """Clean a body down to the allow-list: no scripts, styles, frames, `on*` handlers or
+    `javascript:` URLs survive, and links get `rel="noopener noreferrer"`."""
+    if not html:
+        return ""
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(DROPPED_WITH_CONTENT),
+        attributes={tag: set(attrs) for tag, attrs in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(ALLOWED_URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def _serialize(element: Any) -> str:
+    return str(lxml_html.tostring(element, encoding="unicode", with_tail=False))
+
+
+def _visible(element: Any) -> bool:
+    return (
+        bool(element.text_content().strip())
+        or element.tag == "img"
+        or bool(element.xpath(".//img"))
+    )
+
+
+def split_blocks(body_html: str) -> list[str]:
+    """Split a (sanitised) body into top-level blocks: paragraphs, headings, lists, quotes.
+
+    Loose text and inline elements between blocks are gathered into `<p>` elements; a top-level
+    `<br>` ends such a run. Empty blocks are dropped.
+    """
+    if not body_html or not body_html.strip():
+        return []
+    try:
+        root = lxml_html.fragment_fromstring(body_html, create_parent="div")
+    except (etree.ParserError, ValueError):
+        text = _WS.sub(" ", html_lib.unescape(_TAG.sub(" ", body_html))).strip()
+        return [f"<p>{html_lib.escape(text, quote=False)}</p>"] if text else []
+
+    blocks: list[str] = []
+    inline: list[str] = []
+    inline_visible = False
+
+    def flush() -> None:
+        nonlocal inline_visible
+        fragment = "".join(inline).strip()
+        if fragment and inline_visible:
+            blocks.append(f"<p>{fragment}</p>")
+        inline.clear()
+        inline_visible = False
+
+    if root.text and root.text.strip():
+        inline.append(html_lib.escape(root.text, quote=False))
+        inline_visible = True
+    for child in root:
+        tag = child.tag.lower() if isinstance(child.tag, str) else ""
+        if tag in BLOCK_TAGS:
+            flush()
+            if tag == "hr" or _visible(child):
+                blocks.append(_serialize(child))
+        elif tag == "br":
+            flush()
+        elif tag:
+            inline.append(_serialize(child))
+            inline_visible = inline_visible or _visible(child)
+        # comments and processing instructions (tag not a string) are skipped
+        if child.tail:
+            inline.append(html_lib.escape(child.tail, quote=False))
+            inline_visible = inline_visible or bool(child.tail.strip())
+    flush()
+    return blocks
+
+
+def plain_text(fragment: str) -> str:
+    """The visible text of an HTML fragment, whitespace collapsed."""
+    if not fragment or not fragment.strip():
+        return ""
+    try:
+        text = lxml_html.fragment_fromstring(fragment, create_parent="div").text_content()
+    except (etree.ParserError, ValueError):
+        text = html_lib.unescape(_TAG.sub(" ", fragment))
+    return _WS.sub(" ", text).strip()
+
+
+def make_excerpt(text: str, limit: int = 200) -> str:
+    """Shorten plain text to about `limit` characters, on a word boundary, with an ellipsis."""
+    text = _WS.sub(" ", text).strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-\u2013\u2014") + "…"

@@ -1,0 +1,388 @@
+"""Unit tests of the relevance engine on small, original test stories."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from services.enrich import relevance as rel
+from services.enrich.relevance import (
+    RelatedIndex,
+    StoryFeatures,
+    analyze,
+    features_for,
+    pick_links,
+    place_read_also,
+    related_for_corpus,
+)
+
+pytestmark = pytest.mark.unit
+
+DAY = 86400.0
+T0 = 1_723_000_000.0  # August 2024
+
+# (id, title, paragraphs, tags, days before T0)
+STORIES: list[tuple[str, str, list[str], list[str], float]] = [
+    (
+        "kursk-1",
+        "Ukrainian troops push deeper into Russia's Kursk region",
+        [
+            "Ukrainian forces advanced further into Russia's Kursk region on Tuesday, a week "
+            "after launching the largest cross-border incursion of the war.",
+            "Russia's defence ministry said its troops had repelled attacks near the town of "
+            "Sudzha, where a gas metering station sits on the pipeline to Europe.",
+            "Kyiv has said little about the aims of the operation. Military analysts said the "
+            "offensive forced Moscow to move reserves from the front in eastern Ukraine.",
+            "Thousands of residents were evacuated from border districts of the Kursk region "
+            "as Russian authorities declared a federal emergency.",
+        ],
+        ["place:ukraine", "place:russia", "place:kursk"],
+        0,
+    ),
+    (
+        "kursk-2",
+        "Russia evacuates more border villages as Ukraine's Kursk incursion widens",
+        [
+            "Russian authorities ordered the evacuation of more villages in the Kursk region "
+            "as Ukrainian troops pressed their incursion across the border.",
+            "The governor said Ukrainian drones had struck homes near Sudzha and that shelling "
+            "had cut power in several border districts.",
+        ],
+        ["place:ukraine", "place:russia", "place:kursk"],
+        2,
+    ),
+    (
+        "ukraine-front",
+        "Russian forces advance near Pokrovsk in eastern Ukraine",
+        [
+            "Russian troops advanced towards the logistics hub of Pokrovsk in eastern Ukraine, "
+            "the Ukrainian military said, as fighting on the front intensified.",
+            "Ukrainian commanders said reserves were stretched after the Kursk offensive and "
+            "asked allies for more artillery shells and air defence.",
+        ],
+        ["place:ukraine", "place:russia"],
+        5,
+    ),
+    (
+        "ukraine-drones",
+        "Ukraine strikes Russian airfield with long-range drones",
+        [
+            "Ukraine's military said its drones hit a Russian airfield used by bombers, part "
+            "of a campaign against targets deep inside Russia during the war.",
+            "Russia's defence ministry said air defences shot down dozens of Ukrainian drones "
+            "over several regions, including Kursk and Belgorod.",
+        ],
+        ["place:ukraine", "place:russia"],
+        20,
+    ),
+    (
+        "kenya-parliament",
+        "Kenyan parliament passes revised finance bill after protests",
+        [
+            "Kenya's parliament approved a revised finance bill on Thursday after weeks of "
+            "protests against tax increases in Nairobi and other cities.",
+            "Lawmakers dropped proposed levies on bread and mobile money transfers. The "
+            "opposition said the government had ignored young protesters.",
+        ],
+        ["place:kenya"],
+        1,
+    ),
+    (
+        "hurricane",
+        "Hurricane Debby makes landfall in Florida, bringing flood threat",
+        [
+            "Hurricane Debby made landfall on Florida's Gulf coast as a category one storm, "
+            "bringing torrential rain and the threat of catastrophic flooding.",
+            "Forecasters at the National Hurricane Center said rainfall totals could reach "
+            "record levels in Georgia and South Carolina as the storm stalls.",
+        ],
+        ["place:united-states", "topic:weather"],
+        1,
+    ),
+    (
+        "football",
+        "Arsenal beat Wolves in Premier League opener",
+        [
+            "Arsenal opened their Premier League season with a two-nil win over Wolves at the "
+            "Emirates, with goals from Kai Havertz and Bukayo Saka.",
+            "Manager Mikel Arteta praised the defence and said the squad was ready to challenge "
+            "for the title again.",
+        ],
+        ["topic:football"],
+        3,
+    ),
+    (
+        "central-bank",
+        "Bank of England cuts interest rates for first time since 2020",
+        [
+            "The Bank of England cut interest rates by a quarter point to five percent, its "
+            "first reduction since the pandemic, as inflation eased.",
+            "Governor Andrew Bailey said the bank would be careful not to cut rates too "
+            "quickly or by too much.",
+        ],
+        ["place:united-kingdom", "org:bank-of-england"],
+        7,
+    ),
+]
+
+
+def feats(sid: str, title: str, paras: list[str], tags: list[str], days: float, **kw: object):
+    return features_for(sid, title, "\n\n".join(paras), paras, tags, T0 - days * DAY, **kw)  # type: ignore[arg-type]
+
+
+@pytest.fixture()
+def index() -> RelatedIndex:
+    idx = RelatedIndex()
+    for sid, title, paras, tags, days in STORIES:
+        idx.add(feats(sid, title, paras, tags, days))
+    return idx
+
+
+def by_id(sid: str) -> StoryFeatures:
+    for s, title, paras, tags, days in STORIES:
+        if s == sid:
+            return feats(s, title, paras, tags, days)
+    raise KeyError(sid)
+
+
+# -- analysis -----------------------------------------------------------------------------
+
+
+def test_analyze_lowercases_stems_drops_stopwords_and_quantities() -> None:
+    terms = analyze("The Ukrainian troops were advancing, 155,221 bags; 5.93 mln in 2024 U.S. G7")
+    assert "the" not in terms and "were" not in terms
+    assert "troop" in terms and "advanc" in terms and "ukrainian" in terms
+    assert "155221" not in terms and "593" not in terms and "5.93" not in terms
+    assert "2024" in terms  # years are kept
+    assert "us" in terms and "g7" in terms
+    assert analyze("Zelenskyy's café") == analyze("zelenskyy cafe")
+
+
+def test_simhash_near_duplicates_are_close_and_different_stories_far() -> None:
+    a = " ".join(STORIES[0][2])  # a whole story ...
+    b = a.replace("on Tuesday", "on Wednesday")  # ... and a corrected version of it
+    c = " ".join(STORIES[4][2])
+    assert rel.hamming(rel.simhash(a), rel.simhash(b)) <= rel.NEAR_DUP_HAMMING
+    assert rel.hamming(rel.simhash(a), rel.simhash(c)) > 10
+
+
+# -- ranking ------------------------------------------------------------------------------
+
+
+def test_kursk_links_to_ukraine_war_not_kenya_or_hurricane(index: RelatedIndex) -> None:
+    res = index.query(by_id("kursk-1"), k=5)
+    ids = [r.story_id for r in res]
+    assert ids[0] == "kursk-2"
+    assert set(ids) <= {"kursk-2", "ukraine-front", "ukraine-drones"}
+    assert {"ukraine-front", "ukraine-drones"} & set(ids)
+    assert "kenya-parliament" not in ids and "hurricane" not in ids
+    assert all(a.score >= b.score for a, b in itertools.pairwise(res))
+
+
+def test_kursk_ranking_without_tags_still_excludes_unrelated() -> None:
+    idx = RelatedIndex()
+    for sid, title, paras, _tags, days in STORIES:
+        idx.add(feats(sid, title, paras, [], days))
+    ids = [r.story_id for r in idx.query(by_id("kursk-1"), k=5)]
+    assert ids and ids[0] == "kursk-2"
+    assert "kenya-parliament" not in ids and "hurricane" not in ids and "football" not in ids
+
+
+def test_threshold_leaves_slots_empty_for_an_unrelated_story(index: RelatedIndex) -> None:
+    lonely = features_for(
+        "recipe",
+        "How to bake sourdough bread at home",
+        "",
+        ["Feed the starter the night before and let the dough rise slowly in a cool kitchen."],
+        [],
+        T0,
+    )
+    assert index.query(lonely, k=5) == []
+    # Stories that share a few words with the archive but no subject: the threshold empties
+    # the slots that an unthresholded ranking would fill with wrong links.
+    for sid in ("football", "kenya-parliament", "central-bank"):
+        assert index.query(by_id(sid), k=5, min_score=0.0) != []
+        assert index.query(by_id(sid), k=5) == []
+
+
+def test_query_never_returns_self_other_versions_excluded_or_removed(index: RelatedIndex) -> None:
+    q = by_id("kursk-1")
+    ids = [r.story_id for r in index.query(q, k=10, min_score=0.0)]
+    assert "kursk-1" not in ids
+    assert "kursk-2" in ids
+    # Another version of the query story (same group) is never linked.
+    v1 = feats("front-v1", *STORIES[2][1:4], 5, group_id="front")  # type: ignore[misc]
+    v2 = feats("front-v2", *STORIES[2][1:4], 4, group_id="front")  # type: ignore[misc]
+    index.add(v1)
+    assert "front-v1" not in [r.story_id for r in index.query(v2, k=10, min_score=0.0)]
+    # exclude=
+    ids = [r.story_id for r in index.query(q, k=10, exclude={"kursk-2"})]
+    assert "kursk-2" not in ids
+    # remove()
+    n = len(index)
+    assert index.remove("kursk-2")
+    assert len(index) == n - 1
+    assert not index.remove("kursk-2")
+    assert "kursk-2" not in [r.story_id for r in index.query(q, k=10, min_score=0.0)]
+
+
+def test_near_duplicates_are_never_linked_nor_paired() -> None:
+    idx = RelatedIndex()
+    for sid, title, paras, tags, days in STORIES:
+        idx.add(feats(sid, title, paras, tags, days))
+    _, title, paras, tags, _ = STORIES[0]
+    # A re-filed copy of the query under another id (no shared group id): a near-duplicate.
+    copy_paras = [*paras[:-1], paras[-1] + " Officials gave no figures."]
+    idx.add(feats("kursk-1-copy", title, copy_paras, tags, 0.1))
+    ids = [r.story_id for r in idx.query(by_id("kursk-1"), k=5, min_score=0.0)]
+    assert "kursk-1-copy" not in ids
+    # Two copies of another story: at most one of them is picked.
+    _, t2, p2, g2, _ = STORIES[1]
+    idx.add(feats("kursk-2-copy", t2, [*p2, "Reporting by our Moscow bureau."], g2, 2))
+    ids = [r.story_id for r in idx.query(by_id("kursk-1"), k=5, min_score=0.0)]
+    assert len({"kursk-2", "kursk-2-copy"} & set(ids)) == 1
+
+
+def test_recency_breaks_ties_between_equally_relevant_stories() -> None:
+    idx = RelatedIndex()
+    _, title, paras, tags, _ = STORIES[2]
+    idx.add(feats("old", title, paras, tags, 300))
+    # Same content, different wording at the end so they are not near-duplicates of each other.
+    idx.add(feats("new", title, paras, tags, 1))
+    q = by_id("kursk-1")
+    # The two candidates have identical text; without the near-duplicate filter picking only
+    # one, the newer one must come first.
+    res = idx.query(q, k=2, min_score=0.0)
+    assert res[0].story_id == "new"
+    # An equally relevant pair with distinct text: the closer in time wins.
+    idx2 = RelatedIndex()
+    idx2.add(feats("a-old", "Ukraine war report", ["Ukraine Russia war troops front."], [], 200))
+    idx2.add(feats("b-new", "Ukraine war report", ["Russia Ukraine troops war front."], [], 2))
+    assert idx2.query(q, k=2, min_score=0.0)[0].story_id == "b-new"
+
+
+def test_shared_tags_raise_the_score() -> None:
+    plain = RelatedIndex()
+    tagged = RelatedIndex()
+    for sid, title, paras, tags, days in STORIES:
+        plain.add(feats(sid, title, paras, [], days))
+        tagged.add(feats(sid, title, paras, tags, days))
+    q = by_id("kursk-1")
+    s_plain = {r.story_id: r.score for r in plain.query(q, k=5)}
+    s_tag = {r.story_id: r.score for r in tagged.query(q, k=5)}
+    assert s_tag["kursk-2"] > s_plain["kursk-2"]
+
+
+# -- incremental structure ------------------------------------------------------------------
+
+
+def test_add_touches_only_the_new_storys_own_postings(index: RelatedIndex) -> None:
+    """Adding costs O(terms of the story): other postings lists and other docs are untouched."""
+    before = {tid: (len(p.docs), p.df) for tid, p in enumerate(index._postings)}
+    fwd_before = [bytes(a) for a in index._fwd_terms]
+    f = by_id("hurricane")
+    f2 = StoryFeatures.from_dict({**f.to_dict(), "story_id": "hurricane-2"})
+    index.add(f2)
+    own = {index._term_ids[t] for t in f2.terms}
+    for tid, (n, df) in before.items():
+        p = index._postings[tid]
+        if tid in own:
+            assert (len(p.docs), p.df) == (n + 1, df + 1)
+        else:
+            assert (len(p.docs), p.df) == (n, df)
+    assert [bytes(a) for a in index._fwd_terms[:-1]] == fwd_before
+    # The new story's row is its own terms only.
+    assert sorted(index._fwd_terms[-1]) == sorted(own)
+
+
+def test_query_works_for_a_story_not_yet_indexed_on_the_same_scale(index: RelatedIndex) -> None:
+    q = by_id("kursk-1")
+    in_idx = {r.story_id: r.direct for r in index.query(q, k=3)}
+    index.remove("kursk-1")
+    out_idx = {r.story_id: r.direct for r in index.query(q, k=3)}
+    assert in_idx.keys() == out_idx.keys()
+    for sid, d in in_idx.items():
+        # Only the mean document length moves (by one story), so scores agree closely.
+        assert out_idx[sid] == pytest.approx(d, rel=0.05)
+
+
+def test_compact_keeps_results(index: RelatedIndex) -> None:
+    q = by_id("kursk-1")
+    index.remove("ukraine-drones")
+    before = index.query(q, k=5)
+    assert index.dead_share() > 0
+    index.compact()
+    assert index.dead_share() == 0
+    assert index.query(q, k=5) == before
+
+
+# -- features -------------------------------------------------------------------------------
+
+
+def test_story_features_json_round_trip() -> None:
+    f = feats(*STORIES[0][:4], 0, group_id="grp-1")  # type: ignore[misc]
+    d = json.loads(json.dumps(f.to_dict()))
+    g = StoryFeatures.from_dict(d)
+    assert g == f
+    assert g.simhash == f.simhash
+    assert g.terms == f.terms
+
+
+# -- placement and picking ------------------------------------------------------------------
+
+
+def test_place_read_also_picks_related_paragraphs_and_obeys_rules() -> None:
+    paras = [
+        "Lead paragraph about the summit opening.",
+        "The finance ministers discussed tariffs on steel and aluminium imports.",
+        "Filler about the weather in the host city and the venue.",
+        "Separately the leaders talked about the war in Ukraine and Russian troops.",
+        "More filler about dinner plans.",
+        "Closing paragraph.",
+    ]
+    cands = [
+        ("war", {"ukrain": 3.0, "russian": 2.0, "troop": 1.0}),
+        ("steel", {"steel": 3.0, "tariff": 2.0, "aluminium": 1.0}),
+    ]
+    placed = place_read_also(paras, cands)
+    assert dict(placed) == {"war": 3, "steel": 1}
+    assert [i for _, i in placed] == sorted(i for _, i in placed)
+    # Never after the last paragraph; never both after the same paragraph.
+    two = place_read_also(["a b", "ukraine war"], cands)
+    assert len(two) == 1 and two[0][1] == 0
+    assert place_read_also(["only one paragraph"], cands) == []
+    three = place_read_also(["x", "y", "z"], cands)
+    assert len({i for _, i in three}) == 2 and max(i for _, i in three) <= 1
+
+
+def test_pick_links_pins_first_bans_never_and_no_repeats(index: RelatedIndex) -> None:
+    q = by_id("kursk-1")
+    picks = pick_links(index, q)
+    ra_ids = [sid for sid, _ in picks.read_also]
+    assert ra_ids and "kursk-2" in ra_ids
+    assert not set(ra_ids) & set(picks.related)
+    assert "kenya-parliament" not in ra_ids + picks.related
+    for _sid, pos in picks.read_also:
+        assert 0 <= pos < len(q.paragraphs) - 1
+    banned = pick_links(index, q, banned={"kursk-2"})
+    assert "kursk-2" not in [s for s, _ in banned.read_also] + banned.related
+    pinned = pick_links(index, q, pinned=["central-bank", "kursk-1"], banned={"kursk-2"})
+    ordered = [s for s, _ in sorted(pinned.read_also, key=lambda x: x[1])] + pinned.related
+    assert "kursk-1" not in ordered  # the story itself is never pinned onto itself
+    assert "central-bank" in [s for s, _ in pinned.read_also]
+    assert "kursk-2" not in ordered
+
+
+def test_related_for_corpus_outputs_one_line_per_record() -> None:
+    records = [
+        {"id": sid, "title": title, "body": "\n\n".join(paras), "published": "2024-08-07T10:00:00Z"}
+        for sid, title, paras, _tags, _days in STORIES
+    ]
+    out = list(related_for_corpus(records, k=5))
+    assert [o["id"] for o in out] == [r["id"] for r in records]
+    rel_of = {o["id"]: o["related"] for o in out}
+    assert rel_of["kursk-1"][0] == "kursk-2"
+    assert "kenya-parliament" not in rel_of["kursk-1"]
+    assert all(o["id"] not in o["related"] and len(o["related"]) <= 5 for o in out)
