@@ -14,6 +14,9 @@ ARTICLE_IDS = "wirepress:articles"  # set of every article_id in the archive
 # Ingest's record of every guid+version accepted, so a repeat is answered as a duplicate.
 VERSIONS_PREFIX = "wirepress:versions:"  # hash per article_id: version -> raw archive key
 
+# Enrich's queue of stories whose related links are due for a refresh (zset id -> due time).
+REFRESH_DUE = "wirepress:enrich:refresh-due"
+
 # Publish's tombstones: the ordering at which a story was taken down.
 TOMBSTONES = "wirepress:tombstones"
 LOCK_PREFIX = "wirepress:lock:"

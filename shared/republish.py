@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
 
 from shared import keys
 from shared.broker import create_broker, create_redis
@@ -11,6 +13,66 @@ from shared.events import ArticleRepublishRequested
 from shared.models import Article, article_id_for
 from shared.settings import Settings
 from shared.streams import REPUBLISH
+
+
+def _as_article_id(given: str) -> str:
+    """Editors may name a story by its article id or by its guid."""
+    return (
+        given
+        if len(given) == 16 and all(c in "0123456789abcdef" for c in given)
+        else article_id_for(given)
+    )
+
+
+async def build_requests(
+    redis: Redis,
+    article_ids: Sequence[str] | None,
+    *,
+    pin: Sequence[str] = (),
+    ban: Sequence[str] = (),
+    reason: str = "editor",
+) -> tuple[list[ArticleRepublishRequested], list[str]]:
+    """One request per stored story (every story when `article_ids` is None), and the ids the
+    archive does not know."""
+    if article_ids is None:
+        wanted = sorted(m.decode() for m in await redis.smembers(keys.ARTICLE_IDS))
+    else:
+        wanted = [_as_article_id(given) for given in article_ids]
+    requests: list[ArticleRepublishRequested] = []
+    missing: list[str] = []
+    async with redis.pipeline(transaction=False) as pipe:
+        for article_id in wanted:
+            pipe.hget(keys.article_key(article_id), "article")
+        stored = await pipe.execute()
+    for article_id, raw in zip(wanted, stored, strict=True):
+        if raw is None:
+            missing.append(article_id)
+            continue
+        article = Article.model_validate_json(raw)
+        requests.append(
+            ArticleRepublishRequested(
+                article_id=article_id,
+                guid=article.guid,
+                version=article.version,
+                reason=reason,
+                pin=[_as_article_id(p) for p in pin],
+                ban=[_as_article_id(b) for b in ban],
+            )
+        )
+    return requests, missing
+
+
+async def send_requests(
+    broker: Any, requests: Sequence[ArticleRepublishRequested], maxlen: int
+) -> None:
+    for request in requests:
+        await broker.publish(
+            request.model_dump_json().encode(),
+            stream=REPUBLISH,
+            maxlen=maxlen,
+            headers={"content-type": "application/json"},
+            correlation_id=request.correlation_id,
+        )
 
 
 async def request_republish(
@@ -21,47 +83,16 @@ async def request_republish(
     ban: Sequence[str] = (),
     reason: str = "editor",
 ) -> tuple[int, list[str]]:
-    """Emit one republish request per story (every story when `article_ids` is None).
-
-    An id may also be given as the story's guid. Returns how many were requested and which ids
-    the archive does not know.
-    """
+    """`wirepress republish`: emit the requests; returns how many, and the unknown ids."""
     redis = create_redis(settings)
     broker = create_broker(settings)
     await broker.connect()
     try:
-        if article_ids is None:
-            wanted = sorted(m.decode() for m in await redis.smembers(keys.ARTICLE_IDS))
-        else:
-            wanted = [
-                given if await redis.exists(keys.article_key(given)) else article_id_for(given)
-                for given in article_ids
-            ]
-        missing: list[str] = []
-        count = 0
-        for article_id in wanted:
-            raw = await redis.hget(keys.article_key(article_id), "article")
-            if raw is None:
-                missing.append(article_id)
-                continue
-            article = Article.model_validate(json.loads(raw))
-            request = ArticleRepublishRequested(
-                article_id=article_id,
-                guid=article.guid,
-                version=article.version,
-                reason=reason,
-                pin=[article_id_for(p) if ":" in p else p for p in pin],
-                ban=[article_id_for(b) if ":" in b else b for b in ban],
-            )
-            await broker.publish(
-                request.model_dump_json().encode(),
-                stream=REPUBLISH,
-                maxlen=settings.stream_maxlen,
-                headers={"content-type": "application/json"},
-                correlation_id=request.correlation_id,
-            )
-            count += 1
-        return count, missing
+        requests, missing = await build_requests(
+            redis, article_ids, pin=pin, ban=ban, reason=reason
+        )
+        await send_requests(broker, requests, settings.stream_maxlen)
+        return len(requests), missing
     finally:
         await broker.stop()
         await redis.aclose()

@@ -114,8 +114,8 @@ def up(root: Path) -> int:
         started["valkey"] = valkey.pid
         seaweed = devstack.start_seaweed(s3_port, paths["s3"], paths["log"] / "seaweedfs.log")
         started["seaweedfs"] = seaweed.pid
-        settings = Settings(
-            **{k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
+        settings = Settings.model_validate(
+            {k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
         )
         initialise(settings)
         health: dict[str, int] = {}

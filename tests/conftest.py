@@ -78,6 +78,7 @@ def settings(servers: Servers) -> Iterator[Settings]:
         claim_poll_ms=200,
         poll_block_ms=50,
         max_deliveries=3,
+        related_refresh_delay_s=1.0,
     )
     initialise(result)
     yield result
@@ -130,9 +131,10 @@ class ServiceProcesses:
             **(extra or {}),
         }
         proc = devstack.start_service(name, env, self.log_dir / f"{name}.log")
-        devstack.wait_until(lambda: devstack.healthy(port), 60, name, proc)
+        # Registered before it is healthy, so teardown stops it even if it never gets there.
         self.procs[name] = proc
         self.health_ports[name] = port
+        devstack.wait_until(lambda: devstack.healthy(port), 60, name, proc)
 
     def start_all(self) -> None:
         for name in devstack.SERVICES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,16 +13,44 @@ from services.enrich.archive import RedisArchive
 from services.enrich.handlers import handle_ingested, handle_republish
 from services.enrich.tagging import tag_story
 from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested
+from shared.republish import build_requests, send_requests
 from shared.service import Runtime, consumer_app
 from shared.settings import Settings
 from shared.streams import ENRICH, INGESTED, REPUBLISH
+
+logger = logging.getLogger(__name__)
+
+REFRESH_POLL_S = 0.5
+
+
+async def _refresh_loop(runtime: Runtime, archive: RedisArchive) -> None:
+    """Turn due link refreshes into republish requests (any replica may take any of them)."""
+    while True:
+        await asyncio.sleep(REFRESH_POLL_S)
+        try:
+            due = await archive.pop_due_refreshes()
+            if not due:
+                continue
+            requests, _ = await build_requests(runtime.redis, due, reason="related-refresh")
+            await send_requests(runtime.broker, requests, runtime.settings.stream_maxlen)
+            logger.info("republishing %s stories whose related links changed", len(requests))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Popped refreshes are lost here; the next related story schedules them again.
+            logger.exception("related-link refresh failed")
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
     async def setup(runtime: Runtime) -> None:
-        archive = RedisArchive(runtime.redis, settings.read_also, settings.related_posts)
+        archive = RedisArchive(
+            runtime.redis,
+            settings.read_also,
+            settings.related_posts,
+            refresh_delay_s=settings.related_refresh_delay_s,
+        )
         await archive.load_index()
         # Load the tagger's gazetteers now rather than on the first story.
         tag_story("", "", [])
@@ -35,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # One stream for stories, one for republish requests: both feed the same handler.
         for stream in (INGESTED, REPUBLISH):
             runtime.consume(stream=stream, group=ENRICH, adapter=ENRICH_INPUT, handle=handle)
+        runtime.background.append(asyncio.create_task(_refresh_loop(runtime, archive)))
         return None
 
     return consumer_app("enrich", settings, setup)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -28,6 +29,14 @@ FEATURES = "wirepress:enrich:features"  # hash article_id -> StoryFeatures JSON
 INDEX_LOG = "wirepress:enrich:index-log"  # stream of {op: add|remove, id}
 INDEX_LOG_MAXLEN = 1_000_000
 EXCERPT_CHARS = 220
+LINKED_BY_PREFIX = "wirepress:enrich:linked-by:"  # set per article: the stories linking to it
+REFRESH_DUE = keys.REFRESH_DUE
+
+_POP_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+return due
+"""
 
 _RECORD = """
 local current = redis.call('HGET', KEYS[1], 'ordering')
@@ -56,8 +65,16 @@ def excerpt_of(article: Article) -> str:
 
 
 class RedisArchive:
-    def __init__(self, redis: Redis, read_also: int = 2, related_posts: int = 5) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        read_also: int = 2,
+        related_posts: int = 5,
+        refresh_delay_s: float = 3.0,
+    ) -> None:
         self.redis = redis
+        self.refresh_delay_s = refresh_delay_s
+        self._pop_due = redis.register_script(_POP_DUE)
         self.read_also = read_also
         self.related_posts = related_posts
         self.index_ = RelatedIndex()
@@ -200,3 +217,32 @@ class RedisArchive:
                 else None,
             )
         return found
+
+    async def remember_links(self, source_id: str, target_ids: Sequence[str]) -> None:
+        key = keys.article_key(source_id)
+        previous_raw = await self.redis.hget(key, "links")
+        previous = set(json.loads(previous_raw)) if previous_raw else set()
+        current = set(target_ids)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, "links", json.dumps(sorted(current)))
+            for target in previous - current:
+                pipe.srem(f"{LINKED_BY_PREFIX}{target}", source_id)
+            for target in current - previous:
+                pipe.sadd(f"{LINKED_BY_PREFIX}{target}", source_id)
+            await pipe.execute()
+
+    async def linked_by(self, article_id: str) -> list[str]:
+        return sorted(
+            m.decode() for m in await self.redis.smembers(f"{LINKED_BY_PREFIX}{article_id}")
+        )
+
+    async def schedule_refresh(self, article_ids: Sequence[str], reason: str) -> None:
+        if not article_ids:
+            return
+        due = time.time() + self.refresh_delay_s
+        await self.redis.zadd(REFRESH_DUE, {article_id: due for article_id in article_ids}, nx=True)
+        logger.debug("refresh (%s) scheduled for %s", reason, ", ".join(article_ids))
+
+    async def pop_due_refreshes(self, limit: int = 100) -> list[str]:
+        due = await self._pop_due(keys=[REFRESH_DUE], args=[time.time(), limit])
+        return [d.decode() for d in due]

@@ -72,6 +72,15 @@ class Archive(Protocol):
 
     async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]: ...
 
+    async def remember_links(self, source_id: str, target_ids: Sequence[str]) -> None:
+        """Record which stories `source_id` links to now, so a kill can find every page to fix."""
+
+    async def linked_by(self, article_id: str) -> list[str]: ...
+
+    async def schedule_refresh(self, article_ids: Sequence[str], reason: str) -> None:
+        """Republish these stories soon; a story already waiting keeps its place (one refresh
+        per story per interval, however many new stories relate to it)."""
+
 
 def page_path_for(article: Article) -> str:
     """A stable, readable key: the month the story first ran, its first headline, and its id.
@@ -104,12 +113,29 @@ async def handle_ingested(
         article=article, page_path=recorded.page_path, corrected=recorded.corrected
     )
     enriched = await enrich(stored, archive, event.correlation_id, read_also, related_posts)
+    if article.on_site:
+        # The stories this one relates to most now have a better link to show: refresh them.
+        await archive.schedule_refresh(strongly_related(enriched), "related-refresh")
+    else:
+        # Killed or withheld: every page that links to it must lose the link.
+        await archive.schedule_refresh(await archive.linked_by(article.article_id), "link-removed")
     return [(ENRICHED, enriched)]
+
+
+def strongly_related(enriched: ArticleEnriched, limit: int = 3) -> list[str]:
+    """The few stories worth republishing when this one arrives: its READ ALSO picks (they
+    cleared the higher bar) and its best Related Post."""
+    ids = [link.article_id for link in enriched.read_also] + [
+        link.article_id for link in enriched.related[:1]
+    ]
+    return list(dict.fromkeys(ids))[:limit]
 
 
 async def handle_republish(
     event: ArticleRepublishRequested, archive: Archive, read_also: int = 2, related_posts: int = 5
 ) -> list[tuple[str, ArticleEnriched]]:
+    """Re-enrich a stored story. Republishing never schedules further refreshes, so one new story
+    cannot set off a cascade of republishing across the archive."""
     if event.pin or event.ban:
         await archive.set_overrides(event.article_id, event.pin, event.ban)
     stored = await archive.load(event.article_id)
@@ -160,6 +186,9 @@ async def enrich(
         related_links = [
             _link(targets[sid]) for sid in picks.related[:related_posts] if sid in targets
         ]
+    await archive.remember_links(
+        article.article_id, [link.article_id for link in read_also_links + related_links]
+    )
     return ArticleEnriched(
         article_id=article.article_id,
         guid=article.guid,

@@ -18,13 +18,13 @@ from services.publish.handlers import (
     handle_site_page,
 )
 from shared import keys
+from shared.errors import RetryLater
 from shared.events import PUBLISH_INPUT, ArticleRendered, SitePageRendered
 from shared.locks import redis_lock
 from shared.service import Runtime, consumer_app
 from shared.settings import Settings
 from shared.storage import SHA_META, VERSION_META, PreconditionFailed, Storage
 from shared.streams import PUBLISH, RENDERED
-from shared.errors import RetryLater
 
 
 class S3PageStore:

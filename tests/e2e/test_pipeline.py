@@ -129,7 +129,12 @@ def test_pushed_stories_become_linked_pages_and_corrections_and_kills_follow(
         ),
     ]
     stories += [
-        story("urn:test:war-4", "Moscow moves reserves to Kursk from Donetsk", WAR[1:] + WAR[:1], day=6),
+        story(
+            "urn:test:war-4",
+            "Moscow moves reserves to Kursk from Donetsk",
+            WAR[1:] + WAR[:1],
+            day=6,
+        ),
         story("urn:test:war-5", "Kursk incursion enters second week", WAR, day=7),
     ]
     for s in stories:
@@ -144,6 +149,25 @@ def test_pushed_stories_become_linked_pages_and_corrections_and_kills_follow(
     assert "Drone strikes hit armour" in html or "Ukraine pushes deeper" in html
     assert "Kenya parliament" not in html
     assert "Hurricane Delia" not in html
+
+    # The first story had nothing to link to when it arrived; the stories after it refresh it.
+    first = wait_for_page(settings, "urn:test:war-1", "READ ALSO")
+    assert "Kenya parliament" not in first and "Hurricane Delia" not in first
+
+    # Killing a story takes it out of every page that linked to it.
+    moscow = "Moscow moves reserves to Kursk"
+    assert (
+        push(
+            services, {"uri": "urn:test:war-4", "version": "2", "pubstatus": "canceled"}
+        ).status_code
+        == 202
+    )
+    linkers = ["urn:test:war-1", "urn:test:war-2", "urn:test:war-3", "urn:test:war-5"]
+
+    def unlinked() -> bool:
+        return all(moscow not in (page(settings, article_id_for(g)) or moscow) for g in linkers)
+
+    wait_for(unlinked, 30, "pages to drop their links to the killed story")
 
     # A repeat is a duplicate, not a second publication.
     again = push(services, stories[0])
