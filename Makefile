@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 .PHONY: install run up down status push test test-unit test-integration test-e2e lint bench bench-enrich bench-tagging clean
 
 $(STAMP): pyproject.toml
+	@# Debian's python3 ships venv separately; install it only if it is missing and we may.
+	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || \
+	  { echo "python3-venv is missing: installing it with apt-get"; \
+	    apt-get update -qq && apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[servers,dev]"

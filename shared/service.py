@@ -54,6 +54,24 @@ class Runtime:
         )
 
 
+async def _leave_groups(runtime: Runtime) -> None:
+    """A replica that stops with nothing pending leaves its groups, so `wirepress status` counts
+    live replicas rather than every replica that ever ran. One that still holds messages stays
+    listed until another replica has reclaimed them."""
+    name = runtime.settings.consumer_name
+    for consumer in runtime.consumers:
+        try:
+            pending = await runtime.redis.xpending_range(
+                consumer.stream, consumer.group, "-", "+", 1, consumername=name
+            )
+            if not pending:
+                await runtime.redis.xgroup_delconsumer(consumer.stream, consumer.group, name)
+        except Exception as exc:
+            logger.warning(
+                "could not leave group %s on %s: %s", consumer.group, consumer.stream, exc
+            )
+
+
 Setup = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]]
 
 
@@ -83,6 +101,7 @@ def consumer_app(name: str, settings: Settings, setup: Setup) -> Starlette:
             await runtime.broker.stop()
             if close is not None:
                 await close()
+            await _leave_groups(runtime)
             await runtime.redis.aclose()
             logger.info("%s stopped", name)
 

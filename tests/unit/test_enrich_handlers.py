@@ -1,0 +1,197 @@
+"""Enrich's handlers with an in-memory archive built on the real relevance index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from services.enrich.handlers import (
+    LinkTarget,
+    Recorded,
+    StoredStory,
+    handle_ingested,
+    handle_republish,
+    page_path_for,
+)
+from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
+from shared.errors import PermanentError
+from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested
+from shared.models import Article
+
+pytestmark = pytest.mark.unit
+
+WAR = [
+    "Ukrainian troops pushed deeper into the Kursk region of Russia, officials in Kyiv said.",
+    "Russian commanders moved reserves from Donetsk to hold the line near Sudzha in Kursk.",
+    "Drone strikes hit Ukrainian armour inside Kursk as the incursion entered its second week.",
+    "Analysts said the Kursk offensive gives Kyiv leverage before any ceasefire talks with Moscow.",
+]
+KENYA = [
+    "Kenya's parliament in Nairobi debated the finance bill as protesters gathered outside.",
+    "Members of parliament argued over new taxes on bread, fuel and mobile money transfers.",
+    "The speaker adjourned the National Assembly after opposition MPs walked out of the chamber.",
+]
+
+
+@dataclass
+class MemoryArchive:
+    stories: dict[str, tuple[Article, str, bool]] = field(default_factory=dict)
+    index_: RelatedIndex = field(default_factory=RelatedIndex)
+    links: dict[str, list[str]] = field(default_factory=dict)
+    refreshes: list[tuple[str, str]] = field(default_factory=list)
+    overrides: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+
+    async def record(self, article: Article, page_path: str) -> Recorded:
+        held = self.stories.get(article.article_id)
+        if held and held[0].ordering > article.ordering:
+            return Recorded(page_path=held[1], stale=True, corrected=False)
+        corrected = bool(held) and (held[2] or held[0].ordering < article.ordering)
+        path = held[1] if held else page_path
+        self.stories[article.article_id] = (article, path, corrected)
+        return Recorded(page_path=path, stale=False, corrected=corrected)
+
+    async def load(self, article_id: str) -> StoredStory | None:
+        if article_id not in self.stories:
+            return None
+        article, path, corrected = self.stories[article_id]
+        pinned, banned = self.overrides.get(article_id, ([], []))
+        return StoredStory(article, path, corrected, tuple(pinned), tuple(banned))
+
+    async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None:
+        self.overrides[article_id] = (pinned, banned)
+
+    async def index(self, features: StoryFeatures) -> None:
+        self.index_.add(features)
+
+    async def unindex(self, article_id: str) -> None:
+        self.index_.remove(article_id)
+
+    async def pick(
+        self, features: StoryFeatures, pinned: Sequence[str], banned: Sequence[str]
+    ) -> LinkPicks:
+        return pick_links(self.index_, features, pinned=pinned, banned=set(banned))
+
+    async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]:
+        found = {}
+        for article_id in article_ids:
+            article, path, _ = self.stories[article_id]
+            if article.on_site:
+                found[article_id] = LinkTarget(
+                    article_id, article.headline, path, "", article.published_at
+                )
+        return found
+
+    async def remember_links(self, source_id: str, target_ids: Sequence[str]) -> None:
+        self.links[source_id] = list(target_ids)
+
+    async def linked_by(self, article_id: str) -> list[str]:
+        return sorted(s for s, targets in self.links.items() if article_id in targets)
+
+    async def schedule_refresh(self, article_ids: Sequence[str], reason: str) -> None:
+        self.refreshes.extend((a, reason) for a in article_ids)
+
+
+def article(guid: str, headline: str, paragraphs: list[str], version: str = "1", day: int = 1,
+            pubstatus: str = "usable") -> Article:  # fmt: skip
+    return Article(
+        guid=guid,
+        version=version,
+        headline=headline,
+        body_html="".join(f"<p>{p}</p>" for p in paragraphs),
+        pubstatus=pubstatus,  # type: ignore[arg-type]
+        firstcreated=datetime(2026, 8, day, 8, tzinfo=UTC),
+        versioncreated=datetime(2026, 8, day, 8 + int(version), tzinfo=UTC),
+    )
+
+
+async def ingest(archive: MemoryArchive, story: Article) -> list[ArticleEnriched]:
+    event = ArticleIngested(
+        article_id=story.article_id, guid=story.guid, version=story.version, article=story
+    )
+    return [enriched for _, enriched in await handle_ingested(event, archive)]
+
+
+async def seed(archive: MemoryArchive) -> dict[str, Article]:
+    stories = {
+        "war1": article("urn:war1", "Ukraine pushes into Kursk", WAR, day=1),
+        "war2": article("urn:war2", "Russia moves reserves to Kursk", WAR[1:] + WAR[:1], day=2),
+        "kenya": article("urn:kenya", "Kenya parliament debates finance bill", KENYA, day=3),
+        "war3": article("urn:war3", "Drones hit armour in Kursk", WAR[2:] + WAR[:2], day=4),
+    }
+    for story in stories.values():
+        await ingest(archive, story)
+    return stories
+
+
+async def test_links_go_to_the_same_story_cluster_and_refresh_it() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    [enriched] = await ingest(
+        archive, article("urn:war4", "Kursk incursion in week two", WAR, day=5)
+    )
+    linked = {link.article_id for link in enriched.read_also + enriched.related}
+    war = {stories[k].article_id for k in ("war1", "war2", "war3")}
+    assert linked and linked <= war
+    assert stories["kenya"].article_id not in linked
+    assert all(link.after_paragraph is not None for link in enriched.read_also)
+    refreshed = [a for a, reason in archive.refreshes[-3:] if reason == "related-refresh"]
+    assert set(refreshed) <= war and len(refreshed) <= 3
+
+
+async def test_a_late_older_version_is_not_enriched_and_a_correction_is_marked() -> None:
+    archive = MemoryArchive()
+    await ingest(archive, article("urn:x", "Version three", KENYA, version="3"))
+    assert await ingest(archive, article("urn:x", "Version two", KENYA, version="2")) == []
+    [enriched] = await ingest(archive, article("urn:x", "Version four", KENYA, version="4"))
+    assert enriched.corrected
+    assert enriched.article.headline == "Version four"
+
+
+async def test_page_path_is_readable_and_stays_with_the_story_across_versions() -> None:
+    archive = MemoryArchive()
+    first = article("urn:y", "Ukraine pushes into Kursk", WAR)
+    [v1] = await ingest(archive, first)
+    assert v1.page_path == page_path_for(first)
+    assert v1.page_path.startswith("2026/08/ukraine-pushes-into-kursk-")
+    assert v1.page_path.endswith("/index.html")
+    [v2] = await ingest(archive, article("urn:y", "A new headline entirely", WAR, version="2"))
+    assert v2.page_path == v1.page_path
+
+
+async def test_a_kill_unindexes_the_story_and_refreshes_every_page_that_linked_it() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    war1 = stories["war1"].article_id
+    linkers = await archive.linked_by(war1)
+    assert linkers
+    [killed] = await ingest(
+        archive, article("urn:war1", "(killed)", [], version="2", pubstatus="canceled")
+    )
+    assert killed.read_also == [] and killed.related == []
+    assert war1 not in archive.index_
+    assert {(a, "link-removed") for a in linkers} <= set(archive.refreshes)
+    [again] = await ingest(archive, article("urn:war5", "Kursk fighting goes on", WAR, day=6))
+    assert war1 not in {link.article_id for link in again.read_also + again.related}
+
+
+async def test_republish_applies_editor_pins_and_bans_and_never_cascades() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    war1, kenya, war2 = (stories[k].article_id for k in ("war1", "kenya", "war2"))
+    before = len(archive.refreshes)
+    request = ArticleRepublishRequested(
+        article_id=war1, guid="urn:war1", version="1", pin=[kenya], ban=[war2]
+    )
+    [(_, enriched)] = await handle_republish(request, archive)
+    ids = [link.article_id for link in enriched.read_also + enriched.related]
+    assert kenya in ids and war2 not in ids
+    assert len(archive.refreshes) == before
+
+
+async def test_republishing_an_unknown_story_is_a_permanent_error() -> None:
+    request = ArticleRepublishRequested(article_id="0" * 16, guid="urn:none", version="1")
+    with pytest.raises(PermanentError):
+        await handle_republish(request, MemoryArchive())
