@@ -8,10 +8,9 @@ import json
 import logging
 import os
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -108,28 +107,187 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ingest_target(args: argparse.Namespace, settings: Settings) -> tuple[str, str]:
+    url = args.url or os.environ.get("INGEST_URL") or f"http://127.0.0.1:{settings.ingest_port}"
+    return url, args.token or settings.require_ingest_token()
+
+
 def _push(args: argparse.Namespace) -> int:
-    from shared.push import push_paths, wait_published
+    from shared.push import push_files, story_files, summary, wait_published
 
     settings = Settings()
-    url = args.url or os.environ.get("INGEST_URL") or f"http://127.0.0.1:{settings.ingest_port}"
-    token = args.token or settings.require_ingest_token()
-    results = push_paths([Path(p) for p in args.paths], url, token)
-    bad = [r for r in results if r["http_status"] >= 400]
-    for result in bad:
-        print(f"rejected {result['file']}: {result['detail']}", file=sys.stderr)
+    url, token = _ingest_target(args, settings)
+    results = push_files(story_files(Path(p) for p in args.paths), url, token)
+    counts = summary(results)
+    for result in results:
+        if result.outcome == "rejected":
+            print(f"rejected {result.file}: {result.detail}", file=sys.stderr)
     print(
-        f"pushed {len(results)} files: {len(results) - len(bad)} accepted or duplicate, "
-        f"{len(bad)} rejected"
+        f"pushed {len(results)} files: {counts['accepted'] + counts['duplicate']} accepted or "
+        f"duplicate, {counts['rejected']} rejected"
     )
     if args.wait:
-        waiting = [r for r in results if r["http_status"] < 400 and r.get("pubstatus") == "usable"]
+        waiting = [
+            r.article_id
+            for r in results
+            if r.outcome != "rejected" and r.pubstatus == "usable" and r.article_id
+        ]
         missing = asyncio.run(wait_published(settings, waiting, args.timeout))
         if missing:
             print(f"{len(missing)} stories not published after {args.timeout}s", file=sys.stderr)
             return 1
         print(f"all {len(waiting)} stories are on the site")
-    return 1 if bad else 0
+    return 1 if counts["rejected"] else 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from shared.push import PushResult, folder_files, push_files, summary
+
+    folder = Path(args.dir)
+    if not folder.is_dir():
+        print(f"{folder} is not a folder", file=sys.stderr)
+        return 2
+    settings = Settings()
+    url, token = _ingest_target(args, settings)
+    files = folder_files(folder)
+    with tqdm(total=len(files), unit="file", desc="import", disable=args.no_progress) as bar:
+
+        def advance(result: PushResult) -> None:
+            bar.update(1)
+            bar.set_postfix_str(result.outcome, refresh=False)
+
+        results = push_files(files, url, token, on_result=advance)
+    counts = summary(results)
+    print(
+        f"imported {len(results)} files: {counts['accepted']} accepted, "
+        f"{counts['duplicate']} duplicate, {counts['rejected']} rejected"
+    )
+    rejected = [r for r in results if r.outcome == "rejected"]
+    if rejected:
+        print("rejected:", file=sys.stderr)
+        for result in rejected:
+            archived = f" [archived as {result.raw_key}]" if result.raw_key else ""
+            print(f"  {result.file}: {result.detail}{archived}", file=sys.stderr)
+    return 1 if rejected else 0
+
+
+def _parsed_file(args: argparse.Namespace) -> list[Any] | None:
+    """The stories in a file, read by ingest's own parser; None (error printed) when refused."""
+    from services.ingest.handlers import Problem, parse_payload
+    from shared.push import content_type_for
+
+    path = Path(args.file)
+    try:
+        payload = path.read_bytes()
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return None
+    content_type = args.content_type or content_type_for(path)
+    try:
+        return parse_payload(payload, content_type, default_tz=args.tz)
+    except Problem as problem:
+        where = f" (field {problem.field})" if problem.field else ""
+        print(
+            f"{path}: {problem.title} [{problem.status} {problem.slug}]{where}: {problem.detail}",
+            file=sys.stderr,
+        )
+        return None
+    except ValueError as exc:  # a time zone that does not exist
+        print(f"{path}: {exc}", file=sys.stderr)
+        return None
+
+
+def _one_or_many(items: list[Any]) -> Any:
+    # One story (nearly every file): its JSON; a G2 newsMessage with several: a list of them.
+    return items[0] if len(items) == 1 else items
+
+
+def _parse(args: argparse.Namespace) -> int:
+    stories = _parsed_file(args)
+    if stories is None:
+        return 1
+    articles = [story.article.model_dump(mode="json") for story in stories]
+    print(json.dumps(_one_or_many(articles), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _tag(args: argparse.Namespace) -> int:
+    from services.enrich.tagging import tag_story
+    from shared.html import plain_text, sanitize_body
+
+    stories = _parsed_file(args)
+    if stories is None:
+        return 1
+    tagged = []
+    for story in stories:
+        article = story.article
+        body_text = plain_text(sanitize_body(article.body_html))
+        tags = tag_story(article.headline, body_text, list(article.subjects), article.keywords)
+        entry = [tag.model_dump(mode="json") for tag in tags]
+        tagged.append(entry if len(stories) == 1 else {"guid": article.guid, "tags": entry})
+    print(json.dumps(_one_or_many(tagged), indent=2, ensure_ascii=False))
+    return 0
+
+
+def _related(args: argparse.Namespace) -> int:
+    from services.enrich.relevance import related_for_corpus
+
+    path = Path(args.corpus)
+
+    def records() -> Iterator[dict[str, Any]]:
+        with path.open(encoding="utf-8") as corpus:
+            for number, line in enumerate(corpus, 1):
+                if not line.strip():
+                    continue
+                try:
+                    yield json.loads(line)
+                except ValueError as exc:
+                    raise SystemExit(f"{path}:{number}: not JSON: {exc}") from exc
+
+    try:
+        for entry in related_for_corpus(records(), args.k):
+            sys.stdout.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    import uuid
+
+    from botocore.exceptions import ClientError
+
+    from services.ingest.app import running_acceptor
+    from services.ingest.handlers import Problem
+
+    settings = Settings()
+    configure_logging("replay", settings.log_level, settings.log_json)
+
+    async def replay() -> Any:
+        async with running_acceptor(settings) as (acceptor, _):
+            return await acceptor.replay(args.raw_key, uuid.uuid4().hex)
+
+    try:
+        outcome = asyncio.run(replay())
+    except Problem as problem:
+        print(
+            f"{args.raw_key}: {problem.title} [{problem.status} {problem.slug}]"
+            f"{f' (field {problem.field})' if problem.field else ''}: {problem.detail}",
+            file=sys.stderr,
+        )
+        # 75 (EX_TEMPFAIL): the pipeline is busy or down, the same replay can be run again.
+        return 75 if problem.status == 503 else 1
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            print(f"{args.raw_key}: not in the archive", file=sys.stderr)
+            return 1
+        raise
+    print(json.dumps(outcome.model_dump(mode="json"), indent=2))
+    return 0
 
 
 def _stack(args: argparse.Namespace) -> int:
@@ -149,6 +307,21 @@ def _url_ok(url: str) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--url", default=None, help="ingest base URL (default $INGEST_URL)")
+    parser.add_argument("--token", default=None, help="feed bearer token (default $INGEST_TOKEN)")
+
+
+def _file_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE")
+    parser.add_argument(
+        "--content-type", default=None, help="media type (default: guessed from the extension)"
+    )
+    parser.add_argument(
+        "--tz", default="UTC", help="IANA zone for timestamps without one (default UTC)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -183,11 +356,51 @@ def build_parser() -> argparse.ArgumentParser:
 
     push = sub.add_parser("push", help="push story files (or folders of them) to ingest")
     push.add_argument("paths", nargs="+")
-    push.add_argument("--url", default=None, help="ingest base URL (default $INGEST_URL)")
-    push.add_argument("--token", default=None, help="feed token (default $INGEST_TOKEN)")
+    _ingest_arguments(push)
     push.add_argument("--wait", action="store_true", help="wait until every story is published")
     push.add_argument("--timeout", type=float, default=120.0)
     push.set_defaults(func=_push)
+
+    bulk = sub.add_parser(
+        "import",
+        help="push every file in a folder through ingest's HTTP endpoint (backfill)",
+        description="Push every file in DIR to ingest, in name order, as a feed would: each "
+        "is authenticated, archived, parsed and checked for duplicates. Pushes refused with "
+        "503 are retried after Retry-After. Exits 1 if any file was rejected.",
+    )
+    bulk.add_argument("dir", metavar="DIR")
+    _ingest_arguments(bulk)
+    bulk.add_argument("--no-progress", action="store_true", help="no progress bar")
+    bulk.set_defaults(func=_import)
+
+    parse = sub.add_parser(
+        "parse",
+        help="print a wire file's normalised article(s) as JSON",
+        description="Parse a ninjs, NITF or NewsML-G2 file exactly as ingest does and print the "
+        "article as JSON (a list when a newsMessage carries several). Exits 1 if refused.",
+    )
+    _file_arguments(parse)
+    parse.set_defaults(func=_parse)
+
+    replay = sub.add_parser(
+        "replay",
+        help="run an archived raw payload through ingest again",
+        description="Parse and emit an archived payload exactly as a push would (duplicates are "
+        "answered as such). Exits 1 if it is rejected, 75 if the pipeline is unavailable.",
+    )
+    replay.add_argument("raw_key", metavar="RAW_KEY")
+    replay.set_defaults(func=_replay)
+
+    tag = sub.add_parser("tag", help="print the tags enrich would give a wire file's story")
+    _file_arguments(tag)
+    tag.set_defaults(func=_tag)
+
+    related = sub.add_parser(
+        "related", help="related stories for every record of a JSON-lines corpus, as JSON lines"
+    )
+    related.add_argument("--corpus", required=True, metavar="FILE.jsonl")
+    related.add_argument("--k", type=int, default=5, help="related stories per record")
+    related.set_defaults(func=_related)
 
     stack_cmd = sub.add_parser(
         "stack", help="local stack without Docker: valkey, SeaweedFS, services"

@@ -1,12 +1,18 @@
-"""A feed client: push story files to ingest, and wait until they are on the site."""
+"""A feed client: push story files to ingest over HTTP, and wait until they are on the site.
+
+`wirepress push` (used by `make run`) and `wirepress import` (bulk backfill) both push through
+`push_files`, so every file goes through ingest's HTTP endpoint: authentication, the raw archive,
+parsing and the duplicate check, exactly as a feed's push would.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Literal
 
 import httpx
 
@@ -14,10 +20,30 @@ from shared import keys
 from shared.broker import create_redis
 from shared.settings import Settings
 
-CONTENT_TYPES = {".json": "application/json", ".xml": "application/xml", ".nitf": "application/xml"}
+CONTENT_TYPES = {
+    ".json": "application/json",
+    ".ninjs": "application/json",
+    ".xml": "application/xml",
+    ".nitf": "application/xml",
+    ".newsml": "application/xml",
+    ".g2": "application/xml",
+}
+# Sent when the extension says nothing: ingest then tells the format from the payload itself.
+UNKNOWN_CONTENT_TYPE = "application/octet-stream"
+# How often a push refused with 503 (pipeline busy or down) is tried again, and the longest wait.
+MAX_ATTEMPTS = 6
+MAX_RETRY_WAIT_S = 30.0
+
+Outcome = Literal["accepted", "duplicate", "rejected"]
+
+
+def content_type_for(path: Path) -> str | None:
+    """The media type a file's extension suggests, or None when it suggests nothing."""
+    return CONTENT_TYPES.get(path.suffix.lower())
 
 
 def story_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named on the command line, and the story files (by extension) in named folders."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -27,35 +53,107 @@ def story_files(paths: Iterable[Path]) -> list[Path]:
     return found
 
 
-def push_paths(paths: Iterable[Path], url: str, token: str) -> list[dict[str, Any]]:
-    results: list[dict[str, Any]] = []
+def folder_files(folder: Path) -> list[Path]:
+    """Every regular file in a folder (not hidden ones), in name order, whatever its extension."""
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+@dataclass(frozen=True)
+class PushResult:
+    file: str
+    http_status: int  # 0 when ingest could not be reached at all
+    outcome: Outcome
+    detail: str = ""
+    article_id: str | None = None
+    version: str | None = None
+    pubstatus: str | None = None
+    raw_key: str | None = None
+
+
+def _result(path: Path, response: httpx.Response) -> PushResult:
+    try:
+        body = response.json() if response.content else {}
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    status = response.status_code
+    if status >= 400:
+        detail = f"{status} {body.get('title', response.reason_phrase)}: {body.get('detail', '')}"
+        if body.get("field"):
+            detail += f" (field {body['field']})"
+        return PushResult(str(path), status, "rejected", detail, raw_key=body.get("raw_key"))
+    return PushResult(
+        str(path),
+        status,
+        "accepted" if status == 202 else "duplicate",
+        article_id=body.get("article_id"),
+        version=body.get("version"),
+        pubstatus=body.get("pubstatus"),
+        raw_key=body.get("raw_key"),
+    )
+
+
+def _retry_wait(response: httpx.Response | None, attempt: int) -> float:
+    header = response.headers.get("retry-after", "") if response is not None else ""
+    wait = float(header) if header.isdigit() else 2.0**attempt
+    return min(wait, MAX_RETRY_WAIT_S)
+
+
+def push_file(
+    client: httpx.Client, path: Path, token: str, sleep: Callable[[float], None] = time.sleep
+) -> PushResult:
+    """Push one file; a 503 or an unreachable ingest is retried, honouring Retry-After."""
+    content = path.read_bytes()
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": content_type_for(path) or UNKNOWN_CONTENT_TYPE,
+    }
+    for attempt in range(MAX_ATTEMPTS):
+        try:
+            response = client.post("/v1/stories", content=content, headers=headers)
+        except httpx.TransportError as exc:
+            if attempt == MAX_ATTEMPTS - 1:
+                return PushResult(str(path), 0, "rejected", f"ingest unreachable: {exc}")
+            sleep(_retry_wait(None, attempt))
+            continue
+        if response.status_code != 503 or attempt == MAX_ATTEMPTS - 1:
+            return _result(path, response)
+        sleep(_retry_wait(response, attempt))
+    raise AssertionError("unreachable")
+
+
+def push_files(
+    files: Iterable[Path],
+    url: str,
+    token: str,
+    on_result: Callable[[PushResult], None] | None = None,
+) -> list[PushResult]:
+    """Push files one after another (so versions of a story arrive in file order)."""
+    results: list[PushResult] = []
     with httpx.Client(base_url=url, timeout=30) as client:
-        for path in story_files(paths):
-            content_type = CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
-            response = client.post(
-                "/v1/stories",
-                content=path.read_bytes(),
-                headers={"Authorization": f"Bearer {token}", "Content-Type": content_type},
-            )
-            body = response.json() if response.content else {}
-            results.append(
-                {
-                    "file": str(path),
-                    "http_status": response.status_code,
-                    "detail": body.get("detail", ""),
-                    **{k: body.get(k) for k in ("article_id", "version", "status", "pubstatus")},
-                }
-            )
+        for path in files:
+            result = push_file(client, path, token)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
     return results
 
 
+def summary(results: list[PushResult]) -> dict[Outcome, int]:
+    counts: dict[Outcome, int] = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for result in results:
+        counts[result.outcome] += 1
+    return counts
+
+
 async def wait_published(
-    settings: Settings, pushed: list[dict[str, Any]], timeout: float
+    settings: Settings, article_ids: Iterable[str], within_s: float
 ) -> list[str]:
-    """Wait until every pushed story is listed on the site; return the ids still missing."""
+    """Wait until every named story is listed on the site; return the ids still missing."""
     redis = create_redis(settings)
-    deadline = time.monotonic() + timeout
-    waiting = {r["article_id"] for r in pushed if r.get("article_id")}
+    deadline = time.monotonic() + within_s
+    waiting = set(article_ids)
     try:
         while waiting and time.monotonic() < deadline:
             ids = sorted(waiting)
