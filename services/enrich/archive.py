@@ -29,6 +29,7 @@ FEATURES = "wirepress:enrich:features"  # hash article_id -> StoryFeatures JSON
 INDEX_LOG = "wirepress:enrich:index-log"  # stream of {op: add|remove, id}
 INDEX_LOG_MAXLEN = 1_000_000
 EXCERPT_CHARS = 220
+COMPACT_MIN_STALE = 1000
 LINKED_BY_PREFIX = "wirepress:enrich:linked-by:"  # set per article: the stories linking to it
 REFRESH_DUE = keys.REFRESH_DUE
 
@@ -80,6 +81,7 @@ class RedisArchive:
         self.index_ = RelatedIndex()
         self._log_position = "0-0"
         self._sync_lock = asyncio.Lock()
+        self._stale_postings = 0
         self._record = redis.register_script(_RECORD)
 
     async def load_index(self) -> None:
@@ -111,10 +113,20 @@ class RedisArchive:
                     if fields[b"op"] == b"add":
                         raw = features.get(story_id)
                         if raw is not None:
+                            # Re-adding a story (a correction) leaves its old postings behind.
+                            self._stale_postings += story_id.decode() in self.index_
                             self.index_.add(StoryFeatures.from_dict(json.loads(raw)))
                     else:
-                        self.index_.remove(story_id.decode())
+                        self._stale_postings += self.index_.remove(story_id.decode())
                     self._log_position = entry_id.decode()
+                self._compact_if_worth_it()
+
+    def _compact_if_worth_it(self) -> None:
+        # Compaction walks the whole index, so it waits until removed stories are a good share
+        # of it: its cost is spread over many adds and stays constant per story.
+        if self._stale_postings > max(COMPACT_MIN_STALE, len(self.index_) // 4):
+            self.index_.compact()
+            self._stale_postings = 0
 
     async def record(self, article: Article, page_path: str) -> Recorded:
         stale, stored_path, corrected = await self._record(
