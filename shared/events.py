@@ -71,6 +71,8 @@ class ArticleEnriched(Event):
     related: list[RelatedLink] = Field(default_factory=list)
     # True when an earlier version of this story was already seen: the page says it was updated.
     corrected: bool = False
+    # Why it was enriched: "ingested" for a pushed story, else the republish request's reason.
+    reason: str = "ingested"
 
 
 class ArticleRendered(Event):

@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     related_posts: int = 5
     # A story's links are refreshed this long after a strongly related story arrives, so a burst
     # of related stories costs one republish, not one each.
-    related_refresh_delay_s: float = 3.0
+    related_refresh_delay_s: float = 30.0
     read_also: int = 2
 
     log_level: str = "INFO"

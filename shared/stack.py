@@ -106,6 +106,8 @@ def up(root: Path) -> int:
         "SITE_URL": f"http://127.0.0.1:{s3_port}/{SITE_BUCKET}",
         "INGEST_URL": f"http://127.0.0.1:{ingest_port}",
         "INGEST_TOKEN": token,
+        # A demo shows links filling in within seconds; production waits longer to batch them.
+        "RELATED_REFRESH_DELAY_S": "3",
     }
 
     started: dict[str, int] = {}

@@ -109,8 +109,9 @@ class Storage:
         cache_control: str,
         if_match: str | None,
         if_none_match: bool,
-    ) -> None:
-        """Write a page only if the object is still what we read (compare-and-set on the ETag)."""
+    ) -> str:
+        """Write a page only if the object is still what we read (compare-and-set on the ETag);
+        returns the new ETag."""
         kwargs: dict[str, Any] = {
             "Bucket": self.settings.site_bucket,
             "Key": key,
@@ -124,11 +125,12 @@ class Storage:
         elif if_none_match:
             kwargs["IfNoneMatch"] = "*"
         try:
-            self.client.put_object(**kwargs)
+            response = self.client.put_object(**kwargs)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
                 raise PreconditionFailed(key) from exc
             raise
+        return str(response["ETag"])
 
     def delete_page(self, key: str) -> None:
         self.client.delete_object(Bucket=self.settings.site_bucket, Key=key)

@@ -21,7 +21,7 @@ from services.enrich.handlers import LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
 from shared import keys
 from shared.html import make_excerpt, plain_text, sanitize_body, split_blocks
-from shared.models import Article
+from shared.models import Article, Tag
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +148,10 @@ class RedisArchive:
 
     async def load(self, article_id: str) -> StoredStory | None:
         fields = await self.redis.hmget(
-            keys.article_key(article_id), ["article", "page_path", "corrected", "pinned", "banned"]
+            keys.article_key(article_id),
+            ["article", "page_path", "corrected", "pinned", "banned", "tags", "links"],
         )
-        raw, page_path, corrected, pinned, banned = fields
+        raw, page_path, corrected, pinned, banned, tags, links = fields
         if raw is None or page_path is None:
             return None
         return StoredStory(
@@ -159,6 +160,8 @@ class RedisArchive:
             corrected=corrected == b"1",
             pinned=tuple(json.loads(pinned)) if pinned else (),
             banned=tuple(json.loads(banned)) if banned else (),
+            tags=tuple(Tag.model_validate(t) for t in json.loads(tags)) if tags else None,
+            links=tuple(json.loads(links)) if links else (),
         )
 
     async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None:
@@ -230,13 +233,26 @@ class RedisArchive:
             )
         return found
 
-    async def remember_links(self, source_id: str, target_ids: Sequence[str]) -> None:
+    async def stored_features(self, article_id: str) -> StoryFeatures | None:
+        raw = await self.redis.hget(FEATURES, article_id)
+        return StoryFeatures.from_dict(json.loads(raw)) if raw else None
+
+    async def save_enrichment(
+        self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
+    ) -> None:
         key = keys.article_key(source_id)
-        previous_raw = await self.redis.hget(key, "links")
+        previous_raw = await self.redis.hget(key, "targets")
         previous = set(json.loads(previous_raw)) if previous_raw else set()
         current = set(target_ids)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, "links", json.dumps(sorted(current)))
+            pipe.hset(
+                key,
+                mapping={
+                    "targets": json.dumps(sorted(current)),
+                    "links": json.dumps(list(links)),
+                    "tags": json.dumps([tag.model_dump() for tag in tags]),
+                },
+            )
             for target in previous - current:
                 pipe.srem(f"{LINKED_BY_PREFIX}{target}", source_id)
             for target in current - previous:
@@ -251,8 +267,11 @@ class RedisArchive:
     async def schedule_refresh(self, article_ids: Sequence[str], reason: str) -> None:
         if not article_ids:
             return
-        due = time.time() + self.refresh_delay_s
-        await self.redis.zadd(REFRESH_DUE, {article_id: due for article_id in article_ids}, nx=True)
+        # A story already waiting keeps its earlier time (LT): one refresh per interval, however
+        # many related stories arrive; a kill's refresh goes at once, it cannot wait.
+        delay = 0.0 if reason == "link-changed" else self.refresh_delay_s
+        due = time.time() + delay
+        await self.redis.zadd(REFRESH_DUE, {article_id: due for article_id in article_ids}, lt=True)
         logger.debug("refresh (%s) scheduled for %s", reason, ", ".join(article_ids))
 
     async def pop_due_refreshes(self, limit: int = 100) -> list[str]:

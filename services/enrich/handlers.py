@@ -24,6 +24,8 @@ from shared.streams import ENRICHED
 logger = logging.getLogger(__name__)
 
 MAX_SLUG_CHARS = 80
+# Republish reasons that come from the system itself rather than an editor.
+REFRESH_REASONS = frozenset({"related-refresh", "link-changed"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,9 @@ class StoredStory:
     corrected: bool
     pinned: tuple[str, ...] = ()
     banned: tuple[str, ...] = ()
+    # What the last enrichment of this version found: its tags, and its links as a signature.
+    tags: tuple[Tag, ...] | None = None
+    links: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -72,8 +77,13 @@ class Archive(Protocol):
 
     async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]: ...
 
-    async def remember_links(self, source_id: str, target_ids: Sequence[str]) -> None:
-        """Record which stories `source_id` links to now, so a kill can find every page to fix."""
+    async def stored_features(self, article_id: str) -> StoryFeatures | None: ...
+
+    async def save_enrichment(
+        self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
+    ) -> None:
+        """Keep a story's tags and link signature, and which stories it links to now (so a kill
+        or a correction finds every page to fix)."""
 
     async def linked_by(self, article_id: str) -> list[str]: ...
 
@@ -113,12 +123,14 @@ async def handle_ingested(
         article=article, page_path=recorded.page_path, corrected=recorded.corrected
     )
     enriched = await enrich(stored, archive, event.correlation_id, read_also, related_posts)
+    assert enriched is not None
     if article.on_site:
         # The stories this one relates to most now have a better link to show: refresh them.
         await archive.schedule_refresh(strongly_related(enriched), "related-refresh")
-    else:
-        # Killed or withheld: every page that links to it must lose the link.
-        await archive.schedule_refresh(await archive.linked_by(article.article_id), "link-removed")
+    if not article.on_site or recorded.corrected:
+        # Killed or withheld: every page that links to it must lose the link; corrected: its
+        # headline on those pages must follow.
+        await archive.schedule_refresh(await archive.linked_by(article.article_id), "link-changed")
     return [(ENRICHED, enriched)]
 
 
@@ -135,14 +147,24 @@ async def handle_republish(
     event: ArticleRepublishRequested, archive: Archive, read_also: int = 2, related_posts: int = 5
 ) -> list[tuple[str, ArticleEnriched]]:
     """Re-enrich a stored story. Republishing never schedules further refreshes, so one new story
-    cannot set off a cascade of republishing across the archive."""
+    cannot set off a cascade of republishing across the archive.
+
+    A refresh (the system's own republish when links may have changed) reuses the stored tags and
+    features and publishes nothing if the links came out the same; an editor's republish redoes
+    everything.
+    """
     if event.pin or event.ban:
         await archive.set_overrides(event.article_id, event.pin, event.ban)
     stored = await archive.load(event.article_id)
     if stored is None:
         raise PermanentError(f"article {event.article_id} is not in the archive")
-    enriched = await enrich(stored, archive, event.correlation_id, read_also, related_posts)
-    return [(ENRICHED, enriched)]
+    refresh = event.reason in REFRESH_REASONS
+    enriched = await enrich(
+        stored, archive, event.correlation_id, read_also, related_posts, refresh=refresh
+    )
+    if enriched is None:
+        return []
+    return [(ENRICHED, enriched.model_copy(update={"reason": event.reason}))]
 
 
 async def enrich(
@@ -151,29 +173,23 @@ async def enrich(
     correlation_id: str,
     read_also: int,
     related_posts: int,
-) -> ArticleEnriched:
+    *,
+    refresh: bool = False,
+) -> ArticleEnriched | None:
+    """Tag and link a story. With `refresh`, returns None when its links have not changed."""
     article = stored.article
-    blocks = split_blocks(sanitize_body(article.body_html))
-    paragraphs = [plain_text(block) for block in blocks]
-    body_text = "\n\n".join(paragraphs)
-    tags = tag_story(article.headline, body_text, article.subjects, article.keywords)
+    features = (
+        await archive.stored_features(article.article_id)
+        if refresh and stored.tags is not None and article.on_site
+        else None
+    )
+    if features is not None and stored.tags is not None:
+        tags = list(stored.tags)
+    else:
+        tags, features = await _analyse(article, archive)
     read_also_links: list[RelatedLink] = []
     related_links: list[RelatedLink] = []
-    if not article.on_site:
-        # Killed or withheld: out of every other story's candidates from now on.
-        await archive.unindex(article.article_id)
-    else:
-        published = article.published_at.timestamp() if article.published_at else None
-        features = features_for(
-            article.article_id,
-            article.headline,
-            body_text,
-            paragraphs,
-            tag_slugs(tags),
-            published,
-            group_id=article.article_id,
-        )
-        await archive.index(features)
+    if features is not None:
         # The editor's pins, then the related items the story itself names, then the ranking.
         pinned = list(stored.pinned) + [article_id_for(guid) for guid in article.related_guids]
         picks = await archive.pick(features, pinned, stored.banned)
@@ -186,8 +202,14 @@ async def enrich(
         related_links = [
             _link(targets[sid]) for sid in picks.related[:related_posts] if sid in targets
         ]
-    await archive.remember_links(
-        article.article_id, [link.article_id for link in read_also_links + related_links]
+    signature = link_signature(read_also_links, related_links)
+    if refresh and signature == stored.links:
+        return None
+    await archive.save_enrichment(
+        article.article_id,
+        tags,
+        signature,
+        [link.article_id for link in read_also_links + related_links],
     )
     return ArticleEnriched(
         article_id=article.article_id,
@@ -201,6 +223,40 @@ async def enrich(
         read_also=read_also_links,
         related=related_links,
         corrected=stored.corrected,
+    )
+
+
+async def _analyse(article: Article, archive: Archive) -> tuple[list[Tag], StoryFeatures | None]:
+    """Tags, and relevance features for a story on the site (indexed as a side effect); a story
+    off the site (killed, withheld) leaves the index."""
+    blocks = split_blocks(sanitize_body(article.body_html))
+    paragraphs = [plain_text(block) for block in blocks]
+    body_text = "\n\n".join(paragraphs)
+    tags = tag_story(article.headline, body_text, article.subjects, article.keywords)
+    if not article.on_site:
+        await archive.unindex(article.article_id)
+        return tags, None
+    published = article.published_at.timestamp() if article.published_at else None
+    features = features_for(
+        article.article_id,
+        article.headline,
+        body_text,
+        paragraphs,
+        tag_slugs(tags),
+        published,
+        group_id=article.article_id,
+    )
+    await archive.index(features)
+    return tags, features
+
+
+def link_signature(
+    read_also: Sequence[RelatedLink], related: Sequence[RelatedLink]
+) -> tuple[str, ...]:
+    """What a page shows of its links: if this is unchanged, so is the page."""
+    return tuple(
+        f"{link.article_id}@{link.after_paragraph}|{link.headline}|{link.path}"
+        for link in (*read_also, *related)
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -14,11 +15,12 @@ from starlette.applications import Starlette
 from services.publish.handlers import (
     PageState,
     SiteEntry,
+    StaleView,
     handle_article,
     handle_site_page,
+    sha256_hex,
 )
 from shared import keys
-from shared.errors import RetryLater
 from shared.events import PUBLISH_INPUT, ArticleRendered, SitePageRendered
 from shared.locks import redis_lock
 from shared.service import Runtime, consumer_app
@@ -26,27 +28,45 @@ from shared.settings import Settings
 from shared.storage import SHA_META, VERSION_META, PreconditionFailed, Storage
 from shared.streams import PUBLISH, RENDERED
 
+# Publish's own record of each page it wrote: path -> {etag, ordering, sha256}.
+PAGES = "wirepress:publish:pages"
+
 
 class S3PageStore:
-    """Pages in the site bucket, written with compare-and-set on the ETag (boto3 runs in threads)."""
+    """Pages in the site bucket, written with compare-and-set on the ETag (boto3 runs in threads).
 
-    def __init__(self, storage: Storage, cache_control: Callable[[str], str]) -> None:
+    What we last wrote to each page (ETag, version, hash) is kept in Redis, so deciding whether to
+    write costs a Redis read instead of an S3 HEAD. The bucket stays the judge: every write is
+    conditional on that ETag (or on there being no page), and if the bucket disagrees the page is
+    read from S3 itself.
+    """
+
+    def __init__(self, storage: Storage, redis: Redis, cache_control: Callable[[str], str]) -> None:
         self.storage = storage
+        self.redis = redis
         self.cache_control = cache_control
+        self._ask_bucket: set[str] = set()
 
     async def head(self, path: str) -> PageState | None:
+        if path not in self._ask_bucket:
+            known = await self.redis.hget(PAGES, path)
+            return PageState(**json.loads(known)) if known else None
         found = await asyncio.to_thread(self.storage.head_page, path)
+        self._ask_bucket.discard(path)
         if found is None:
+            await self.redis.hdel(PAGES, path)
             return None
-        return PageState(
+        state = PageState(
             etag=found.etag,
             ordering=found.metadata.get(VERSION_META, ""),
             sha256=found.metadata.get(SHA_META, ""),
         )
+        await self._remember(path, state)
+        return state
 
     async def put(self, path: str, html: bytes, ordering: str, expected: PageState | None) -> None:
         try:
-            await asyncio.to_thread(
+            etag = await asyncio.to_thread(
                 self.storage.put_page,
                 path,
                 html,
@@ -56,10 +76,18 @@ class S3PageStore:
                 if_none_match=expected is None,
             )
         except PreconditionFailed as exc:
-            raise RetryLater(f"{path} changed while we wrote it") from exc
+            raise StaleView(path) from exc
+        await self._remember(path, PageState(etag=etag, ordering=ordering, sha256=sha256_hex(html)))
 
     async def delete(self, path: str) -> None:
         await asyncio.to_thread(self.storage.delete_page, path)
+        await self.redis.hdel(PAGES, path)
+
+    async def forget(self, path: str) -> None:
+        self._ask_bucket.add(path)
+
+    async def _remember(self, path: str, state: PageState) -> None:
+        await self.redis.hset(PAGES, path, json.dumps(dataclasses.asdict(state)))
 
 
 class RedisLedger:
@@ -111,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         storage = Storage(settings)
         store = S3PageStore(
             storage,
+            runtime.redis,
             lambda path: (
                 settings.site_cache_control if path == "index.html" else settings.page_cache_control
             ),

@@ -37,13 +37,21 @@ class SiteEntry:
     published_at: datetime | None
 
 
+class StaleView(Exception):
+    """The page was not what we believed it was: read it again from the bucket and decide again."""
+
+
 class PageStore(Protocol):
     async def head(self, path: str) -> PageState | None: ...
 
     async def put(self, path: str, html: bytes, ordering: str, expected: PageState | None) -> None:
-        """Write only if the page is still `expected` (None: only if there is no page)."""
+        """Write only if the page is still `expected` (None: only if there is no page); raise
+        StaleView if it is not."""
 
     async def delete(self, path: str) -> None: ...
+
+    async def forget(self, path: str) -> None:
+        """Drop what we believe of this page, so the next head() asks the bucket itself."""
 
 
 class Ledger(Protocol):
@@ -66,7 +74,7 @@ async def handle_article(
     event: ArticleRendered, store: PageStore, ledger: Ledger, site_url: str
 ) -> Sequence[tuple[str, ArticlePublished]]:
     async with ledger.lock(event.article_id):
-        outcome = await _apply(event, store, ledger)
+        outcome = await _decide_and_apply(event, store, ledger)
     logger.info(
         "v%s %s: %s",
         event.version,
@@ -85,6 +93,14 @@ async def handle_article(
         outcome=outcome,
     )
     return [(PUBLISHED, published)]
+
+
+async def _decide_and_apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> str:
+    try:
+        return await _apply(event, store, ledger)
+    except StaleView:
+        await store.forget(event.page_path)
+        return await _apply(event, store, ledger)
 
 
 async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> str:
@@ -119,13 +135,20 @@ async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> st
 async def handle_site_page(
     event: SitePageRendered, store: PageStore, ledger: Ledger
 ) -> Sequence[tuple[str, ArticlePublished]]:
+    html = event.html.encode("utf-8")
     async with ledger.lock(event.article_id):
-        current = await store.head(event.page_path)
-        html = event.html.encode("utf-8")
-        if current is not None and (
-            current.ordering > event.ordering or current.sha256 == sha256_hex(html)
-        ):
-            return []
-        await store.put(event.page_path, html, event.ordering, current)
+        for attempt in range(2):
+            current = await store.head(event.page_path)
+            if current is not None and (
+                current.ordering > event.ordering or current.sha256 == sha256_hex(html)
+            ):
+                return []
+            try:
+                await store.put(event.page_path, html, event.ordering, current)
+                break
+            except StaleView:
+                if attempt:
+                    raise
+                await store.forget(event.page_path)
     logger.info("site page %s written", event.page_path, extra={"article_id": event.article_id})
     return []

@@ -19,7 +19,7 @@ from services.enrich.handlers import (
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
 from shared.errors import PermanentError
 from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested
-from shared.models import Article
+from shared.models import Article, Tag
 
 pytestmark = pytest.mark.unit
 
@@ -43,6 +43,9 @@ class MemoryArchive:
     links: dict[str, list[str]] = field(default_factory=dict)
     refreshes: list[tuple[str, str]] = field(default_factory=list)
     overrides: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    features: dict[str, StoryFeatures] = field(default_factory=dict)
+    saved: dict[str, tuple[tuple[Tag, ...], tuple[str, ...]]] = field(default_factory=dict)
+    analysed: int = 0
 
     async def record(self, article: Article, page_path: str) -> Recorded:
         held = self.stories.get(article.article_id)
@@ -58,13 +61,16 @@ class MemoryArchive:
             return None
         article, path, corrected = self.stories[article_id]
         pinned, banned = self.overrides.get(article_id, ([], []))
-        return StoredStory(article, path, corrected, tuple(pinned), tuple(banned))
+        tags, links = self.saved.get(article_id, (None, ()))
+        return StoredStory(article, path, corrected, tuple(pinned), tuple(banned), tags, links)
 
     async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None:
         self.overrides[article_id] = (pinned, banned)
 
     async def index(self, features: StoryFeatures) -> None:
         self.index_.add(features)
+        self.features[features.story_id] = features
+        self.analysed += 1
 
     async def unindex(self, article_id: str) -> None:
         self.index_.remove(article_id)
@@ -84,8 +90,14 @@ class MemoryArchive:
                 )
         return found
 
-    async def remember_links(self, source_id: str, target_ids: Sequence[str]) -> None:
+    async def stored_features(self, article_id: str) -> StoryFeatures | None:
+        return self.features.get(article_id)
+
+    async def save_enrichment(
+        self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
+    ) -> None:
         self.links[source_id] = list(target_ids)
+        self.saved[source_id] = (tuple(tags), tuple(links))
 
     async def linked_by(self, article_id: str) -> list[str]:
         return sorted(s for s, targets in self.links.items() if article_id in targets)
@@ -172,7 +184,7 @@ async def test_a_kill_unindexes_the_story_and_refreshes_every_page_that_linked_i
     )
     assert killed.read_also == [] and killed.related == []
     assert war1 not in archive.index_
-    assert {(a, "link-removed") for a in linkers} <= set(archive.refreshes)
+    assert {(a, "link-changed") for a in linkers} <= set(archive.refreshes)
     [again] = await ingest(archive, article("urn:war5", "Kursk fighting goes on", WAR, day=6))
     assert war1 not in {link.article_id for link in again.read_also + again.related}
 
@@ -195,3 +207,22 @@ async def test_republishing_an_unknown_story_is_a_permanent_error() -> None:
     request = ArticleRepublishRequested(article_id="0" * 16, guid="urn:none", version="1")
     with pytest.raises(PermanentError):
         await handle_republish(request, MemoryArchive())
+
+
+async def test_a_refresh_reuses_the_analysis_and_publishes_only_when_links_changed() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    war1 = stories["war1"].article_id
+    analysed = archive.analysed
+
+    def refresh() -> ArticleRepublishRequested:
+        return ArticleRepublishRequested(
+            article_id=war1, guid="urn:war1", version="1", reason="related-refresh"
+        )
+
+    # war2 and war3 arrived after war1: its links change, and its page is published again.
+    [(_, enriched)] = await handle_republish(refresh(), archive)
+    assert enriched.read_also or enriched.related
+    assert archive.analysed == analysed, "a refresh must not re-tag or re-index the story"
+    # Nothing new since: the same links, so nothing to publish.
+    assert await handle_republish(refresh(), archive) == []

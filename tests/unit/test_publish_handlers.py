@@ -12,6 +12,7 @@ import pytest
 from services.publish.handlers import (
     PageState,
     SiteEntry,
+    StaleView,
     handle_article,
     handle_site_page,
     sha256_hex,
@@ -29,6 +30,7 @@ SITE = "https://news.example"
 class MemoryBucket:
     pages: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     writes: int = 0
+    forgotten: list[str] = field(default_factory=list)
 
     async def head(self, path: str) -> PageState | None:
         if path not in self.pages:
@@ -43,6 +45,9 @@ class MemoryBucket:
 
     async def delete(self, path: str) -> None:
         self.pages.pop(path, None)
+
+    async def forget(self, path: str) -> None:
+        self.forgotten.append(path)
 
 
 @dataclass
@@ -143,3 +148,29 @@ async def test_front_page_renders_are_ordered() -> None:
     assert await handle_site_page(front("00002", "<p>new</p>"), bucket, ledger) == []
     await handle_site_page(front("00001", "<p>old</p>"), bucket, ledger)
     assert bucket.pages["index.html"][0] == b"<p>new</p>"
+
+
+@dataclass
+class BucketWithStaleBelief(MemoryBucket):
+    """A bucket someone else wrote to: what we believe of a page is out of date until forgotten."""
+
+    believed_absent: set[str] = field(default_factory=set)
+
+    async def head(self, path: str) -> PageState | None:
+        if path in self.believed_absent and path not in self.forgotten:
+            return None
+        return await super().head(path)
+
+    async def put(self, path: str, html: bytes, ordering: str, expected: PageState | None) -> None:
+        if expected != await MemoryBucket.head(self, path):
+            raise StaleView(path)
+        await super().put(path, html, ordering, expected)
+
+
+async def test_a_stale_view_of_the_bucket_is_corrected_and_never_overwrites_a_newer_page() -> None:
+    bucket, ledger = BucketWithStaleBelief(), MemoryLedger()
+    await publish(rendered("3", "<p>v3</p>"), bucket, ledger)
+    bucket.believed_absent.add("2026/08/story-a1/index.html")
+    assert await publish(rendered("2", "<p>v2</p>"), bucket, ledger) == "stale"
+    assert bucket.forgotten == ["2026/08/story-a1/index.html"]
+    assert bucket.pages["2026/08/story-a1/index.html"][0] == b"<p>v3</p>"
