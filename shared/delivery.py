@@ -18,13 +18,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.middlewares import AckPolicy
 from faststream.redis import RedisBroker, StreamSub
 from faststream.redis.annotations import RedisBatchStreamMessage, RedisStreamMessage
+from faststream.redis.message import FAKE_CONSUMER
+from faststream.redis.message import RedisBatchStreamMessage as RedisBatchStreamMessageClass
+from faststream.redis.message import RedisStreamMessage as RedisStreamMessageClass
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from redis.asyncio import Redis
@@ -79,6 +82,7 @@ class StreamConsumer:
                 polling_interval=s.poll_block_ms,
             ),
             ack_policy=AckPolicy.MANUAL,
+            parser=_entries_as_they_are,
             decoder=_skip_decoding,
         )
         reader(self._on_batch)
@@ -91,6 +95,7 @@ class StreamConsumer:
                 polling_interval=s.claim_poll_ms,
             ),
             ack_policy=AckPolicy.MANUAL,
+            parser=_entries_as_they_are,
             decoder=_skip_decoding,
         )
         reclaimer(self._on_reclaimed)
@@ -242,6 +247,16 @@ def _deliveries(msg: RedisStreamMessage | RedisBatchStreamMessage) -> list[_Deli
         _Delivery(entry_id=entry_id, raw=entry.get(DATA_FIELD, b""))
         for entry_id, entry in zip(raw["message_ids"], entries, strict=True)
     ]
+
+
+async def _entries_as_they_are(msg: Mapping[str, Any]) -> Any:
+    # FastStream's own parser decodes the JSON of every entry in a batch (and re-encodes the
+    # batch) before the handler runs; we validate each entry from its raw bytes instead, so the
+    # message only needs to carry the raw entries.
+    message_class = (
+        RedisBatchStreamMessageClass if msg["type"] == "bstream" else RedisStreamMessageClass
+    )
+    return message_class(raw_message=msg, body=b"", consumer=FAKE_CONSUMER, group=None)
 
 
 async def _skip_decoding(msg: Any) -> None:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from faststream.redis.parser.binary import BinaryMessageFormatV1
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, WatchError
+from redis.exceptions import RedisError
 
 from services.ingest.handlers import (
     Problem,
@@ -59,13 +60,31 @@ class RedisReplayCache:
         return bool(await self.redis.set(SEEN_SIGNATURE_PREFIX + key, b"1", nx=True, ex=ttl_s))
 
 
+# KEYS: the ingested stream, then one versions hash per story; ARGV: the stream's bound, then
+# version, raw key and encoded message per story. Emits the stories not seen before.
+_EMIT_NEW_VERSIONS = """
+local emitted = {}
+for i = 2, #KEYS do
+  local at = 2 + (i - 2) * 3
+  local version = ARGV[at]
+  if redis.call('HSETNX', KEYS[i], version, ARGV[at + 1]) == 1 then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', '__data__', ARGV[at + 2])
+    emitted[#emitted + 1] = 1
+  else
+    emitted[#emitted + 1] = 0
+  end
+end
+return emitted
+"""
+
+
 class Emitter:
     """Puts accepted stories on the ingested stream, once per guid+version."""
 
-    def __init__(self, settings: Settings, redis: Redis, broker: Any) -> None:
+    def __init__(self, settings: Settings, redis: Redis) -> None:
         self.settings = settings
         self.redis = redis
-        self.broker = broker
+        self._emit_script = redis.register_script(_EMIT_NEW_VERSIONS)
         self._lag = 0
         self._lag_read_at = float("-inf")
 
@@ -82,44 +101,23 @@ class Emitter:
     async def emit(self, events: list[ArticleIngested]) -> list[bool]:
         """Emit each event unless its guid+version was accepted before; True where emitted.
 
-        The duplicate checks and the emits of one payload are one transaction: a payload is
-        never half-accepted, so a failure leaves nothing emitted and the push can be repeated.
+        The duplicate checks and the emits of one payload run as one script in Redis: a payload
+        is never half-accepted, so a failure leaves nothing emitted and the push can be repeated,
+        and the whole decision costs one round trip.
         """
-        watched = sorted({keys.versions_key(e.article_id) for e in events})
-        while True:
-            async with self.redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(*watched)
-                    fresh: list[bool] = []
-                    seen: set[tuple[str, str]] = set()
-                    for event in events:
-                        key = (event.article_id, event.version)
-                        known = key in seen or await pipe.hexists(
-                            keys.versions_key(event.article_id), event.version
-                        )
-                        seen.add(key)
-                        fresh.append(not known)
-                    if not any(fresh):
-                        return fresh
-                    pipe.multi()
-                    for event, emit in zip(events, fresh, strict=True):
-                        if not emit:
-                            continue
-                        await self.broker.publish(
-                            event.model_dump_json().encode(),
-                            stream=INGESTED,
-                            maxlen=self.settings.stream_maxlen,
-                            headers={"content-type": "application/json"},
-                            correlation_id=event.correlation_id,
-                            pipeline=pipe,
-                        )
-                        pipe.hset(
-                            keys.versions_key(event.article_id), event.version, event.raw_key or ""
-                        )
-                    await pipe.execute()
-                    return fresh
-                except WatchError:
-                    continue
+        args: list[Any] = [self.settings.stream_maxlen]
+        for event in events:
+            encoded = await BinaryMessageFormatV1.encode(
+                message=event.model_dump_json().encode(),
+                reply_to=None,
+                headers={"content-type": "application/json"},
+                correlation_id=event.correlation_id,
+            )
+            args += [event.version, event.raw_key or "", encoded]
+        emitted = await self._emit_script(
+            keys=[INGESTED, *(keys.versions_key(e.article_id) for e in events)], args=args
+        )
+        return [bool(flag) for flag in emitted]
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from services.ingest.handlers import (
     unavailable,
 )
 from services.ingest.openapi import openapi_document
-from shared.broker import create_broker, create_redis
+from shared.broker import create_redis
 from shared.settings import Settings
 from shared.storage import Storage
 
@@ -60,13 +60,10 @@ async def running_acceptor(settings: Settings) -> AsyncIterator[tuple[Acceptor, 
     Used by the service's lifespan and by `wirepress replay`, so both run the same code.
     """
     redis = create_redis(settings)
-    broker = create_broker(settings)
-    await broker.connect()
     storage = Storage(settings)
     try:
-        yield Acceptor(settings, storage, Emitter(settings, redis, broker)), redis
+        yield Acceptor(settings, storage, Emitter(settings, redis)), redis
     finally:
-        await broker.stop()
         await redis.aclose()
         storage.close()
 
