@@ -107,38 +107,39 @@ def up(root: Path) -> int:
         "INGEST_URL": f"http://127.0.0.1:{ingest_port}",
         "INGEST_TOKEN": token,
         # A demo shows links filling in within seconds; production waits longer to batch them.
-        "RELATED_REFRESH_DELAY_S": "3",
+        "RELATED_REFRESH_DELAY_S": os.environ.get("RELATED_REFRESH_DELAY_S", "3"),
     }
 
-    started: dict[str, int] = {}
+    started: dict[str, subprocess.Popen[bytes]] = {}
     try:
-        valkey = devstack.start_valkey(redis_port, paths["redis"], paths["log"] / "valkey.log")
-        started["valkey"] = valkey.pid
-        seaweed = devstack.start_seaweed(s3_port, paths["s3"], paths["log"] / "seaweedfs.log")
-        started["seaweedfs"] = seaweed.pid
+        started["valkey"] = devstack.start_valkey(
+            redis_port, paths["redis"], paths["log"] / "valkey.log"
+        )
+        started["seaweedfs"] = devstack.start_seaweed(
+            s3_port, paths["s3"], paths["log"] / "seaweedfs.log"
+        )
         settings = Settings.model_validate(
             {k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
         )
         initialise(settings)
         health: dict[str, int] = {}
-        procs: dict[str, subprocess.Popen[bytes]] = {}
         for name in devstack.SERVICES:
             port = ingest_port if name == "ingest" else devstack.free_port()
             health[name] = port
-            procs[name] = devstack.start_service(
+            started[name] = devstack.start_service(
                 name,
                 {**env, "HEALTH_PORT": str(port), "CONSUMER_NAME": f"{name}-local"},
                 paths["log"] / f"{name}.log",
             )
-            started[name] = procs[name].pid
-        for name, proc in procs.items():
-            devstack.wait_until(lambda p=health[name]: devstack.healthy(p), 60, name, proc)
+        for name in devstack.SERVICES:
+            devstack.wait_until(lambda p=health[name]: devstack.healthy(p), 60, name, started[name])
     except Exception as exc:
         print(f"stack failed to start: {exc}; logs in {paths['log']}")
-        paths["pids"].write_text(json.dumps(started))
-        down(root)
+        # Our own children: stopped and reaped here (down() would wait on their zombies).
+        for proc in reversed(list(started.values())):
+            devstack.stop(proc)
         return 1
-    paths["pids"].write_text(json.dumps(started))
+    paths["pids"].write_text(json.dumps({name: proc.pid for name, proc in started.items()}))
     paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     print(f"stack up: ingest {env['INGEST_URL']}, site {env['SITE_URL']}/index.html")
     print(f"settings for other tools: source {paths['env']}")

@@ -1,0 +1,73 @@
+"""The no-Docker stack behind `make up` / `make down` / `make run`: idempotent, and it tells
+other tools where everything is."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from shared.stack import read_env
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def wirepress(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def test_stack_up_is_idempotent_publishes_a_story_and_down_stops_everything(tmp_path: Path) -> None:
+    first = wirepress("stack", "up", "--root", str(tmp_path))
+    try:
+        assert first.returncode == 0, first.stdout + first.stderr
+        env = read_env(tmp_path / "var" / "stack.env")
+        for key in (
+            "INGEST_URL",
+            "INGEST_TOKEN",
+            "REDIS_URL",
+            "S3_ENDPOINT_URL",
+            "SITE_BUCKET",
+            "SITE_URL",
+        ):
+            assert env.get(key), key
+        pids = json.loads((tmp_path / "var" / "run" / "pids.json").read_text())
+        assert set(pids) == {"valkey", "seaweedfs", "ingest", "enrich", "render", "publish"}
+
+        again = wirepress("stack", "up", "--root", str(tmp_path))
+        assert again.returncode == 0 and "already up" in again.stdout
+        assert json.loads((tmp_path / "var" / "run" / "pids.json").read_text()) == pids
+
+        story = ROOT / "demo" / "stories" / "01-ukraine-kursk-offensive.json"
+        pushed = wirepress("push", str(story), "--wait", "--timeout", "60", env=env)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        with urllib.request.urlopen(f"{env['SITE_URL']}/index.html", timeout=5) as response:
+            assert b"Kursk" in response.read()
+
+        status = wirepress("status", "--json", env=env)
+        assert status.returncode == 0, status.stderr
+        streams = {s["stream"]: s for s in json.loads(status.stdout)["streams"]}
+        assert streams["wirepress:ingested"]["length"] == 1
+        [group] = streams["wirepress:ingested"]["groups"]
+        assert group["group"] == "enrich" and group["pending"] == 0
+    finally:
+        down = wirepress("stack", "down", "--root", str(tmp_path))
+    assert down.returncode == 0
+    for pid in pids.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert wirepress("stack", "down", "--root", str(tmp_path)).returncode == 0
