@@ -52,23 +52,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from shared.broker import create_redis, ensure_groups
-    from shared.storage import Storage
+    from shared.stack import initialise
 
     settings = Settings()
     configure_logging("init", settings.log_level)
-    storage = Storage(settings)
-    storage.ensure_buckets()
-    storage.close()
-
-    async def groups() -> None:
-        redis = create_redis(settings)
-        try:
-            await ensure_groups(redis)
-        finally:
-            await redis.aclose()
-
-    asyncio.run(groups())
+    initialise(settings)
     print(f"buckets {settings.site_bucket}, {settings.archive_bucket} and consumer groups ready")
     return 0
 
