@@ -234,9 +234,18 @@ def _related(args: argparse.Namespace) -> int:
                 except ValueError as exc:
                     raise SystemExit(f"{path}:{number}: not JSON: {exc}") from exc
 
+    embedder = None
+    if args.embeddings:
+        from services.enrich.app import load_embedder
+
+        embedder = load_embedder()
     try:
-        for entry in related_for_corpus(records(), args.k):
+        for entry in related_for_corpus(records(), args.k, embedder=embedder):
             sys.stdout.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error of ours.
+        sys.stderr.close()
+        return 0
     except OSError as exc:
         print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -388,6 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     related.add_argument("--corpus", required=True, metavar="FILE.jsonl")
     related.add_argument("--k", type=int, default=5, help="related stories per record")
+    related.add_argument(
+        "--embeddings",
+        action="store_true",
+        help="blend sentence embeddings, as the service does with ENRICH_EMBEDDINGS=true",
+    )
     related.set_defaults(func=_related)
 
     stack_cmd = sub.add_parser(

@@ -119,6 +119,9 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = 10.0
 
     related_posts: int = 5
+    # Blend a sentence-embedding model (all-MiniLM-L6-v2) into related-link ranking. Off by
+    # default: +0.004 precision@5 on Reuters for ~24 ms CPU per story and a 1.3 GB install.
+    enrich_embeddings: bool = False
     # A story's links are refreshed this long after a strongly related story arrives, so a burst
     # of related stories costs one republish, not one each.
     related_refresh_delay_s: float = 30.0

