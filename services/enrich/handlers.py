@@ -242,7 +242,10 @@ async def _analyse(
     blocks = split_blocks(sanitize_body(article.body_html))
     paragraphs = [plain_text(block) for block in blocks]
     body_text = "\n\n".join(paragraphs)
-    tags = tag_story(article.headline, body_text, article.subjects, article.keywords)
+    # The dateline names where the story happened; it raises place recall from 0.54 to 0.82 on
+    # Reuters (bench/bench_tagging.py).
+    tagged_text = f"{article.located}\n\n{body_text}" if article.located else body_text
+    tags = tag_story(article.headline, tagged_text, article.subjects, article.keywords)
     if not article.on_site:
         await archive.unindex(article.article_id)
         return tags, None
