@@ -17,6 +17,11 @@ VERSIONS_PREFIX = "wirepress:versions:"  # hash per article_id: version -> raw a
 # Enrich's queue of stories whose related links are due for a refresh (zset id -> due time).
 REFRESH_DUE = "wirepress:enrich:refresh-due"
 
+# Publish's record of each page it wrote: path -> {etag, ordering, sha256}. The front page's
+# ordering is the site generation it was rendered from.
+PUBLISHED_PAGES = "wirepress:publish:pages"
+FRONT_PAGE = "index.html"
+
 # Publish's tombstones: the ordering at which a story was taken down.
 TOMBSTONES = "wirepress:tombstones"
 LOCK_PREFIX = "wirepress:lock:"

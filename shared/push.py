@@ -8,11 +8,12 @@ parsing and the duplicate check, exactly as a feed's push would.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
 
@@ -150,7 +151,8 @@ def summary(results: list[PushResult]) -> dict[Outcome, int]:
 async def wait_published(
     settings: Settings, article_ids: Iterable[str], within_s: float
 ) -> list[str]:
-    """Wait until every named story is listed on the site; return the ids still missing."""
+    """Wait until every named story is listed on the site and the front page published shows
+    that list; return the ids still missing (all of them if the front page lags)."""
     redis = create_redis(settings)
     deadline = time.monotonic() + within_s
     waiting = set(article_ids)
@@ -161,6 +163,17 @@ async def wait_published(
             waiting = {i for i, p in zip(ids, present, strict=True) if p is None}
             if waiting:
                 await asyncio.sleep(0.25)
+        while not waiting and not await _front_page_current(redis):
+            if time.monotonic() > deadline:
+                return sorted(set(article_ids))
+            await asyncio.sleep(0.25)
         return sorted(waiting)
     finally:
         await redis.aclose()
+
+
+async def _front_page_current(redis: Any) -> bool:
+    """The front page in the bucket was rendered from the latest list of stories on the site."""
+    generation = int(await redis.get(keys.SITE_GENERATION) or 0)
+    page = await redis.hget(keys.PUBLISHED_PAGES, keys.FRONT_PAGE)
+    return bool(page) and int(json.loads(page)["ordering"]) >= generation

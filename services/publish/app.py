@@ -28,8 +28,7 @@ from shared.settings import Settings
 from shared.storage import SHA_META, VERSION_META, PreconditionFailed, Storage
 from shared.streams import PUBLISH, RENDERED
 
-# Publish's own record of each page it wrote: path -> {etag, ordering, sha256}.
-PAGES = "wirepress:publish:pages"
+PAGES = keys.PUBLISHED_PAGES
 
 
 class S3PageStore:
@@ -141,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             storage,
             runtime.redis,
             lambda path: (
-                settings.site_cache_control if path == "index.html" else settings.page_cache_control
+                settings.site_cache_control if path == keys.FRONT_PAGE else settings.page_cache_control
             ),
         )
         ledger = RedisLedger(runtime.redis)

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import ArticleEnriched, ArticleRendered, SitePageRendered
 from shared.html import make_excerpt, plain_text, sanitize_body, split_blocks
+from shared.keys import FRONT_PAGE
 from shared.models import Article, RelatedLink, Tag, utc
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -316,7 +317,7 @@ def render_site_index(
         guid="site:index",
         version=generated_at.isoformat(),
         ordering=front_page_ordering(generated_at),
-        page_path="index.html",
+        page_path=FRONT_PAGE,
         html=renderer.render_front_page(entries, generated_at),
     )
 

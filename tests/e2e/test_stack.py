@@ -55,6 +55,7 @@ def test_stack_up_is_idempotent_publishes_a_story_and_down_stops_everything(tmp_
         story = ROOT / "demo" / "stories" / "01-ukraine-kursk-offensive.json"
         pushed = wirepress("push", str(story), "--wait", "--timeout", "60", env=env)
         assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        # `push --wait` returns once the story is listed and the front page shows it.
         with urllib.request.urlopen(f"{env['SITE_URL']}/index.html", timeout=5) as response:
             assert b"Kursk" in response.read()
 
