@@ -140,7 +140,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
             storage,
             runtime.redis,
             lambda path: (
-                settings.site_cache_control if path == keys.FRONT_PAGE else settings.page_cache_control
+                settings.site_cache_control
+                if path == keys.FRONT_PAGE
+                else settings.page_cache_control
             ),
         )
         ledger = RedisLedger(runtime.redis)
