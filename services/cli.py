@@ -354,7 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     push = sub.add_parser("push", help="push story files (or folders of them) to ingest")
     push.add_argument("paths", nargs="+")
     _ingest_arguments(push)
-    push.add_argument("--wait", action="store_true", help="wait until every story is published")
+    push.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until every story is published, the pages linking it refreshed and the front page current",
+    )
     push.add_argument("--timeout", type=float, default=120.0)
     push.set_defaults(func=_push)
 

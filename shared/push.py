@@ -20,6 +20,7 @@ import httpx
 from shared import keys
 from shared.broker import create_redis
 from shared.settings import Settings
+from shared.streams import CONSUMER_GROUPS
 
 CONTENT_TYPES = {
     ".json": "application/json",
@@ -163,13 +164,30 @@ async def wait_published(
             waiting = {i for i, p in zip(ids, present, strict=True) if p is None}
             if waiting:
                 await asyncio.sleep(0.25)
-        while not waiting and not await _front_page_current(redis):
+        # Then until the pages that link them are refreshed too, and the front page shows it all.
+        while not waiting and not (
+            await _pipeline_idle(redis) and await _front_page_current(redis)
+        ):
             if time.monotonic() > deadline:
                 return sorted(set(article_ids))
             await asyncio.sleep(0.25)
         return sorted(waiting)
     finally:
         await redis.aclose()
+
+
+async def _pipeline_idle(redis: Any) -> bool:
+    """No link refresh waiting, and every group has read and acknowledged everything."""
+    if await redis.zcard(keys.REFRESH_DUE):
+        return False
+    for stream, groups in CONSUMER_GROUPS.items():
+        if not await redis.exists(stream):
+            continue
+        for group in await redis.xinfo_groups(stream):
+            name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
+            if name in groups and (group.get("lag") or group["pending"]):
+                return False
+    return True
 
 
 async def _front_page_current(redis: Any) -> bool:
