@@ -44,7 +44,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
@@ -155,7 +155,10 @@ _NUMBER = re.compile(r"^[0-9][0-9.,]*$")
 
 def _fold(text: str) -> str:
     """Lowercase and strip accents (Zelenskyy's "é"s match their ASCII spellings)."""
-    text = unicodedata.normalize("NFKD", text.lower())
+    text = text.lower()
+    if text.isascii():  # most wire copy: nothing to strip, and no per-character loop
+        return text
+    text = unicodedata.normalize("NFKD", text)
     return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
@@ -163,6 +166,7 @@ def _raw_words(text: str) -> list[str]:
     return _WORD.findall(_fold(text))
 
 
+@lru_cache(maxsize=200_000)
 def _normalise(word: str) -> str | None:
     """One raw word -> one index term, or None when it carries no topical signal."""
     if _ACRONYM.match(word):  # u.s. -> us, u.k. -> uk (checked before stopwords: "us" != "u.s.")
@@ -340,9 +344,15 @@ def features_for(
     With an ``embedder``, the story also gets a sentence embedding of ``title + body`` (or pass
     a precomputed ``embedding`` of the same text, e.g. from a batch; it is then labelled with
     ``embedder.name`` when an embedder is given as well)."""
-    if not body_text.strip():
-        body_text = "\n\n".join(paragraphs)
-    para_terms = tuple(tuple(sorted(set(analyze(p)))) for p in paragraphs)
+    joined = "\n\n".join(paragraphs)
+    para_tokens = [analyze(p) for p in paragraphs]
+    para_terms = tuple(tuple(sorted(set(tokens))) for tokens in para_tokens)
+    if not body_text.strip() or body_text == joined:
+        # Words never run across a paragraph break, so the body's terms are the paragraphs'.
+        body_text = joined
+        body_terms = [t for tokens in para_tokens for t in tokens]
+    else:
+        body_terms = analyze(body_text)
     packed, model = b"", None
     if embedding is None and embedder is not None:
         embedding = embedder.embed([f"{title}\n{body_text}"])[0]
@@ -353,7 +363,7 @@ def features_for(
         story_id=story_id,
         group_id=group_id,
         title_tf=dict(Counter(analyze(title))),
-        body_tf=dict(Counter(analyze(body_text))),
+        body_tf=dict(Counter(body_terms)),
         tags=tuple(dict.fromkeys(t.strip().lower() for t in tags if t.strip())),
         published=published,
         simhash=simhash(f"{title}\n{body_text}"),
