@@ -20,7 +20,6 @@ from redis.asyncio import Redis
 from services.enrich.handlers import LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
 from shared import keys
-from shared.html import make_excerpt, plain_text, sanitize_body, split_blocks
 from shared.models import Article, Tag
 
 logger = logging.getLogger(__name__)
@@ -28,7 +27,6 @@ logger = logging.getLogger(__name__)
 FEATURES = "wirepress:enrich:features"  # hash article_id -> StoryFeatures JSON
 INDEX_LOG = "wirepress:enrich:index-log"  # stream of {op: add|remove, id}
 INDEX_LOG_MAXLEN = 1_000_000
-EXCERPT_CHARS = 220
 COMPACT_MIN_STALE = 1000
 LINKED_BY_PREFIX = "wirepress:enrich:linked-by:"  # set per article: the stories linking to it
 REFRESH_DUE = keys.REFRESH_DUE
@@ -55,14 +53,6 @@ redis.call('HSET', KEYS[1], 'ordering', ARGV[1], 'article', ARGV[3], 'status', A
 redis.call('SADD', KEYS[2], ARGV[8])
 return {0, redis.call('HGET', KEYS[1], 'page_path'), corrected}
 """
-
-
-def excerpt_of(article: Article) -> str:
-    text = article.description or next(
-        (t for t in (plain_text(b) for b in split_blocks(sanitize_body(article.body_html))) if t),
-        "",
-    )
-    return make_excerpt(text, EXCERPT_CHARS)
 
 
 class RedisArchive:
@@ -128,7 +118,7 @@ class RedisArchive:
             self.index_.compact()
             self._stale_postings = 0
 
-    async def record(self, article: Article, page_path: str) -> Recorded:
+    async def record(self, article: Article, page_path: str, excerpt: str) -> Recorded:
         stale, stored_path, corrected = await self._record(
             keys=[keys.article_key(article.article_id), keys.ARTICLE_IDS],
             args=[
@@ -137,7 +127,7 @@ class RedisArchive:
                 article.model_dump_json(),
                 article.pubstatus,
                 article.headline,
-                excerpt_of(article),
+                excerpt,
                 article.published_at.isoformat() if article.published_at else "",
                 article.article_id,
             ],

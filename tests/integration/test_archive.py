@@ -38,7 +38,7 @@ def article(guid: str, text: str, version: str = "1", pubstatus: str = "usable")
 
 
 async def add(archive: RedisArchive, story: Article) -> None:
-    await archive.record(story, page_path_for(story))
+    await archive.record(story, page_path_for(story), "")
     text = story.body_html.replace("<p>", " ").replace("</p>", " ")
     await archive.index(
         features_for(story.article_id, story.headline, text, [text], [], None, story.article_id)
@@ -81,17 +81,17 @@ async def test_an_older_version_is_never_recorded_over_a_newer_one(settings: Set
     redis = create_redis(settings)
     archive = RedisArchive(redis)
     v3 = article("urn:x", KENYA, version="3")
-    first = await archive.record(v3, page_path_for(v3))
+    first = await archive.record(v3, page_path_for(v3), "")
     assert not first.stale and not first.corrected
     v2 = article("urn:x", WAR, version="2")
-    late = await archive.record(v2, "some/other/path/index.html")
+    late = await archive.record(v2, "some/other/path/index.html", "")
     assert late.stale
     stored = await archive.load(v3.article_id)
     assert stored is not None and stored.article.version == "3"
     v4 = article("urn:x", KENYA, version="4")
-    correction = await archive.record(v4, "yet/another/index.html")
+    correction = await archive.record(v4, "yet/another/index.html", "")
     assert correction.corrected and correction.page_path == first.page_path
-    again = await archive.record(v4, "ignored/index.html")
+    again = await archive.record(v4, "ignored/index.html", "")
     assert again.corrected and not again.stale
     await redis.aclose()
 

@@ -47,7 +47,7 @@ class MemoryArchive:
     saved: dict[str, tuple[tuple[Tag, ...], tuple[str, ...]]] = field(default_factory=dict)
     analysed: int = 0
 
-    async def record(self, article: Article, page_path: str) -> Recorded:
+    async def record(self, article: Article, page_path: str, excerpt: str) -> Recorded:
         held = self.stories.get(article.article_id)
         if held and held[0].ordering > article.ordering:
             return Recorded(page_path=held[1], stale=True, corrected=False)
