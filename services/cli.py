@@ -100,6 +100,41 @@ def _ingest_target(args: argparse.Namespace, settings: Settings) -> tuple[str, s
     return url, args.token or settings.require_ingest_token()
 
 
+def _dead_letters(args: argparse.Namespace) -> int:
+    from shared.broker import create_redis
+    from shared.deadletters import list_dead, requeue
+
+    settings = Settings()
+
+    async def run() -> int:
+        redis = create_redis(settings)
+        try:
+            if args.action == "requeue":
+                if not args.stream:
+                    print("name the stream to requeue on", file=sys.stderr)
+                    return 2
+                if not args.all and not args.ids:
+                    print("name dead-letter ids, or --all", file=sys.stderr)
+                    return 2
+                moved = await requeue(
+                    redis, args.stream, None if args.all else args.ids, settings.stream_maxlen
+                )
+                print(f"requeued {moved} messages on {args.stream}")
+                return 0
+            dead = await list_dead(redis, [args.stream] if args.stream else None, args.limit)
+            if args.json:
+                print(json.dumps([d.__dict__ for d in dead], indent=2))
+            for d in [] if args.json else dead:
+                print(
+                    f"{d.stream} {d.dead_id} (entry {d.entry_id}, {d.deliveries} deliveries): {d.reason}"
+                )
+            return 0
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
+
+
 def _push(args: argparse.Namespace) -> int:
     from shared.push import push_files, story_files, summary, wait_published
 
@@ -350,6 +385,15 @@ def build_parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="streams, consumer lag, pending and dead letters")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=_status)
+
+    dead = sub.add_parser("dead-letters", help="list dead-lettered messages, or requeue them")
+    dead.add_argument("action", choices=["list", "requeue"])
+    dead.add_argument("stream", nargs="?", help="e.g. wirepress:rendered (list: all streams)")
+    dead.add_argument("ids", nargs="*", metavar="DEAD_ID", help="requeue: these dead letters")
+    dead.add_argument("--all", action="store_true", help="requeue: every dead letter of STREAM")
+    dead.add_argument("--limit", type=int, default=100, help="list: per stream")
+    dead.add_argument("--json", action="store_true")
+    dead.set_defaults(func=_dead_letters)
 
     push = sub.add_parser("push", help="push story files (or folders of them) to ingest")
     push.add_argument("paths", nargs="+")

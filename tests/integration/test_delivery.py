@@ -11,6 +11,7 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from shared.broker import create_broker, create_redis, ensure_groups
+from shared.deadletters import list_dead, requeue
 from shared.delivery import StreamConsumer
 from shared.errors import PermanentError
 from shared.events import ArticleRepublishRequested
@@ -160,3 +161,26 @@ async def test_ensure_groups_is_idempotent(settings: Settings) -> None:
     groups = await client.xinfo_groups(REPUBLISH)
     assert [g["name"] for g in groups] in ([b"enrich"], ["enrich"])
     await client.aclose()
+
+
+async def test_dead_letters_are_listed_with_their_reason_and_can_be_requeued(
+    settings: Settings,
+) -> None:
+    await publish_raw(settings, request("flaky", "poison"))
+    seen: list[str] = []
+
+    async def dead(redis: Redis) -> bool:
+        return bool(await redis.xlen(dead_letter(REPUBLISH)) == 1)
+
+    redis, _ = await run_consumer(settings, seen, dead)
+    [letter] = await list_dead(redis, [REPUBLISH])
+    assert letter.stream == REPUBLISH and letter.group == ENRICH
+    assert "breaks the handler every time" in letter.reason
+    assert letter.deliveries == settings.max_deliveries + 1
+
+    # The cause is fixed (here: the event no longer says "poison"), the message goes back.
+    assert await requeue(redis, REPUBLISH, [letter.dead_id], settings.stream_maxlen) == 1
+    assert await redis.xlen(dead_letter(REPUBLISH)) == 0
+    [(_, fields)] = await redis.xrevrange(REPUBLISH, count=1)
+    assert b"flaky" in fields[b"__data__"]
+    await redis.aclose()
