@@ -20,11 +20,12 @@ return 0
 
 @contextlib.asynccontextmanager
 async def redis_lock(
-    client: Redis, name: str, *, ttl_ms: int = 30_000, wait_s: float = 10.0
+    client: Redis, name: str, *, ttl_ms: int = 120_000, wait_s: float = 10.0
 ) -> AsyncIterator[None]:
     """Hold `name` while the block runs; if another replica holds it past `wait_s`, retry later.
 
-    The TTL bounds how long a crashed holder can block others.
+    The TTL bounds how long a crashed holder can block others; it is longer than the slowest
+    S3 call with all its retries (5 attempts x 13 s), so a live holder never loses the lock.
     """
     key = f"{LOCK_PREFIX}{name}"
     token = uuid.uuid4().hex

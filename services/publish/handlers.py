@@ -1,8 +1,9 @@
 """Publishing decisions: write, skip, or take down a page, never letting an older version win.
 
-The page's own object metadata records which version it holds (`ordering`) and a hash of its
-bytes, so the bucket itself is the record of what is published; a kill leaves a tombstone so a
-late, older version cannot bring a killed story back. All of it runs under a per-article lock.
+Decisions are made from publish's record of each page (its ETag, the version it holds and a hash
+of its bytes); every write is conditional on that ETag, so the bucket has the last word and a
+stale record is corrected from the object's own metadata. A kill leaves a tombstone so a late,
+older version cannot bring a killed story back. All of it runs under a per-article lock.
 """
 
 from __future__ import annotations
@@ -104,17 +105,24 @@ async def _decide_and_apply(event: ArticleRendered, store: PageStore, ledger: Le
 
 
 async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> str:
+    withdraw = event.withdrawn or event.html is None
     tombstone = await ledger.tombstone(event.article_id)
-    if tombstone is not None and tombstone >= event.ordering:
+    # A take-down at the tombstone's own ordering is a retry of one that may have failed half-way:
+    # it is done again, not skipped.
+    if tombstone is not None and (
+        tombstone > event.ordering or (tombstone == event.ordering and not withdraw)
+    ):
         return "stale"
     current = await store.head(event.page_path)
     if current is not None and current.ordering > event.ordering:
         return "stale"
-    if event.withdrawn or event.html is None:
-        await ledger.set_tombstone(event.article_id, event.ordering)
+    if withdraw:
+        # Delete whatever our record says: deleting a missing object is harmless, and a record
+        # that missed a write must not keep a killed page up. The tombstone goes last, so a
+        # failure before it leaves the whole take-down to the retry.
         await ledger.take_off_site(event.article_id)
-        if current is not None:
-            await store.delete(event.page_path)
+        await store.delete(event.page_path)
+        await ledger.set_tombstone(event.article_id, event.ordering)
         return "withdrawn"
     html = event.html.encode("utf-8")
     entry = SiteEntry(

@@ -174,3 +174,24 @@ async def test_a_stale_view_of_the_bucket_is_corrected_and_never_overwrites_a_ne
     assert await publish(rendered("2", "<p>v2</p>"), bucket, ledger) == "stale"
     assert bucket.forgotten == ["2026/08/story-a1/index.html"]
     assert bucket.pages["2026/08/story-a1/index.html"][0] == b"<p>v3</p>"
+
+
+@dataclass
+class FlakyDeleteBucket(MemoryBucket):
+    fail_deletes: int = 1
+
+    async def delete(self, path: str) -> None:
+        if self.fail_deletes:
+            self.fail_deletes -= 1
+            raise ConnectionError("S3 went away")
+        await super().delete(path)
+
+
+async def test_a_kill_whose_delete_failed_is_completed_by_the_retry() -> None:
+    bucket, ledger = FlakyDeleteBucket(), MemoryLedger()
+    await publish(rendered("1"), bucket, ledger)
+    with pytest.raises(ConnectionError):
+        await publish(rendered("2", None, withdrawn=True), bucket, ledger)
+    assert await publish(rendered("2", None, withdrawn=True), bucket, ledger) == "withdrawn"
+    assert bucket.pages == {}
+    assert ledger.tombstones["a1"] == rendered("2").ordering
