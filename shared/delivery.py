@@ -43,6 +43,58 @@ Handle = Callable[[Any], Awaitable[Sequence[Output]]]
 
 DATA_FIELD = b"__data__"
 
+# Settles one batch atomically. A message's outputs are appended and its dead letter written only
+# if this XACK acknowledged it, so two copies of one message (a slow replica and the one that
+# reclaimed from it) never both emit. KEYS: the stream, its failures hash, its dead-letter
+# stream, then the output streams. ARGV: group, max length, then per message one of
+#   done <id> <n> (<output key index> <encoded event>)*n | dead <id> <reason> <n> <at> <data>
+#   | fail <id> <reason>
+# Returns the ids this call acknowledged.
+_SETTLE = """
+local group, maxlen = ARGV[1], ARGV[2]
+local acked = {}
+local i = 3
+while i <= #ARGV do
+  local kind, id = ARGV[i], ARGV[i + 1]
+  if kind == 'done' then
+    local n = tonumber(ARGV[i + 2])
+    i = i + 3
+    if redis.call('XACK', KEYS[1], group, id) == 1 then
+      for j = 0, n - 1 do
+        redis.call('XADD', KEYS[tonumber(ARGV[i + 2 * j])], 'MAXLEN', '~', maxlen, '*',
+          '__data__', ARGV[i + 2 * j + 1])
+      end
+      redis.call('HDEL', KEYS[2], id)
+      acked[#acked + 1] = id
+    end
+    i = i + 2 * n
+  elseif kind == 'dead' then
+    if redis.call('XACK', KEYS[1], group, id) == 1 then
+      redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', 'stream', KEYS[1], 'group', group,
+        'entry_id', id, 'reason', ARGV[i + 2], 'deliveries', ARGV[i + 3], 'failed_at', ARGV[i + 4],
+        'data', ARGV[i + 5])
+      redis.call('HDEL', KEYS[2], id)
+      acked[#acked + 1] = id
+    end
+    i = i + 6
+  else
+    redis.call('HSET', KEYS[2], id, ARGV[i + 2])
+    i = i + 3
+  end
+end
+return acked
+"""
+
+
+async def _encode(event: BaseModel) -> bytes:
+    """An event as FastStream's own consumers expect it on the wire."""
+    return await BinaryMessageFormatV1.encode(
+        message=event.model_dump_json().encode(),
+        reply_to=None,
+        headers={"content-type": "application/json"},
+        correlation_id=str(getattr(event, "correlation_id", "")),
+    )
+
 
 @dataclass
 class _Delivery:
@@ -69,6 +121,7 @@ class StreamConsumer:
     concurrency: int = 1
     handled: int = field(default=0, init=False)
     _subscribers: list[Any] = field(default_factory=list, init=False)
+    _in_flight: set[bytes] = field(default_factory=set, init=False)
 
     def subscribe(self) -> None:
         s = self.settings
@@ -115,7 +168,21 @@ class StreamConsumer:
 
     async def process(self, deliveries: list[_Delivery], *, reclaimed: bool) -> None:
         if reclaimed:
+            # Not ours to handle: still being handled here (reclaimed from ourselves while a slow
+            # handler runs), or already acknowledged by whoever had it before.
+            deliveries = [d for d in deliveries if d.entry_id not in self._in_flight]
             await self._count_deliveries(deliveries)
+            deliveries = [d for d in deliveries if d.deliveries > 0]
+        if not deliveries:
+            return
+        ids = {d.entry_id for d in deliveries}
+        self._in_flight |= ids
+        try:
+            await self._process(deliveries)
+        finally:
+            self._in_flight -= ids
+
+    async def _process(self, deliveries: list[_Delivery]) -> None:
         runnable: list[_Delivery] = []
         for delivery in deliveries:
             if delivery.deliveries > self.settings.max_deliveries:
@@ -172,43 +239,27 @@ class StreamConsumer:
         done = [d for d in deliveries if d.error is None]
         dead = [d for d in deliveries if d.error is not None and d.permanent]
         failed = [d for d in deliveries if d.error is not None and not d.permanent]
-        client = self.redis()
-        s = self.settings
-        async with client.pipeline(transaction=True) as pipe:
-            for delivery in done:
-                for stream, event in delivery.outputs:
-                    await self.broker.publish(
-                        event.model_dump_json().encode(),
-                        stream=stream,
-                        maxlen=s.stream_maxlen,
-                        headers={"content-type": "application/json"},
-                        correlation_id=getattr(event, "correlation_id", None),
-                        pipeline=pipe,
-                    )
-            for delivery in dead:
-                pipe.xadd(
-                    dead_letter(self.stream),
-                    {
-                        "stream": self.stream,
-                        "group": self.group,
-                        "entry_id": delivery.entry_id,
-                        "reason": delivery.error or "",
-                        "deliveries": delivery.deliveries,
-                        "failed_at": time.time(),
-                        "data": delivery.raw,
-                    },
-                    maxlen=s.stream_maxlen,
-                    approximate=True,
-                )
-            settled = [d.entry_id for d in done + dead]
-            if settled:
-                pipe.xack(self.stream, self.group, *settled)
-                pipe.hdel(failures_key(self.stream, self.group), *settled)
-            for delivery in failed:
-                pipe.hset(
-                    failures_key(self.stream, self.group), delivery.entry_id, delivery.error or ""
-                )
-            await pipe.execute()
+        output_streams: list[str] = []
+        args: list[Any] = [self.group, self.settings.stream_maxlen]
+        for delivery in done:
+            args += ["done", delivery.entry_id, len(delivery.outputs)]
+            for stream, event in delivery.outputs:
+                if stream not in output_streams:
+                    output_streams.append(stream)
+                args += [4 + output_streams.index(stream), await _encode(event)]
+        for delivery in dead:
+            args += ["dead", delivery.entry_id, delivery.error or "", delivery.deliveries,
+                     time.time(), delivery.raw]  # fmt: skip
+        for delivery in failed:
+            args += ["fail", delivery.entry_id, delivery.error or ""]
+        keys = [self.stream, failures_key(self.stream, self.group), dead_letter(self.stream)]
+        acked = await self.redis().eval(_SETTLE, len(keys) + len(output_streams),
+                                        *keys, *output_streams, *args)  # fmt: skip
+        settled = {bytes(a) for a in acked}
+        # Another copy of the same entry (a slow handler whose message was reclaimed meanwhile)
+        # may have settled first: then this copy emits nothing.
+        done = [d for d in done if d.entry_id in settled]
+        dead = [d for d in dead if d.entry_id in settled]
         self.handled += len(done)
         for delivery in dead:
             logger.error(
@@ -231,8 +282,7 @@ class StreamConsumer:
                 max=delivery.entry_id,
                 count=1,
             )
-            if pending:
-                delivery.deliveries = int(pending[0]["times_delivered"])
+            delivery.deliveries = int(pending[0]["times_delivered"]) if pending else 0
 
     async def _last_error(self, delivery: _Delivery) -> str | None:
         reason = await self.redis().hget(failures_key(self.stream, self.group), delivery.entry_id)

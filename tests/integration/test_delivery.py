@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from shared.broker import create_broker, create_redis, ensure_groups
 from shared.deadletters import list_dead, requeue
-from shared.delivery import StreamConsumer
+from shared.delivery import StreamConsumer, _Delivery
 from shared.errors import PermanentError
 from shared.events import ArticleRepublishRequested
 from shared.settings import Settings
@@ -183,4 +183,29 @@ async def test_dead_letters_are_listed_with_their_reason_and_can_be_requeued(
     assert await redis.xlen(dead_letter(REPUBLISH)) == 0
     [(_, fields)] = await redis.xrevrange(REPUBLISH, count=1)
     assert b"flaky" in fields[b"__data__"]
+    await redis.aclose()
+
+
+async def test_two_copies_of_one_message_emit_its_outputs_once(settings: Settings) -> None:
+    """A slow replica and the one that reclaimed its message both finish: one emits, one not."""
+    await publish_raw(settings, request("twice"))
+    redis = create_redis(settings)
+    [(_, [(entry_id, fields)])] = await redis.xreadgroup(ENRICH, "slow", {REPUBLISH: ">"})
+    seen: list[str] = []
+    consumer = StreamConsumer(
+        stream=REPUBLISH,
+        group=ENRICH,
+        adapter=TypeAdapter(ArticleRepublishRequested),
+        handle=await handler_that(seen),
+        settings=settings,
+        redis=lambda: redis,
+        broker=create_broker(settings),
+    )
+    for _copy in range(2):
+        await consumer.process(
+            [_Delivery(entry_id=entry_id, raw=fields[b"__data__"])], reclaimed=False
+        )
+    assert seen == ["twice", "twice"]
+    assert await redis.xlen(OUT) == 1
+    assert consumer.handled == 1
     await redis.aclose()
