@@ -29,16 +29,17 @@ async def _refresh_loop(runtime: Runtime, archive: RedisArchive) -> None:
     while True:
         await asyncio.sleep(REFRESH_POLL_S)
         try:
-            due = await archive.pop_due_refreshes()
+            due, lease = await archive.lease_due_refreshes()
             if not due:
                 continue
             requests, _ = await build_requests(runtime.redis, due, reason="related-refresh")
             await send_requests(runtime.broker, requests, runtime.settings.stream_maxlen)
+            await archive.confirm_sent(due, lease)
             logger.info("republishing %s stories whose related links changed", len(requests))
         except asyncio.CancelledError:
             raise
         except Exception:
-            # Popped refreshes are lost here; the next related story schedules them again.
+            # Unconfirmed refreshes come due again when their lease runs out.
             logger.exception("related-link refresh failed")
 
 

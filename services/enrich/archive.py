@@ -31,11 +31,25 @@ COMPACT_MIN_STALE = 1000
 LINKED_BY_PREFIX = "wirepress:enrich:linked-by:"  # set per article: the stories linking to it
 REFRESH_DUE = keys.REFRESH_DUE
 
-_POP_DUE = """
+# Due refreshes are leased, not removed: they come due again after the lease unless the replica
+# that took them confirms they were sent, so a crash in between loses none.
+_LEASE_DUE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
-if #due > 0 then redis.call('ZREM', KEYS[1], unpack(due)) end
+for _, id in ipairs(due) do redis.call('ZADD', KEYS[1], 'XX', ARGV[3], id) end
 return due
 """
+# Removes a sent refresh unless it was scheduled again (earlier) meanwhile.
+_CONFIRM_SENT = """
+local removed = 0
+for i = 2, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) == tonumber(ARGV[1]) then
+    removed = removed + redis.call('ZREM', KEYS[1], ARGV[i])
+  end
+end
+return removed
+"""
+REFRESH_LEASE_S = 60
 
 _RECORD = """
 local current = redis.call('HGET', KEYS[1], 'ordering')
@@ -65,7 +79,8 @@ class RedisArchive:
     ) -> None:
         self.redis = redis
         self.refresh_delay_s = refresh_delay_s
-        self._pop_due = redis.register_script(_POP_DUE)
+        self._lease_due = redis.register_script(_LEASE_DUE)
+        self._confirm_sent = redis.register_script(_CONFIRM_SENT)
         self.read_also = read_also
         self.related_posts = related_posts
         self.index_ = RelatedIndex()
@@ -264,6 +279,12 @@ class RedisArchive:
         await self.redis.zadd(REFRESH_DUE, {article_id: due for article_id in article_ids}, lt=True)
         logger.debug("refresh (%s) scheduled for %s", reason, ", ".join(article_ids))
 
-    async def pop_due_refreshes(self, limit: int = 100) -> list[str]:
-        due = await self._pop_due(keys=[REFRESH_DUE], args=[time.time(), limit])
-        return [d.decode() for d in due]
+    async def lease_due_refreshes(self, limit: int = 100) -> tuple[list[str], str]:
+        """Refreshes now due, leased to the caller; confirm them with `confirm_sent`."""
+        lease = repr(round(time.time() + REFRESH_LEASE_S, 3))
+        due = await self._lease_due(keys=[REFRESH_DUE], args=[time.time(), limit, lease])
+        return [d.decode() for d in due], lease
+
+    async def confirm_sent(self, article_ids: Sequence[str], lease: str) -> None:
+        if article_ids:
+            await self._confirm_sent(keys=[REFRESH_DUE], args=[lease, *article_ids])

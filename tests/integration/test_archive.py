@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.enrich.archive import RedisArchive
+from services.enrich.archive import REFRESH_DUE, RedisArchive
 from services.enrich.handlers import page_path_for
 from services.enrich.relevance import features_for
 from shared.broker import create_redis
@@ -101,6 +101,11 @@ async def test_refreshes_are_due_once_per_interval(settings: Settings) -> None:
     archive = RedisArchive(redis, refresh_delay_s=0)
     await archive.schedule_refresh(["a", "b"], "related-refresh")
     await archive.schedule_refresh(["a"], "related-refresh")
-    assert sorted(await archive.pop_due_refreshes()) == ["a", "b"]
-    assert await archive.pop_due_refreshes() == []
+    due, lease = await archive.lease_due_refreshes()
+    assert sorted(due) == ["a", "b"]
+    assert (await archive.lease_due_refreshes())[0] == []  # leased: not handed out twice
+    await archive.schedule_refresh(["a"], "link-changed")  # due again meanwhile: kept
+    await archive.confirm_sent(due, lease)
+    assert await redis.zscore(REFRESH_DUE, "b") is None  # sent and confirmed: gone
+    assert (await archive.lease_due_refreshes())[0] == ["a"]
     await redis.aclose()
