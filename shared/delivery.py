@@ -6,11 +6,13 @@ adds what the pipeline promises:
 
 * every consumed stream is read by a bounded batch reader (`max_records`) and a reclaimer
   (`min_idle_time`) that takes over messages a failed or dead replica left pending;
-* a handler's output events are published and its input acknowledged in one MULTI/EXEC
-  transaction, so a crash leaves either both or neither (at least once, effects once);
+* a batch is settled by one Lua script that appends a message's output events only if its own
+  XACK acknowledged it: a crash leaves both or neither, and two copies of one message (a slow
+  replica and the one that reclaimed from it) never both emit;
 * a message delivered more than `max_deliveries` times, or failing permanently, is moved to the
   stream's dead-letter stream with the reason and acknowledged;
-* messages of the same article in one batch are handled in order; different articles concurrently.
+* messages of the same article in one batch are handled in order, different articles
+  concurrently (across batches and streams, handlers rely on version checks, not on order).
 """
 
 from __future__ import annotations

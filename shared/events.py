@@ -91,8 +91,9 @@ class ArticleRendered(Event):
 class SitePageRendered(Event):
     """A page that belongs to the site rather than to one story (the front page).
 
-    `article_id` names the page (`site:index`); `ordering` is the render time, so an older render
-    never replaces a newer one.
+    `article_id` names the page (`site:index`); `ordering` is the site generation it was rendered
+    from (publish bumps it on every change to the list of stories), so an older render never
+    replaces a newer one.
     """
 
     event_type: Literal["site.rendered"] = "site.rendered"

@@ -143,7 +143,7 @@ async def handle_ingested(
     recorded = await archive.record(article, page_path_for(article), text.excerpt)
     if recorded.stale:
         logger.info(
-            "v%s is older than the version on record: kept in the archive's history only",
+            "v%s is older than the version on record: not enriched (ingest keeps its raw copy)",
             article.version,
             extra={"article_id": article.article_id},
         )

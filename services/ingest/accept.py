@@ -89,12 +89,20 @@ class Emitter:
         self._lag_read_at = float("-inf")
 
     async def backlog(self) -> int:
-        """How far enrich is behind, read at most once a second."""
+        """How many stories enrich has not finished: unread plus pending, read at most once a
+        second. When the server cannot tell the lag (it returns none once entries were trimmed
+        or deleted), the whole stream counts, so uncertainty slows feeds down rather than
+        letting trimming drop unread stories."""
         now = time.monotonic()
         if now - self._lag_read_at > LAG_CACHE_S:
             groups = await self.redis.xinfo_groups(INGESTED)
-            lags = [g.get("lag") or 0 for g in groups if g["name"] in (ENRICH, ENRICH.encode())]
-            self._lag = int(lags[0]) if lags else 0
+            group = next((g for g in groups if g["name"] in (ENRICH, ENRICH.encode())), None)
+            if group is None:
+                self._lag = 0
+            else:
+                lag = group.get("lag")
+                unread = int(lag) if lag is not None else int(await self.redis.xlen(INGESTED))
+                self._lag = unread + int(group.get("pending") or 0)
             self._lag_read_at = now
         return self._lag
 

@@ -105,18 +105,18 @@ async def _decide_and_apply(event: ArticleRendered, store: PageStore, ledger: Le
 
 
 async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> str:
-    withdraw = event.withdrawn or event.html is None
+    html = None if event.withdrawn or event.html is None else event.html.encode("utf-8")
     tombstone = await ledger.tombstone(event.article_id)
     # A take-down at the tombstone's own ordering is a retry of one that may have failed half-way:
     # it is done again, not skipped.
     if tombstone is not None and (
-        tombstone > event.ordering or (tombstone == event.ordering and not withdraw)
+        tombstone > event.ordering or (tombstone == event.ordering and html is not None)
     ):
         return "stale"
     current = await store.head(event.page_path)
     if current is not None and current.ordering > event.ordering:
         return "stale"
-    if withdraw:
+    if html is None:
         # Delete whatever our record says: deleting a missing object is harmless, and a record
         # that missed a write must not keep a killed page up. The tombstone goes last, so a
         # failure before it leaves the whole take-down to the retry.
@@ -124,7 +124,6 @@ async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> st
         await store.delete(event.page_path)
         await ledger.set_tombstone(event.article_id, event.ordering)
         return "withdrawn"
-    html = event.html.encode("utf-8")
     entry = SiteEntry(
         article_id=event.article_id,
         headline=event.headline,
