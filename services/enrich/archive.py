@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from services.enrich.handlers import LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
@@ -246,23 +247,30 @@ class RedisArchive:
         self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
     ) -> None:
         key = keys.article_key(source_id)
-        previous_raw = await self.redis.hget(key, "targets")
-        previous = set(json.loads(previous_raw)) if previous_raw else set()
         current = set(target_ids)
+        fields = {
+            "targets": json.dumps(sorted(current)),
+            "links": json.dumps(list(links)),
+            "tags": json.dumps([tag.model_dump() for tag in tags]),
+        }
+        # Two enrichments of one story (a new version and a refresh) may finish together: the
+        # reverse links must follow the one that wrote last, so read and write under WATCH.
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                key,
-                mapping={
-                    "targets": json.dumps(sorted(current)),
-                    "links": json.dumps(list(links)),
-                    "tags": json.dumps([tag.model_dump() for tag in tags]),
-                },
-            )
-            for target in previous - current:
-                pipe.srem(f"{LINKED_BY_PREFIX}{target}", source_id)
-            for target in current - previous:
-                pipe.sadd(f"{LINKED_BY_PREFIX}{target}", source_id)
-            await pipe.execute()
+            while True:
+                try:
+                    await pipe.watch(key)
+                    previous_raw = await pipe.hget(key, "targets")
+                    previous = set(json.loads(previous_raw)) if previous_raw else set()
+                    pipe.multi()
+                    pipe.hset(key, mapping=fields)
+                    for target in previous - current:
+                        pipe.srem(f"{LINKED_BY_PREFIX}{target}", source_id)
+                    for target in current - previous:
+                        pipe.sadd(f"{LINKED_BY_PREFIX}{target}", source_id)
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
 
     async def linked_by(self, article_id: str) -> list[str]:
         return sorted(
