@@ -90,9 +90,17 @@ def start_valkey(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[
     return proc
 
 
+def _port_with_grpc_room() -> int:
+    # Some SeaweedFS components dial "port + 10000" for gRPC whatever we configure, so a port
+    # above 55535 would make them dial an impossible one.
+    while (port := free_port()) > 55_535:
+        pass
+    return port
+
+
 def seaweed_args(s3_port: int, data_dir: Path) -> list[str]:
     # `weed mini` binds a dozen ports; every one is chosen here so two stacks never collide.
-    ports = {name: free_port() for name in ("master", "volume", "filer", "admin")}
+    ports = {name: _port_with_grpc_room() for name in ("master", "volume", "filer", "admin")}
     grpc = {name: free_port() for name in ("master", "volume", "filer", "admin", "s3")}
     return [
         weed_binary(),

@@ -12,6 +12,7 @@ truncated or mangled NITF / NewsML-G2 at it, with a valid bearer token. Whatever
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from typing import Any
 
@@ -32,7 +33,7 @@ from tests.conftest import ServiceProcesses
 pytestmark = pytest.mark.integration
 
 TOKEN = "test-token"
-MAX_EXAMPLES = 250
+MAX_EXAMPLES = int(os.environ.get("WIREPRESS_FUZZ_EXAMPLES", "250"))
 NAR = "http://iptc.org/std/nar/2006-10-01/"
 
 # A small pool of ids and versions, so generated pushes repeat each other and the duplicate
