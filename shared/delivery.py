@@ -127,34 +127,26 @@ class StreamConsumer:
 
     def subscribe(self) -> None:
         s = self.settings
-        reader = self.broker.subscriber(
-            stream=StreamSub(
-                self.stream,
-                group=self.group,
-                consumer=s.consumer_name,
-                batch=True,
-                max_records=s.max_records,
-                polling_interval=s.poll_block_ms,
-            ),
-            ack_policy=AckPolicy.MANUAL,
-            parser=_entries_as_they_are,
-            decoder=_skip_decoding,
+        # New entries in bounded batches; and entries left pending too long, one at a time.
+        reader = self._subscriber(
+            self._on_batch, batch=True, max_records=s.max_records, polling_interval=s.poll_block_ms
         )
-        reader(self._on_batch)
-        reclaimer = self.broker.subscriber(
-            stream=StreamSub(
-                self.stream,
-                group=self.group,
-                consumer=s.consumer_name,
-                min_idle_time=s.claim_idle_ms,
-                polling_interval=s.claim_poll_ms,
-            ),
-            ack_policy=AckPolicy.MANUAL,
-            parser=_entries_as_they_are,
-            decoder=_skip_decoding,
+        reclaimer = self._subscriber(
+            self._on_reclaimed, min_idle_time=s.claim_idle_ms, polling_interval=s.claim_poll_ms
         )
-        reclaimer(self._on_reclaimed)
         self._subscribers = [reader, reclaimer]
+
+    def _subscriber(self, handler: Callable[..., Awaitable[None]], **read: Any) -> Any:
+        subscriber = self.broker.subscriber(
+            stream=StreamSub(
+                self.stream, group=self.group, consumer=self.settings.consumer_name, **read
+            ),
+            ack_policy=AckPolicy.MANUAL,
+            parser=_entries_as_they_are,
+            decoder=_skip_decoding,
+        )
+        subscriber(handler)
+        return subscriber
 
     def alive(self) -> bool:
         return all(

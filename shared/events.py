@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -36,6 +36,11 @@ class Event(BaseModel):
     occurred_at: datetime = Field(default_factory=_now)
     correlation_id: str = Field(default_factory=_new_id)
     schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def about(cls, story: Article, **fields: Any) -> Self:
+        """An event about one version of a story: its ids and version come from the article."""
+        return cls(article_id=story.article_id, guid=story.guid, version=story.version, **fields)
 
 
 class ArticleIngested(Event):

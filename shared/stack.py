@@ -19,8 +19,8 @@ from shared.broker import create_redis, ensure_groups
 from shared.settings import Settings
 from shared.storage import Storage
 
-SITE_BUCKET = "wirepress-site"
-ARCHIVE_BUCKET = "wirepress-archive"
+SITE_BUCKET = Settings.model_fields["site_bucket"].default
+ARCHIVE_BUCKET = Settings.model_fields["archive_bucket"].default
 PREFERRED = {"redis": 6390, "s3": 8333, "ingest": 8080}
 
 

@@ -60,12 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
 
     async def setup(runtime: Runtime) -> None:
-        archive = RedisArchive(
-            runtime.redis,
-            settings.read_also,
-            settings.related_posts,
-            refresh_delay_s=settings.related_refresh_delay_s,
-        )
+        archive = RedisArchive(runtime.redis, refresh_delay_s=settings.related_refresh_delay_s)
         await archive.load_index()
         # Load the tagger's gazetteers (and the embedding model) now, not on the first story.
         tag_story("", "", [])

@@ -74,16 +74,13 @@ class RedisArchive:
     def __init__(
         self,
         redis: Redis,
-        read_also: int = 2,
-        related_posts: int = 5,
-        refresh_delay_s: float = 3.0,
+        *,
+        refresh_delay_s: float,
     ) -> None:
         self.redis = redis
         self.refresh_delay_s = refresh_delay_s
         self._lease_due = redis.register_script(_LEASE_DUE)
         self._confirm_sent = redis.register_script(_CONFIRM_SENT)
-        self.read_also = read_also
-        self.related_posts = related_posts
         self.index_ = RelatedIndex()
         self._log_position = "0-0"
         self._sync_lock = asyncio.Lock()
@@ -200,14 +197,19 @@ class RedisArchive:
         await self.sync()
 
     async def pick(
-        self, features: StoryFeatures, pinned: Sequence[str], banned: Sequence[str]
+        self,
+        features: StoryFeatures,
+        pinned: Sequence[str],
+        banned: Sequence[str],
+        read_also: int,
+        related_posts: int,
     ) -> LinkPicks:
         await self.sync()
         return pick_links(
             self.index_,
             features,
-            read_also=self.read_also,
-            related_posts=self.related_posts,
+            read_also=read_also,
+            related_posts=related_posts,
             pinned=pinned,
             banned=set(banned),
         )

@@ -84,7 +84,12 @@ class Archive(Protocol):
     async def unindex(self, article_id: str) -> None: ...
 
     async def pick(
-        self, features: StoryFeatures, pinned: Sequence[str], banned: Sequence[str]
+        self,
+        features: StoryFeatures,
+        pinned: Sequence[str],
+        banned: Sequence[str],
+        read_also: int,
+        related_posts: int,
     ) -> LinkPicks: ...
 
     async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]: ...
@@ -221,7 +226,9 @@ async def enrich(
     if features is not None:
         # The editor's pins, then the related items the story itself names, then the ranking.
         pinned = list(stored.pinned) + [article_id_for(guid) for guid in article.related_guids]
-        picks = await archive.pick(features, pinned, stored.banned)
+        picks = await archive.pick(
+            features, pinned, stored.banned, config.read_also, config.related_posts
+        )
         targets = await archive.targets([sid for sid, _ in picks.read_also] + list(picks.related))
         read_also_links = [
             _link(targets[sid], after_paragraph=position)
@@ -240,10 +247,8 @@ async def enrich(
         signature,
         [link.article_id for link in read_also_links + related_links],
     )
-    return ArticleEnriched(
-        article_id=article.article_id,
-        guid=article.guid,
-        version=article.version,
+    return ArticleEnriched.about(
+        article,
         correlation_id=correlation_id,
         article=article,
         ordering=article.ordering,

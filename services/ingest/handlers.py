@@ -216,10 +216,8 @@ def ingested_event(
     parsed: ParsedStory, *, feed: str, raw_key: str | None, correlation_id: str
 ) -> ArticleIngested:
     article = parsed.article
-    return ArticleIngested(
-        article_id=article.article_id,
-        guid=article.guid,
-        version=article.version,
+    return ArticleIngested.about(
+        article,
         correlation_id=correlation_id,
         article=article,
         feed=feed,

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from shared.events import ArticlePublished, ArticleRendered, SitePageRendered
 from shared.streams import PUBLISHED
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,9 @@ async def handle_article(
     event: ArticleRendered, store: PageStore, ledger: Ledger, site_url: str
 ) -> Sequence[tuple[str, ArticlePublished]]:
     async with ledger.lock(event.article_id):
-        outcome = await _decide_and_apply(event, store, ledger)
+        outcome = await _with_fresh_view(
+            event.page_path, store, lambda: _apply(event, store, ledger)
+        )
     logger.info(
         "v%s %s: %s",
         event.version,
@@ -96,12 +100,14 @@ async def handle_article(
     return [(PUBLISHED, published)]
 
 
-async def _decide_and_apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> str:
+async def _with_fresh_view(path: str, store: PageStore, attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a decide-and-write step; if the page was not what we believed, read it from the
+    bucket itself and decide once more."""
     try:
-        return await _apply(event, store, ledger)
+        return await attempt()
     except StaleView:
-        await store.forget(event.page_path)
-        return await _apply(event, store, ledger)
+        await store.forget(path)
+        return await attempt()
 
 
 async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> str:
@@ -143,19 +149,18 @@ async def handle_site_page(
     event: SitePageRendered, store: PageStore, ledger: Ledger
 ) -> Sequence[tuple[str, ArticlePublished]]:
     html = event.html.encode("utf-8")
+
+    async def write_if_newer() -> bool:
+        current = await store.head(event.page_path)
+        if current is not None and (
+            current.ordering > event.ordering or current.sha256 == sha256_hex(html)
+        ):
+            return False
+        await store.put(event.page_path, html, event.ordering, current)
+        return True
+
     async with ledger.lock(event.article_id):
-        for attempt in range(2):
-            current = await store.head(event.page_path)
-            if current is not None and (
-                current.ordering > event.ordering or current.sha256 == sha256_hex(html)
-            ):
-                return []
-            try:
-                await store.put(event.page_path, html, event.ordering, current)
-                break
-            except StaleView:
-                if attempt:
-                    raise
-                await store.forget(event.page_path)
-    logger.info("site page %s written", event.page_path, extra={"article_id": event.article_id})
+        written = await _with_fresh_view(event.page_path, store, write_if_newer)
+    if written:
+        logger.info("site page %s written", event.page_path, extra={"article_id": event.article_id})
     return []

@@ -45,13 +45,13 @@ async def _front_page_loop(runtime: Runtime, renderer: PageRenderer) -> None:
             generation = int(await redis.get(keys.SITE_GENERATION) or 0)
             if generation == rendered_generation:
                 continue
-            if not await redis.set("wirepress:lock:render:front-page", "1", nx=True, px=900):
+            # One replica renders it; the others skip this tick rather than wait.
+            if not await redis.set(f"{keys.LOCK_PREFIX}render:front-page", "1", nx=True, px=900):
                 continue
             ids = await redis.zrevrange(keys.SITE_ORDER, 0, FRONT_PAGE_STORIES - 1)
             raw = await redis.hmget(keys.SITE_ENTRIES, ids) if ids else []
             entries = [FrontPageEntry.model_validate(json.loads(item)) for item in raw if item]
-            page = render_site_index(entries, datetime.now(UTC), renderer)
-            page = page.model_copy(update={"ordering": f"{generation:020d}"})
+            page = render_site_index(entries, generation, datetime.now(UTC), renderer)
             await runtime.broker.publish(
                 page.model_dump_json().encode(),
                 stream=RENDERED,

@@ -107,7 +107,7 @@ def author_names(byline: str | None) -> list[str]:
 
 
 class FrontPageEntry(BaseModel):
-    """One story on the front page. Built by the render app from ArticleRendered results."""
+    """One story on the front page, as publish lists it on the site."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -303,32 +303,20 @@ def handle_enriched(event: ArticleEnriched, renderer: PageRenderer) -> ArticleRe
     )
 
 
-def front_page_ordering(generated_at: datetime) -> str:
-    return utc(generated_at).strftime("%Y%m%dT%H%M%S.%f")
-
-
 def render_site_index(
-    entries: Sequence[FrontPageEntry], generated_at: datetime, renderer: PageRenderer
+    entries: Sequence[FrontPageEntry],
+    generation: int,
+    generated_at: datetime,
+    renderer: PageRenderer,
 ) -> SitePageRendered:
-    """The front page as an event for publish; a later `generated_at` always sorts later."""
-    generated_at = utc(generated_at)
+    """The front page as an event for publish. It is ordered by the site generation it was
+    rendered from (publish bumps it on every change to the list), so an older render never
+    replaces a newer one."""
     return SitePageRendered(
         article_id="site:index",
         guid="site:index",
-        version=generated_at.isoformat(),
-        ordering=front_page_ordering(generated_at),
+        version=str(generation),
+        ordering=f"{generation:020d}",
         page_path=FRONT_PAGE,
-        html=renderer.render_front_page(entries, generated_at),
-    )
-
-
-def entry_from_rendered(event: ArticleRendered, tags: Sequence[str] = ()) -> FrontPageEntry:
-    """A front-page entry for a rendered (not withdrawn) article."""
-    return FrontPageEntry(
-        article_id=event.article_id,
-        headline=event.headline,
-        path=event.page_path,
-        excerpt=event.excerpt,
-        published_at=event.published_at,
-        tags=list(tags),
+        html=renderer.render_front_page(entries, utc(generated_at)),
     )

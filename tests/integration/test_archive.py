@@ -49,7 +49,10 @@ async def test_every_replica_ranks_against_the_same_archive_and_a_restart_keeps_
     settings: Settings,
 ) -> None:
     redis = create_redis(settings)
-    replica_a, replica_b = RedisArchive(redis), RedisArchive(redis)
+    replica_a, replica_b = (
+        RedisArchive(redis, refresh_delay_s=30),
+        RedisArchive(redis, refresh_delay_s=30),
+    )
     await replica_a.load_index()
     await replica_b.load_index()
     for i, text in enumerate(WAR_STORIES):
@@ -57,17 +60,17 @@ async def test_every_replica_ranks_against_the_same_archive_and_a_restart_keeps_
     await add(replica_b, article("urn:kenya", KENYA))
     query = features_for("q", "Kursk", WAR, [WAR], [], None)
 
-    picks_b = await replica_b.pick(query, [], [])
+    picks_b = await replica_b.pick(query, [], [], 2, 5)
     # Replica B ranks the stories replica A added, and not the unrelated one.
     assert len(replica_b.index_) == 4
     war_ids = {article(f"urn:war:{i}", "x").article_id for i in range(3)}
     picked_b = set(picks_b.related) | {sid for sid, _ in picks_b.read_also}
     assert picked_b and picked_b <= war_ids
 
-    restarted = RedisArchive(redis)
+    restarted = RedisArchive(redis, refresh_delay_s=30)
     await restarted.load_index()
     assert len(restarted.index_) == 4
-    picks = await restarted.pick(query, [], [])
+    picks = await restarted.pick(query, [], [], 2, 5)
     assert set(picks.related) | {sid for sid, _ in picks.read_also} == picked_b
 
     killed = article("urn:war:0", "(killed)", version="2", pubstatus="canceled")
@@ -79,7 +82,7 @@ async def test_every_replica_ranks_against_the_same_archive_and_a_restart_keeps_
 
 async def test_an_older_version_is_never_recorded_over_a_newer_one(settings: Settings) -> None:
     redis = create_redis(settings)
-    archive = RedisArchive(redis)
+    archive = RedisArchive(redis, refresh_delay_s=30)
     v3 = article("urn:x", KENYA, version="3")
     first = await archive.record(v3, page_path_for(v3), "")
     assert not first.stale and not first.corrected

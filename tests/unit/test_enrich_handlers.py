@@ -76,9 +76,16 @@ class MemoryArchive:
         self.index_.remove(article_id)
 
     async def pick(
-        self, features: StoryFeatures, pinned: Sequence[str], banned: Sequence[str]
+        self,
+        features: StoryFeatures,
+        pinned: Sequence[str],
+        banned: Sequence[str],
+        read_also: int,
+        related_posts: int,
     ) -> LinkPicks:
-        return pick_links(self.index_, features, pinned=pinned, banned=set(banned))
+        return pick_links(
+            self.index_, features, read_also, related_posts, pinned=pinned, banned=set(banned)
+        )
 
     async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]:
         found = {}

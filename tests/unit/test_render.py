@@ -419,13 +419,13 @@ def test_empty_front_page(renderer: PageRenderer) -> None:
 
 def test_render_site_index_event(renderer: PageRenderer) -> None:
     generated = datetime(2026, 6, 27, 12, 30, 5, 123456, tzinfo=UTC)
-    event = render_site_index(entries(), generated, renderer)
+    event = render_site_index(entries(), 9, generated, renderer)
     assert isinstance(event, SitePageRendered)
     assert event.article_id == "site:index" and event.guid == "site:index"
     assert event.page_path == "index.html"
-    assert event.version == generated.isoformat()
-    assert event.ordering == "20260627T123005.123456"
-    later = render_site_index(entries(), generated + timedelta(seconds=1), renderer)
+    assert event.version == "9"
+    # Publish compares orderings as strings: generation 10 must sort after 9.
+    later = render_site_index(entries(), 10, generated, renderer)
     assert later.ordering > event.ordering
     assert "Story number 7" in event.html
 
