@@ -13,7 +13,10 @@ seed-0 figure is only reported. The "ablation" section lists each variant tried 
 
 * random, latest (the five published just before the query), TF-IDF cosine (sklearn, sublinear tf,
   English stopwords), plain BM25 (k1=1.2, b=0.75, whole document as the query, no extras);
-* the service ranking ``RelatedIndex.query(k=5)`` with its threshold, and without it (min_score=0);
+* the service ranking ``RelatedIndex.query(k=5)`` with its threshold, and without it (min_score=0),
+  with the archive's semantic model fitted on the whole file (as after the service's refit;
+  the ablation also fits it without the held-out stories, which are then folded in); the text
+  ranking without the model; the model's cosine alone;
 * "oracle tags": the service ranking with Reuters' own index terms (places/people/orgs/exchanges)
   passed as tags;
 * "our tags": the service ranking with the tags OUR tagger gives each story (``tag_story(title,
@@ -47,7 +50,7 @@ import sys
 import time
 import tracemalloc
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.enrich import relevance as rel  # noqa: E402
+from services.enrich import semantic  # noqa: E402
 
 DATASET = ROOT.parent / "shared" / "datasets" / "reuters21578" / "articles.jsonl"
 N_QUERIES = 1000
@@ -221,17 +225,48 @@ def service_picks(
     tags: Callable[[dict[str, Any]], list[str]] | None = None,
     vectors: dict[str, np.ndarray] | None = None,
     min_score: float | None = None,
+    with_model: bool = True,
+    fit_without: Sequence[str] = (),
 ) -> tuple[dict[str, list[str]], dict[str, list[float]]]:
+    """The service ranking, with the archive's semantic model fitted on the whole index (as
+    after a refit) unless ``with_model`` is off; ``fit_without``: stories left out of the fit and
+    folded in afterwards, as stories that arrive after a fit are."""
     feats = service_features(recs, tags=oracle_tags if with_tags else tags, vectors=vectors)
-    index = rel.RelatedIndex()
-    for f in feats.values():
-        index.add(f)
+    index = service_index(feats.values(), with_model=with_model, fit_without=fit_without)
     picks, scores = {}, {}
     for q in queries:
         res = index.query(feats[q], k=k, min_score=min_score)
         picks[q] = [s.story_id for s in res]
         scores[q] = [s.direct for s in res]
     return picks, scores
+
+
+def service_index(
+    feats: Iterable[rel.StoryFeatures],
+    *,
+    with_model: bool = True,
+    fit_without: Sequence[str] = (),
+) -> rel.RelatedIndex:
+    index = rel.RelatedIndex()
+    for f in feats:
+        index.add(f)
+    if with_model and not fit_without:
+        index.fit_semantic()
+    elif with_model:
+        among = index._alive.view.copy()
+        among[[index._slot_of[i] for i in fit_without]] = False
+        snapshot = index.term_snapshot(semantic.SEMANTIC_MAX_STORIES, among=among)
+        fitted = semantic.fit(snapshot, now=0.0)
+        assert fitted is not None
+        index.install_semantic(fitted[0], snapshot.slots, fitted[1])
+    return index
+
+
+def semantic_vectors(recs: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Every story's vector in the semantic model fitted on the whole file."""
+    index = service_index(service_features(recs).values())
+    assert index._sem is not None
+    return {sid: index._sem.data[slot].astype(np.float32) for sid, slot in index._slot_of.items()}
 
 
 def threshold_curve(
@@ -325,6 +360,14 @@ def quality(
     }
     print(f"{'service_no_threshold':42s} {rows['service_no_threshold']}", flush=True)
     run("service (headline: with threshold)", lambda: service_picks(recs, queries, k)[0])
+    run(
+        "service, text only (no semantic model)",
+        lambda: service_picks(recs, queries, k, with_model=False)[0],
+    )
+    run(
+        "semantic model alone (LSA cosine)",
+        lambda: cosine_picks(semantic_vectors(recs), queries, k),
+    )
     # Tag rows: the bonus is off in the service (TAG_BOOST = 0, see relevance.py), so these
     # show what it would do at its former weight, with Reuters' own index terms and with ours.
     with parameters(TAG_BOOST=0.5):
@@ -339,8 +382,12 @@ def quality(
     if vectors is not None:
         run("minilm_cosine (all-MiniLM-L6-v2 alone)", lambda: cosine_picks(vectors, queries, k))
         run(
-            f"service + MiniLM blend (EMBED_WEIGHT={rel.EMBED_WEIGHT})",
+            "service + MiniLM (text, semantic model and MiniLM in equal shares)",
             lambda: service_picks(recs, queries, k, vectors=vectors)[0],
+        )
+        run(
+            "service text + MiniLM (no semantic model)",
+            lambda: service_picks(recs, queries, k, vectors=vectors, with_model=False)[0],
         )
     return {
         "protocol": {
@@ -366,15 +413,17 @@ def quality(
 
 @contextlib.contextmanager
 def parameters(**values: float) -> Iterator[None]:
-    """Temporarily set relevance-module parameters (K1, B, FEEDBACK_*, TITLE_WEIGHT, ...)."""
-    old = {name: getattr(rel, name) for name in values}
+    """Temporarily set parameters of the relevance module (K1, B, FEEDBACK_*, TITLE_WEIGHT, ...)
+    or of the semantic one (SEMANTIC_DIMS)."""
+    module = {name: rel if hasattr(rel, name) else semantic for name in values}
+    old = {name: getattr(module[name], name) for name in values}
     for name, v in values.items():
-        setattr(rel, name, v)
+        setattr(module[name], name, v)
     try:
         yield
     finally:
         for name, v in old.items():
-            setattr(rel, name, v)
+            setattr(module[name], name, v)
 
 
 def ablation(
@@ -385,7 +434,20 @@ def ablation(
     labels = {r["id"]: r["subcategory"] for r in recs}
     held, tune = query_sets(recs)
     variants: list[tuple[str, dict[str, float], dict[str, Any]]] = [
-        ("current parameters (text only, no tags)", {}, {}),
+        ("current parameters (semantic model, no tags)", {}, {}),
+        ("text only: no semantic model", {}, {"with_model": False}),
+        ("SEMANTIC_WEIGHT=0.5", {"SEMANTIC_WEIGHT": 0.5}, {}),
+        ("SEMANTIC_WEIGHT=1 (equal blend)", {"SEMANTIC_WEIGHT": 1.0}, {}),
+        ("SEMANTIC_WEIGHT=3", {"SEMANTIC_WEIGHT": 3.0}, {}),
+        ("SEMANTIC_WEIGHT=4", {"SEMANTIC_WEIGHT": 4.0}, {}),
+        ("SEMANTIC_DIMS=32", {"SEMANTIC_DIMS": 32}, {}),
+        ("SEMANTIC_DIMS=100", {"SEMANTIC_DIMS": 100}, {}),
+        ("SEMANTIC_DIMS=150", {"SEMANTIC_DIMS": 150}, {}),
+        (
+            "model fitted without the held-out stories (folded in after)",
+            {},
+            {"fit_without": held},
+        ),
         ("K1=0.9", {"K1": 0.9}, {}),
         ("K1=1.5", {"K1": 1.5}, {}),
         ("K1=2.0", {"K1": 2.0}, {}),
@@ -408,16 +470,12 @@ def ablation(
         ("our tags, TAG_BOOST=1.0", {"TAG_BOOST": 1.0}, {"tags": our_tags}),
     ]
     if vectors is not None:
-        for w in (0.2, 0.3, 0.5, 0.7, 1.0):
+        for w in (0.5, 1.0, 2.0):
             variants.append(
                 (f"MiniLM blend EMBED_WEIGHT={w}", {"EMBED_WEIGHT": w}, {"vectors": vectors})
             )
         variants.append(
-            (
-                "MiniLM blend + our tags (TAG_BOOST=0.1)",
-                {"TAG_BOOST": 0.1},
-                {"vectors": vectors, "tags": our_tags},
-            )
+            ("MiniLM blend, no semantic model", {}, {"vectors": vectors, "with_model": False})
         )
     rows = []
     base: np.ndarray | None = None
@@ -568,6 +626,18 @@ def speed(recs: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
             add_times.append(time.perf_counter() - t)
         # add cost at this size: the last 1,000 adds (the index already holds n-1000..n)
         tail = add_times[-1000:]
+        # The archive's semantic model, fitted as the service refits it (off the hot path), and
+        # what it adds to each new story: folding it in.
+        t = time.perf_counter()
+        model = index.fit_semantic()
+        fit_s = time.perf_counter() - t
+        assert model is not None and index._sem is not None
+        fold_times = []
+        for f in feats[max(0, n - 1000) : n]:
+            t = time.perf_counter()
+            model.fold_in(f.terms)
+            fold_times.append(time.perf_counter() - t)
+        model_bytes = model.vectors.nbytes + model.idf.nbytes + sum(len(t) for t in model.terms)
         probes = probe_rng.sample(feats[:n], min(500, n))
         for f in probes[:20]:  # warm up caches (norms, term names)
             index.query(f, k=5)
@@ -585,7 +655,12 @@ def speed(recs: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
             "query_max_ms": round(float(q_ms.max()), 3),
             "add_mean_ms_last_1000": round(statistics.fmean(tail) * 1e3, 4),
             "add_p95_ms_last_1000": round(float(np.percentile(np.array(tail) * 1e3, 95)), 4),
+            "semantic_fold_in_mean_ms": round(statistics.fmean(fold_times) * 1e3, 4),
+            "semantic_fit_s": round(fit_s, 3),
+            "semantic_model_terms": len(model.terms),
             "index_bytes_per_story": round(mem / n),
+            # float16 row per story, plus the model (float32 term vectors) spread over the archive
+            "semantic_bytes_per_story": round(model.dims * 2 + model_bytes / n),
             **vec,
         }
         print(f"speed {n:>7}: {out[str(n)]}", flush=True)
@@ -619,7 +694,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "FEEDBACK_WEIGHT": rel.FEEDBACK_WEIGHT,
             "FEEDBACK_TERMS": rel.FEEDBACK_TERMS,
             "TAG_BOOST": rel.TAG_BOOST,
+            "TEXT_WEIGHT": rel.TEXT_WEIGHT,
+            "SEMANTIC_WEIGHT": rel.SEMANTIC_WEIGHT,
             "EMBED_WEIGHT": rel.EMBED_WEIGHT,
+            "SEMANTIC_DIMS": semantic.SEMANTIC_DIMS,
+            "SEMANTIC_MIN_STORIES": semantic.SEMANTIC_MIN_STORIES,
             "RECENCY_BOOST": rel.RECENCY_BOOST,
             "MIN_RELATIVE_SCORE": rel.MIN_RELATIVE_SCORE,
             "NEAR_DUP_HAMMING": rel.NEAR_DUP_HAMMING,

@@ -16,6 +16,10 @@ VERSIONS_PREFIX = "wirepress:versions:"  # hash per article_id: version -> raw a
 
 # Enrich's queue of stories whose related links are due for a refresh (zset id -> due time).
 REFRESH_DUE = "wirepress:enrich:refresh-due"
+# Enrich's related-links index: every indexed story's features (hash article_id -> JSON), and the
+# archive's latent semantic model (hash: meta, terms, idf, vectors; see services/enrich/semantic.py).
+FEATURES = "wirepress:enrich:features"
+SEMANTIC_MODEL = "wirepress:enrich:semantic-model"
 
 # Publish's record of each page it wrote: path -> {etag, ordering, sha256}. The front page's
 # ordering is the site generation it was rendered from.

@@ -120,8 +120,12 @@ class Settings(BaseSettings):
 
     related_posts: int = 5
     # Blend a sentence-embedding model (all-MiniLM-L6-v2) into related-link ranking. Off by
-    # default: +0.004 precision@5 on Reuters for ~24 ms CPU per story and a 1.3 GB install.
+    # default: on top of the archive's semantic model it adds +0.002 precision@5 on Reuters
+    # (within noise) for ~25-70 ms CPU per story and a 1.3 GB install.
     enrich_embeddings: bool = False
+    # How often an enrich replica checks whether the archive's semantic model is due for a refit
+    # (one replica fits at a time; see services/enrich/semantic.py for when one is due).
+    semantic_refit_check_s: float = 60.0
     # A story's links are refreshed this long after a strongly related story arrives, so a burst
     # of related stories costs one republish, not one each.
     related_refresh_delay_s: float = 30.0

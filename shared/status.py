@@ -1,9 +1,13 @@
-"""`wirepress status`: every stream's length, each group's lag and pending work, dead letters."""
+"""`wirepress status`: every stream's length, each group's lag and pending work, dead letters,
+and the state of enrich's related-links index."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from typing import Any
 
+from shared import keys
 from shared.broker import create_redis
 from shared.settings import Settings
 from shared.streams import ALL_STREAMS, dead_letter
@@ -40,7 +44,12 @@ async def collect_status(settings: Settings) -> dict[str, Any]:
                         }
                     )
             streams.append(entry)
-        return {"streams": streams}
+        meta = await redis.hget(keys.SEMANTIC_MODEL, "meta")
+        index = {
+            "stories": await redis.hlen(keys.FEATURES),
+            "semantic_model": json.loads(meta) if meta else None,
+        }
+        return {"streams": streams, "related_index": index}
     finally:
         await redis.aclose()
 
@@ -66,5 +75,18 @@ def format_status(report: dict[str, Any]) -> str:
                 f"{head}  {group['group']:<8} {group['lag'] if group['lag'] is not None else '?':>6} "
                 f"{group['pending']:>8} {(f'{idle / 1000:.1f}s' if idle is not None else '-'):>12} "
                 f"{group['consumers']:>9}"
+            )
+    index = report.get("related_index")
+    if index is not None:
+        model = index["semantic_model"]
+        lines.append("")
+        lines.append(f"related-links index: {index['stories']} stories")
+        if model is None:
+            lines.append("semantic model: none yet (fitted once the archive is large enough)")
+        else:
+            fitted = datetime.fromtimestamp(model["fitted_at"], UTC).strftime("%Y-%m-%d %H:%M")
+            lines.append(
+                f"semantic model: fitted {fitted} UTC on {model['stories']} stories, "
+                f"{model['dims']} dimensions, {model['terms']} terms"
             )
     return "\n".join(lines)

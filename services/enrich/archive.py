@@ -1,9 +1,11 @@
 """The archive of stories seen, shared by every enrich replica through Redis.
 
 Redis holds the truth: one hash per story (its latest version, page path, status, link text), a
-hash of every indexed story's relevance features, and a log stream of index changes. Each replica
-keeps an in-memory `RelatedIndex` built from the features at start and brought up to date from the
-log before every pick, so all replicas rank against the same archive and a restart loses nothing.
+hash of every indexed story's relevance features, the archive's latent semantic model, and a log
+stream of index changes (stories added and removed, a new model fitted). Each replica keeps an
+in-memory `RelatedIndex` built from the features (and the model) at start and brought up to date
+from the log before every pick, so all replicas rank against the same archive and a restart loses
+nothing. One replica at a time refits the model as the archive grows (`refit_semantic_if_due`).
 """
 
 from __future__ import annotations
@@ -18,15 +20,23 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
+from services.enrich import semantic
 from services.enrich.handlers import LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
+from services.enrich.semantic import SemanticModel
 from shared import keys
+from shared.errors import RetryLater
+from shared.locks import redis_lock
 from shared.models import Article, Tag
 
 logger = logging.getLogger(__name__)
 
-FEATURES = "wirepress:enrich:features"  # hash article_id -> StoryFeatures JSON
-INDEX_LOG = "wirepress:enrich:index-log"  # stream of {op: add|remove, id}
+FEATURES = keys.FEATURES  # hash article_id -> StoryFeatures JSON
+INDEX_LOG = "wirepress:enrich:index-log"  # stream of {op: add|remove|model, id}
+SEMANTIC_MODEL = keys.SEMANTIC_MODEL  # hash: SemanticModel.to_fields()
+SEMANTIC_FIT_LOCK = "semantic-fit"
+# Longer than the slowest fit (~2.4 s at 100k stories): a crashed fitter blocks others this long.
+SEMANTIC_FIT_LOCK_MS = 600_000
 INDEX_LOG_MAXLEN = 1_000_000
 COMPACT_MIN_STALE = 1000
 LINKED_BY_PREFIX = "wirepress:enrich:linked-by:"  # set per article: the stories linking to it
@@ -86,6 +96,7 @@ class RedisArchive:
         self._sync_lock = asyncio.Lock()
         self._stale_postings = 0
         self._record = redis.register_script(_RECORD)
+        self._semantic_id: str | None = None
 
     async def load_index(self) -> None:
         """Build the in-memory index from Redis, then follow the log from where the load began."""
@@ -95,6 +106,7 @@ class RedisArchive:
         async for _, raw in self.redis.hscan_iter(FEATURES, count=1000):
             self.index_.add(StoryFeatures.from_dict(json.loads(raw)))
             loaded += 1
+        await self._adopt_semantic_model()
         await self.sync()
         logger.info("related-links index loaded: %s stories", loaded)
 
@@ -113,7 +125,9 @@ class RedisArchive:
                 )
                 for entry_id, fields in entries:
                     story_id = fields[b"id"]
-                    if fields[b"op"] == b"add":
+                    if fields[b"op"] == b"model":
+                        await self._adopt_semantic_model(story_id.decode())
+                    elif fields[b"op"] == b"add":
                         raw = features.get(story_id)
                         if raw is not None:
                             # Re-adding a story (a correction) leaves its old postings behind.
@@ -123,6 +137,73 @@ class RedisArchive:
                         self._stale_postings += self.index_.remove(story_id.decode())
                     self._log_position = entry_id.decode()
                 self._compact_if_worth_it()
+
+    async def _adopt_semantic_model(self, model_id: str | None = None) -> None:
+        """Load the model in Redis, unless it is the one in use, and fold every story into it
+        (in a worker thread: ~0.5 s at 100k stories, while picks wait on the sync lock)."""
+        if model_id is not None and model_id == self._semantic_id:
+            return
+        fields = await self.redis.hgetall(SEMANTIC_MODEL)
+        if not fields:
+            return
+        model = SemanticModel.from_fields(fields)
+        if model.model_id == self._semantic_id:
+            return
+        snapshot = self.index_.term_snapshot()
+        vectors = await asyncio.to_thread(semantic.project, snapshot, model)
+        self.index_.install_semantic(model, snapshot.slots, vectors)
+        self._semantic_id = model.model_id
+        logger.info(
+            "semantic model %s in use: %s dimensions, %s terms, fitted on %s stories",
+            model.model_id,
+            model.dims,
+            len(model.terms),
+            model.stories,
+        )
+
+    async def refit_semantic_if_due(self, now: float | None = None) -> SemanticModel | None:
+        """Fit a new semantic model when the archive has outgrown the current one
+        (``semantic.refit_due``), publish it to every replica through Redis and the index log,
+        and return it; None when none was due or another replica is fitting. The fit runs in a
+        worker thread on a snapshot, so picks go on meanwhile."""
+        now = time.time() if now is None else now
+        await self.sync()
+        if not semantic.refit_due(self.index_.semantic_model, len(self.index_), now):
+            return None
+        try:
+            async with redis_lock(
+                self.redis, SEMANTIC_FIT_LOCK, ttl_ms=SEMANTIC_FIT_LOCK_MS, wait_s=0.0
+            ):
+                await self.sync()  # another replica may have fitted one since
+                if not semantic.refit_due(self.index_.semantic_model, len(self.index_), now):
+                    return None
+                snapshot = self.index_.term_snapshot(semantic.SEMANTIC_MAX_STORIES)
+                fitted = await asyncio.to_thread(semantic.fit, snapshot, now=now)
+                if fitted is None:
+                    return None
+                model, vectors = fitted
+                async with self._sync_lock:
+                    async with self.redis.pipeline(transaction=True) as pipe:
+                        pipe.delete(SEMANTIC_MODEL)
+                        pipe.hset(SEMANTIC_MODEL, mapping=model.to_fields())
+                        pipe.xadd(
+                            INDEX_LOG,
+                            {"op": "model", "id": model.model_id},
+                            maxlen=INDEX_LOG_MAXLEN,
+                            approximate=True,
+                        )
+                        await pipe.execute()
+                    self.index_.install_semantic(model, snapshot.slots, vectors)
+                    self._semantic_id = model.model_id
+        except RetryLater:
+            return None
+        logger.info(
+            "semantic model %s fitted on %s stories (%s terms)",
+            model.model_id,
+            model.stories,
+            len(model.terms),
+        )
+        return model
 
     def _compact_if_worth_it(self) -> None:
         # Compaction walks the whole index, so it waits until removed stories are a good share

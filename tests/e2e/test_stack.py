@@ -65,6 +65,11 @@ def test_stack_up_is_idempotent_publishes_a_story_and_down_stops_everything(tmp_
         assert streams["wirepress:ingested"]["length"] == 1
         [group] = streams["wirepress:ingested"]["groups"]
         assert group["group"] == "enrich" and group["pending"] == 0
+        # One story: far too few for the archive's semantic model.
+        assert json.loads(status.stdout)["related_index"] == {
+            "stories": 1,
+            "semantic_model": None,
+        }
     finally:
         down = wirepress("stack", "down", "--root", str(tmp_path))
     assert down.returncode == 0

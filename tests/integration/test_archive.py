@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import random
+from collections import Counter
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 
-from services.enrich.archive import REFRESH_DUE, RedisArchive
+from services.enrich import semantic
+from services.enrich.archive import REFRESH_DUE, SEMANTIC_FIT_LOCK, RedisArchive
 from services.enrich.handlers import page_path_for
-from services.enrich.relevance import features_for
+from services.enrich.relevance import StoryFeatures, features_for
 from shared.broker import create_redis
+from shared.keys import LOCK_PREFIX
 from shared.models import Article
 from shared.settings import Settings
 
@@ -111,4 +116,83 @@ async def test_refreshes_are_due_once_per_interval(settings: Settings) -> None:
     await archive.confirm_sent(due, lease)
     assert await redis.zscore(REFRESH_DUE, "b") is None  # sent and confirmed: gone
     assert (await archive.lease_due_refreshes())[0] == ["a"]
+    await redis.aclose()
+
+
+def subject_stories(count: int, start: int = 0) -> list[StoryFeatures]:
+    """Stories on eight subjects, each written with its own words plus a few rare ones."""
+    rng = random.Random(start)
+    feats = []
+    for i in range(start, start + count):
+        subject = i % 8
+        words = rng.sample([f"s{subject}word{w}" for w in range(40)], 4)
+        words += rng.sample([f"rare{w}" for w in range(1000)], 5)
+        feats.append(
+            StoryFeatures(
+                story_id=f"story-{i}",
+                title_tf={},
+                body_tf=dict(Counter(words)),
+                simhash=rng.getrandbits(64),
+            )
+        )
+    return feats
+
+
+def vector_of(archive: RedisArchive, story_id: str) -> np.ndarray:
+    index = archive.index_
+    slot = index._slot_of[story_id]
+    assert index._sem is not None and index._sem_ok.data[slot]
+    return index._sem.data[slot].astype(np.float32)
+
+
+async def test_one_replica_fits_the_semantic_model_and_every_replica_uses_it(
+    settings: Settings,
+) -> None:
+    redis = create_redis(settings)
+    replica_a, replica_b = (
+        RedisArchive(redis, refresh_delay_s=30),
+        RedisArchive(redis, refresh_delay_s=30),
+    )
+    await replica_a.load_index()
+    await replica_b.load_index()
+    small = subject_stories(semantic.SEMANTIC_MIN_STORIES - 1)
+    for f in small:
+        await replica_a.index(f)
+    assert await replica_a.refit_semantic_if_due() is None  # too small for a model
+
+    for f in subject_stories(41, start=len(small)):
+        await replica_a.index(f)
+    model = await replica_a.refit_semantic_if_due(now=1_000.0)
+    assert model is not None and model.stories == 240
+    # Replica B takes it from the log (no second fit) and folds in its own copy of the archive.
+    assert await replica_b.refit_semantic_if_due(now=1_001.0) is None
+    assert replica_b.index_.semantic_model is not None
+    assert replica_b.index_.semantic_model.model_id == model.model_id
+    assert float(vector_of(replica_a, "story-7") @ vector_of(replica_b, "story-7")) > 0.999
+
+    # A story indexed after the fit gets its vector on every replica.
+    late = subject_stories(1, start=240)[0]
+    await replica_b.index(late)
+    await replica_a.sync()
+    await replica_b.sync()
+    assert float(vector_of(replica_a, late.story_id) @ vector_of(replica_b, late.story_id)) > 0.999
+
+    # A restarted replica loads the model with the archive.
+    restarted = RedisArchive(redis, refresh_delay_s=30)
+    await restarted.load_index()
+    assert restarted.index_.semantic_model is not None
+    assert restarted.index_.semantic_model.model_id == model.model_id
+    assert float(vector_of(restarted, "story-7") @ vector_of(replica_a, "story-7")) > 0.999
+
+    # Grown by a fifth: due again, but only one replica fits at a time.
+    for f in subject_stories(50, start=241):
+        await replica_a.index(f)
+    await redis.set(f"{LOCK_PREFIX}{SEMANTIC_FIT_LOCK}", "another replica", px=60_000)
+    assert await replica_b.refit_semantic_if_due(now=2_000.0) is None
+    await redis.delete(f"{LOCK_PREFIX}{SEMANTIC_FIT_LOCK}")
+    refitted = await replica_b.refit_semantic_if_due(now=2_000.0)
+    assert refitted is not None and refitted.stories == 291
+    await replica_a.sync()
+    assert replica_a.index_.semantic_model is not None
+    assert replica_a.index_.semantic_model.model_id == refitted.model_id
     await redis.aclose()
