@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
 
 from shared import keys
+from shared.backlog import Backlog, wait_for_capacity
 from shared.broker import create_broker, create_redis
 from shared.events import ArticleRepublishRequested
 from shared.models import Article, article_id_for
 from shared.settings import Settings
 from shared.streams import REPUBLISH
+
+logger = logging.getLogger(__name__)
+
+
+def _log_wait(backlog: Backlog) -> None:
+    logger.info("waiting before republishing more: %s", backlog)
 
 
 def _as_article_id(given: str) -> str:
@@ -62,10 +70,24 @@ async def build_requests(
     return requests, missing
 
 
+#: Bulk republishing checks the pipeline's backlog every this many requests.
+PACE_EVERY = 500
+
+
 async def send_requests(
-    broker: Any, requests: Sequence[ArticleRepublishRequested], maxlen: int
+    broker: Any,
+    requests: Sequence[ArticleRepublishRequested],
+    maxlen: int,
+    *,
+    redis: Redis | None = None,
+    max_backlog: int | None = None,
 ) -> None:
-    for request in requests:
+    """Emit republish requests. Given ``redis`` and ``max_backlog``, wait whenever a stage of the
+    pipeline is more than that far behind, so `republish --all` on a large archive never pushes
+    a stream past the length at which it is trimmed."""
+    for i, request in enumerate(requests):
+        if redis is not None and max_backlog is not None and i % PACE_EVERY == 0:
+            await wait_for_capacity(redis, max_backlog, on_wait=_log_wait)
         await broker.publish(
             request.model_dump_json().encode(),
             stream=REPUBLISH,
@@ -91,7 +113,13 @@ async def request_republish(
         requests, missing = await build_requests(
             redis, article_ids, pin=pin, ban=ban, reason=reason
         )
-        await send_requests(broker, requests, settings.stream_maxlen)
+        await send_requests(
+            broker,
+            requests,
+            settings.stream_maxlen,
+            redis=redis,
+            max_backlog=settings.ingest_max_lag,
+        )
         return len(requests), missing
     finally:
         await broker.stop()

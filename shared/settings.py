@@ -113,8 +113,9 @@ class Settings(BaseSettings):
     # After this many deliveries a message goes to the dead-letter stream.
     max_deliveries: int = 5
     stream_maxlen: int = 100_000
-    # Ingest answers 503 once the enrich group lags by more than this many entries, so trimming
-    # at `stream_maxlen` never drops an unread story.
+    # Ingest answers 503, and republishing and link refreshes wait, once any stage (enrich,
+    # render, publish) is more than this many entries behind on its stream, so trimming at
+    # `stream_maxlen` never drops an unread story (shared/backlog.py).
     ingest_max_lag: int = 50_000
     shutdown_grace_s: float = 10.0
 

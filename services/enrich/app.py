@@ -13,6 +13,7 @@ from services.enrich.archive import RedisArchive
 from services.enrich.handlers import EnrichConfig, handle_ingested, handle_republish
 from services.enrich.relevance import Embedder
 from services.enrich.tagging import tag_story
+from shared.backlog import worst_backlog
 from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested
 from shared.republish import build_requests, send_requests
 from shared.service import Runtime, consumer_app
@@ -29,6 +30,10 @@ async def _refresh_loop(runtime: Runtime, archive: RedisArchive) -> None:
     while True:
         await asyncio.sleep(REFRESH_POLL_S)
         try:
+            # Refreshes wait while the pipeline is behind: they come due again, none is lost.
+            backlog = await worst_backlog(runtime.redis)
+            if backlog is not None and backlog.entries > runtime.settings.ingest_max_lag:
+                continue
             due, lease = await archive.lease_due_refreshes()
             if not due:
                 continue

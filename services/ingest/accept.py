@@ -31,10 +31,11 @@ from services.ingest.handlers import (
     unavailable,
 )
 from shared import keys
+from shared.backlog import Backlog, worst_backlog
 from shared.events import ArticleIngested
 from shared.settings import FeedConfig, Settings
 from shared.storage import Storage
-from shared.streams import ENRICH, INGESTED
+from shared.streams import INGESTED
 
 logger = logging.getLogger(__name__)
 
@@ -85,26 +86,17 @@ class Emitter:
         self.settings = settings
         self.redis = redis
         self._emit_script = redis.register_script(_EMIT_NEW_VERSIONS)
-        self._lag = 0
-        self._lag_read_at = float("-inf")
+        self._backlog: Backlog | None = None
+        self._backlog_read_at = float("-inf")
 
-    async def backlog(self) -> int:
-        """How many stories enrich has not finished: unread plus pending, read at most once a
-        second. When the server cannot tell the lag (it returns none once entries were trimmed
-        or deleted), the whole stream counts, so uncertainty slows feeds down rather than
-        letting trimming drop unread stories."""
+    async def backlog(self) -> Backlog | None:
+        """The pipeline stage furthest behind (unread plus pending entries), read at most once
+        a second: enrich on stories and republish requests, render, publish (shared/backlog.py)."""
         now = time.monotonic()
-        if now - self._lag_read_at > LAG_CACHE_S:
-            groups = await self.redis.xinfo_groups(INGESTED)
-            group = next((g for g in groups if g["name"] in (ENRICH, ENRICH.encode())), None)
-            if group is None:
-                self._lag = 0
-            else:
-                lag = group.get("lag")
-                unread = int(lag) if lag is not None else int(await self.redis.xlen(INGESTED))
-                self._lag = unread + int(group.get("pending") or 0)
-            self._lag_read_at = now
-        return self._lag
+        if now - self._backlog_read_at > LAG_CACHE_S:
+            self._backlog = await worst_backlog(self.redis)
+            self._backlog_read_at = now
+        return self._backlog
 
     async def emit(self, events: list[ArticleIngested]) -> list[bool]:
         """Emit each event unless its guid+version was accepted before; True where emitted.
@@ -149,14 +141,14 @@ class Acceptor:
         self._feeds = {f.name: f for f in settings.feeds()}
 
     async def check_capacity(self) -> None:
-        """Refuse work (503) while Redis is unreachable or enrich lags too far behind."""
+        """Refuse work (503) while Redis is unreachable or any stage lags too far behind."""
         try:
-            lag = await self.emitter.backlog()
+            backlog = await self.emitter.backlog()
         except (RedisError, OSError) as exc:
             logger.warning("event store unreachable, answering 503: %s", exc)
             raise unavailable("the event store does not answer; retry shortly") from exc
-        if lag > self.settings.ingest_max_lag:
-            logger.warning("enrich lags by %s entries, answering 503", lag)
+        if backlog is not None and backlog.entries > self.settings.ingest_max_lag:
+            logger.warning("%s: answering 503", backlog)
             raise unavailable("the pipeline is behind; retry shortly", "Pipeline busy", "busy")
 
     async def archive(

@@ -15,8 +15,9 @@ from shared.deadletters import list_dead, requeue
 from shared.delivery import StreamConsumer, _Delivery
 from shared.errors import PermanentError
 from shared.events import ArticleRepublishRequested
+from shared.republish import send_requests
 from shared.settings import Settings
-from shared.streams import ENRICH, REPUBLISH, dead_letter, failures_key
+from shared.streams import ENRICH, PUBLISH, RENDERED, REPUBLISH, dead_letter, failures_key
 
 pytestmark = pytest.mark.integration
 
@@ -209,3 +210,29 @@ async def test_two_copies_of_one_message_emit_its_outputs_once(settings: Setting
     assert await redis.xlen(OUT) == 1
     assert consumer.handled == 1
     await redis.aclose()
+
+
+async def test_bulk_republishing_waits_while_a_stage_is_behind(settings: Settings) -> None:
+    redis = create_redis(settings)
+    broker = create_broker(settings)
+    await broker.connect()
+    try:
+        # Publish has not finished an entry: nothing more may be queued until it has.
+        await redis.xadd(RENDERED, {"__data__": b"a page publish has not written yet"})
+        requests = [
+            ArticleRepublishRequested.model_validate_json(request(f"{i:016x}")) for i in range(3)
+        ]
+        sending = asyncio.create_task(
+            send_requests(broker, requests, settings.stream_maxlen, redis=redis, max_backlog=0)
+        )
+        await asyncio.sleep(0.5)
+        assert not sending.done()
+        assert await redis.xlen(REPUBLISH) == 0
+
+        [(_, [(entry_id, _)])] = await redis.xreadgroup(PUBLISH, "test", {RENDERED: ">"})
+        await redis.xack(RENDERED, PUBLISH, entry_id)
+        await asyncio.wait_for(sending, timeout=5)
+        assert await redis.xlen(REPUBLISH) == 3
+    finally:
+        await broker.stop()
+        await redis.aclose()

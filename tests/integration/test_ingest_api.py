@@ -29,7 +29,7 @@ from shared.models import article_id_for
 from shared.settings import FeedConfig, Settings
 from shared.stack import initialise
 from shared.storage import Storage
-from shared.streams import INGESTED, PUBLISHED
+from shared.streams import ENRICHED, INGESTED, PUBLISHED, RENDERED, REPUBLISH
 from tests.conftest import ROOT, ServiceProcesses, settings_env, wait_for
 
 pytestmark = pytest.mark.integration
@@ -459,16 +459,19 @@ async def test_replay_of_archived_payloads(feed_settings: Settings, r: redis.Red
 # --- backpressure ------------------------------------------------------------------------------
 
 
-async def test_backlog_over_the_bound_is_503_with_retry_after(
-    settings: Settings, r: redis.Redis
+@pytest.mark.parametrize("behind", [INGESTED, REPUBLISH, ENRICHED, RENDERED])
+async def test_backlog_over_the_bound_at_any_stage_is_503_with_retry_after(
+    settings: Settings, r: redis.Redis, behind: str
 ) -> None:
+    # Enrich keeping up is not enough: a stopped render or publish must slow the feeds down too,
+    # or its unread entries would be trimmed away.
     bounded = settings.model_copy(update={"ingest_max_lag": 0})
-    r.xadd(INGESTED, {"__data__": b"an entry enrich has not read"})
+    r.xadd(behind, {"__data__": b"an entry its consumer has not read"})
     async with running(bounded) as client:
         response = await client.post("/v1/stories", content=story(), headers=bearer())
     assert_problem(response, 503)
     assert int(response.headers["retry-after"]) > 0
-    assert r.xlen(INGESTED) == 1
+    assert r.xlen(INGESTED) == (1 if behind == INGESTED else 0)
     assert archived(settings) == {}
 
 
