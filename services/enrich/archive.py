@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from redis.asyncio import Redis
-from redis.exceptions import WatchError
 
 from services.enrich import semantic
 from services.enrich.handlers import LinkTarget, Recorded, StoredStory
@@ -62,6 +61,28 @@ return removed
 """
 REFRESH_LEASE_S = 60
 
+# A story's links and the reverse links (which stories link to each target) change together, in
+# one step: two enrichments of one story finishing together (a new version and a refresh) leave
+# the reverse links of whichever wrote last. The linked-by keys are named in the script, not
+# declared (fine on one server; a Redis Cluster would need them in one hash slot).
+_SAVE_ENRICHMENT = """
+local previous = redis.call('HGET', KEYS[1], 'targets')
+redis.call('HSET', KEYS[1], 'targets', ARGV[3], 'links', ARGV[4], 'tags', ARGV[5])
+local old, new = {}, {}
+if previous then for _, t in ipairs(cjson.decode(previous)) do old[t] = true end end
+for _, t in ipairs(cjson.decode(ARGV[3])) do new[t] = true end
+for t in pairs(old) do
+  if not new[t] then redis.call('SREM', ARGV[2] .. t, ARGV[1]) end
+end
+for t in pairs(new) do
+  if not old[t] then redis.call('SADD', ARGV[2] .. t, ARGV[1]) end
+end
+return 1
+"""
+# Features this replica indexed itself, by log entry id, so following the log does not read
+# and parse them back from Redis; bounded in case the log was trimmed past some of them.
+_OWN_ENTRIES_MAX = 10_000
+
 _RECORD = """
 local current = redis.call('HGET', KEYS[1], 'ordering')
 if current and current > ARGV[1] then
@@ -97,6 +118,8 @@ class RedisArchive:
         self._stale_postings = 0
         self._record = redis.register_script(_RECORD)
         self._semantic_id: str | None = None
+        self._save_enrichment = redis.register_script(_SAVE_ENRICHMENT)
+        self._own_entries: dict[bytes, StoryFeatures] = {}
 
     async def load_index(self) -> None:
         """Build the in-memory index from Redis, then follow the log from where the load began."""
@@ -117,7 +140,8 @@ class RedisArchive:
                 if not batch:
                     return
                 entries = batch[0][1]
-                added = [f[b"id"] for _, f in entries if f[b"op"] == b"add"]
+                own = self._own_entries
+                added = [f[b"id"] for e, f in entries if f[b"op"] == b"add" and e not in own]
                 features = (
                     dict(zip(added, await self.redis.hmget(FEATURES, added), strict=True))
                     if added
@@ -128,11 +152,14 @@ class RedisArchive:
                     if fields[b"op"] == b"model":
                         await self._adopt_semantic_model(story_id.decode())
                     elif fields[b"op"] == b"add":
-                        raw = features.get(story_id)
-                        if raw is not None:
+                        mine = own.pop(entry_id, None)
+                        raw = features.get(story_id) if mine is None else None
+                        if mine is not None or raw is not None:
                             # Re-adding a story (a correction) leaves its old postings behind.
                             self._stale_postings += story_id.decode() in self.index_
-                            self.index_.add(StoryFeatures.from_dict(json.loads(raw)))
+                            self.index_.add(
+                                mine or StoryFeatures.from_dict(json.loads(raw or b"{}"))
+                            )
                     else:
                         self._stale_postings += self.index_.remove(story_id.decode())
                     self._log_position = entry_id.decode()
@@ -263,7 +290,10 @@ class RedisArchive:
                 maxlen=INDEX_LOG_MAXLEN,
                 approximate=True,
             )
-            await pipe.execute()
+            _, entry_id = await pipe.execute()
+        if len(self._own_entries) >= _OWN_ENTRIES_MAX:
+            self._own_entries.clear()
+        self._own_entries[entry_id] = features
 
     async def unindex(self, article_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -329,31 +359,16 @@ class RedisArchive:
     async def save_enrichment(
         self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
     ) -> None:
-        key = keys.article_key(source_id)
-        current = set(target_ids)
-        fields = {
-            "targets": json.dumps(sorted(current)),
-            "links": json.dumps(list(links)),
-            "tags": json.dumps([tag.model_dump() for tag in tags]),
-        }
-        # Two enrichments of one story (a new version and a refresh) may finish together: the
-        # reverse links must follow the one that wrote last, so read and write under WATCH.
-        async with self.redis.pipeline(transaction=True) as pipe:
-            while True:
-                try:
-                    await pipe.watch(key)
-                    previous_raw = await pipe.hget(key, "targets")
-                    previous = set(json.loads(previous_raw)) if previous_raw else set()
-                    pipe.multi()
-                    pipe.hset(key, mapping=fields)
-                    for target in previous - current:
-                        pipe.srem(f"{LINKED_BY_PREFIX}{target}", source_id)
-                    for target in current - previous:
-                        pipe.sadd(f"{LINKED_BY_PREFIX}{target}", source_id)
-                    await pipe.execute()
-                    return
-                except WatchError:
-                    continue
+        await self._save_enrichment(
+            keys=[keys.article_key(source_id)],
+            args=[
+                source_id,
+                LINKED_BY_PREFIX,
+                json.dumps(sorted(set(target_ids))),
+                json.dumps(list(links)),
+                json.dumps([tag.model_dump() for tag in tags]),
+            ],
+        )
 
     async def linked_by(self, article_id: str) -> list[str]:
         return sorted(

@@ -196,3 +196,18 @@ async def test_one_replica_fits_the_semantic_model_and_every_replica_uses_it(
     assert replica_a.index_.semantic_model is not None
     assert replica_a.index_.semantic_model.model_id == refitted.model_id
     await redis.aclose()
+
+
+async def test_reverse_links_follow_the_latest_enrichment(settings: Settings) -> None:
+    redis = create_redis(settings)
+    archive = RedisArchive(redis, refresh_delay_s=30)
+    await archive.save_enrichment("src", [], ["sig-1"], ["a", "b"])
+    assert await archive.linked_by("a") == ["src"] and await archive.linked_by("b") == ["src"]
+    await archive.save_enrichment("other", [], ["sig"], ["b"])
+    await archive.save_enrichment("src", [], ["sig-2"], ["b", "c"])
+    assert await archive.linked_by("a") == []
+    assert await archive.linked_by("b") == ["other", "src"]
+    assert await archive.linked_by("c") == ["src"]
+    await archive.save_enrichment("src", [], [], [])
+    assert await archive.linked_by("b") == ["other"] and await archive.linked_by("c") == []
+    await redis.aclose()
