@@ -196,6 +196,8 @@ def test_generated_payloads_never_get_a_5xx_and_accepted_stories_are_emitted_onc
         max_examples=MAX_EXAMPLES,
         deadline=None,
         database=None,
+        # A failure in CI prints a @reproduce_failure blob: the example can be replayed here.
+        print_blob=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(payload=PAYLOADS, content_type=CONTENT_TYPES, correlation_id=CORRELATION_IDS)
