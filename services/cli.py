@@ -69,14 +69,18 @@ def _republish(args: argparse.Namespace) -> int:
         return 2
     settings = Settings()
     configure_logging("republish", settings.log_level)
-    count, missing = asyncio.run(
-        request_republish(
-            settings,
-            None if args.all else args.article_ids,
-            pin=args.pin or [],
-            ban=args.ban or [],
+    try:
+        count, missing = asyncio.run(
+            request_republish(
+                settings,
+                None if args.all else args.article_ids,
+                pin=args.pin or [],
+                ban=args.ban or [],
+            )
         )
-    )
+    except TimeoutError as exc:
+        print(f"republishing stopped part-way: {exc}", file=sys.stderr)
+        return 1
     for article_id in missing:
         print(f"not in the archive: {article_id}", file=sys.stderr)
     print(f"republish requested for {count} stories")

@@ -1,21 +1,32 @@
 """How far behind the pipeline is: for every consumed stream, what its group has not finished.
 
 Streams are trimmed at `STREAM_MAXLEN`, so an entry must be read and acknowledged before that many
-newer ones arrive behind it. Whatever adds work (ingest, republishing, link refreshes) holds back
-while any stage's backlog is over `INGEST_MAX_LAG` (well under `STREAM_MAXLEN`): a stopped or slow
-stage slows the feeds down instead of letting trimming drop its unread stories.
+newer ones arrive behind it. Whatever adds work holds back while a stage it feeds is too far
+behind, so a stopped or slow stage slows the work down instead of letting trimming drop its unread
+entries:
+
+* ingest answers 503 while enrich, render or publish is more than `INGEST_MAX_LAG` behind on a
+  stream stories pass through (STORY_STREAMS);
+* link refreshes wait while any stage is more than `INGEST_MAX_LAG` behind;
+* bulk republishing waits until every stage is under half of it (BULK_SHARE), leaving the other
+  half to live stories, so a long `republish --all` never makes ingest turn feeds away.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.streams import CONSUMER_GROUPS
+from shared.streams import CONSUMER_GROUPS, ENRICHED, INGESTED, RENDERED
+
+#: The streams every pushed story passes through (republish requests join at ENRICHED).
+STORY_STREAMS = (INGESTED, ENRICHED, RENDERED)
+#: Share of the backlog limit bulk work may fill.
+BULK_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -32,12 +43,14 @@ def _name(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-async def stream_backlogs(redis: Redis) -> list[Backlog]:
+async def stream_backlogs(redis: Redis, streams: Sequence[str] | None = None) -> list[Backlog]:
     """Unread plus pending entries of every consumer group. When the server cannot tell a group's
     lag (it reports none once entries were trimmed or deleted), the whole stream counts as unread:
     uncertainty slows work down rather than risking a trim of unread entries."""
     out = []
     for stream, groups in CONSUMER_GROUPS.items():
+        if streams is not None and stream not in streams:
+            continue
         try:
             info = await redis.xinfo_groups(stream)
         except ResponseError:  # the stream does not exist yet: nothing behind
@@ -52,8 +65,8 @@ async def stream_backlogs(redis: Redis) -> list[Backlog]:
     return out
 
 
-async def worst_backlog(redis: Redis) -> Backlog | None:
-    backlogs = await stream_backlogs(redis)
+async def worst_backlog(redis: Redis, streams: Sequence[str] | None = None) -> Backlog | None:
+    backlogs = await stream_backlogs(redis, streams)
     return max(backlogs, key=lambda b: b.entries) if backlogs else None
 
 
@@ -62,14 +75,20 @@ async def wait_for_capacity(
     limit: int,
     *,
     poll_s: float = 1.0,
+    timeout_s: float | None = None,
     on_wait: Callable[[Backlog], None] | None = None,
 ) -> None:
     """Return once no stage is more than ``limit`` entries behind (for bulk senders, which can
-    wait, unlike a feed's HTTP request). ``on_wait(backlog)`` is called before each wait."""
+    wait, unlike a feed's HTTP request). ``on_wait(backlog)`` is called before each wait; after
+    ``timeout_s`` without room, TimeoutError (a stage is probably stopped)."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout_s is None else loop.time() + timeout_s
     while True:
         worst = await worst_backlog(redis)
         if worst is None or worst.entries <= limit:
             return
+        if deadline is not None and loop.time() >= deadline:
+            raise TimeoutError(f"{worst} and has not caught up in {timeout_s:.0f} s")
         if on_wait is not None:
             on_wait(worst)
         await asyncio.sleep(poll_s)

@@ -9,7 +9,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from shared import keys
-from shared.backlog import Backlog, wait_for_capacity
+from shared.backlog import BULK_SHARE, Backlog, wait_for_capacity
 from shared.broker import create_broker, create_redis
 from shared.events import ArticleRepublishRequested
 from shared.models import Article, article_id_for
@@ -70,8 +70,10 @@ async def build_requests(
     return requests, missing
 
 
-#: Bulk republishing checks the pipeline's backlog every this many requests.
+#: Bulk republishing checks the pipeline's backlog every this many requests ...
 PACE_EVERY = 500
+#: ... and gives up when no room has come in this long (a stage is probably stopped).
+PACE_TIMEOUT_S = 600.0
 
 
 async def send_requests(
@@ -81,13 +83,22 @@ async def send_requests(
     *,
     redis: Redis | None = None,
     max_backlog: int | None = None,
+    pace_every: int = PACE_EVERY,
 ) -> None:
-    """Emit republish requests. Given ``redis`` and ``max_backlog``, wait whenever a stage of the
-    pipeline is more than that far behind, so `republish --all` on a large archive never pushes
-    a stream past the length at which it is trimmed."""
+    """Emit republish requests. A bulk run (more than ``pace_every``), given ``redis`` and
+    ``max_backlog``, waits every ``pace_every`` requests until every stage is under
+    BULK_SHARE of ``max_backlog``: `republish --all` on a large archive never pushes a stream
+    past the length at which it is trimmed, nor makes ingest turn feeds away."""
+    pace = redis is not None and max_backlog is not None and len(requests) > pace_every
     for i, request in enumerate(requests):
-        if redis is not None and max_backlog is not None and i % PACE_EVERY == 0:
-            await wait_for_capacity(redis, max_backlog, on_wait=_log_wait)
+        if pace and i % pace_every == 0:
+            assert redis is not None and max_backlog is not None
+            await wait_for_capacity(
+                redis,
+                int(max_backlog * BULK_SHARE),
+                timeout_s=PACE_TIMEOUT_S,
+                on_wait=_log_wait,
+            )
         await broker.publish(
             request.model_dump_json().encode(),
             stream=REPUBLISH,

@@ -79,9 +79,14 @@ for t in pairs(new) do
 end
 return 1
 """
-# Features this replica indexed itself, by log entry id, so following the log does not read
-# and parse them back from Redis; bounded in case the log was trimmed past some of them.
-_OWN_ENTRIES_MAX = 10_000
+
+
+def _entry_key(entry_id: bytes | str) -> tuple[int, int]:
+    """A stream entry id ("<ms>-<seq>") as a tuple that orders like the stream."""
+    text = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
+    ms, _, seq = text.partition("-")
+    return int(ms), int(seq or 0)
+
 
 _RECORD = """
 local current = redis.call('HGET', KEYS[1], 'ordering')
@@ -120,6 +125,7 @@ class RedisArchive:
         self._semantic_id: str | None = None
         self._save_enrichment = redis.register_script(_SAVE_ENRICHMENT)
         self._own_entries: dict[bytes, StoryFeatures] = {}
+        self._adopt_lock = asyncio.Lock()
 
     async def load_index(self) -> None:
         """Build the in-memory index from Redis, then follow the log from where the load began."""
@@ -134,14 +140,22 @@ class RedisArchive:
         logger.info("related-links index loaded: %s stories", loaded)
 
     async def sync(self) -> None:
+        """Bring the index up to date with the log. A new semantic model seen there is adopted
+        after the log is read, without holding picks up while stories are folded into it."""
+        new_model = False
         async with self._sync_lock:
             while True:
                 batch = await self.redis.xread({INDEX_LOG: self._log_position}, count=1000)
                 if not batch:
-                    return
+                    break
                 entries = batch[0][1]
-                own = self._own_entries
-                added = [f[b"id"] for e, f in entries if f[b"op"] == b"add" and e not in own]
+                # This replica's own adds, taken out before any await so none can go missing.
+                mine = {
+                    e: self._own_entries.pop(e)
+                    for e, f in entries
+                    if f[b"op"] == b"add" and e in self._own_entries
+                }
+                added = [f[b"id"] for e, f in entries if f[b"op"] == b"add" and e not in mine]
                 features = (
                     dict(zip(added, await self.redis.hmget(FEATURES, added), strict=True))
                     if added
@@ -150,36 +164,46 @@ class RedisArchive:
                 for entry_id, fields in entries:
                     story_id = fields[b"id"]
                     if fields[b"op"] == b"model":
-                        await self._adopt_semantic_model(story_id.decode())
+                        new_model |= story_id.decode() != self._semantic_id
                     elif fields[b"op"] == b"add":
-                        mine = own.pop(entry_id, None)
-                        raw = features.get(story_id) if mine is None else None
-                        if mine is not None or raw is not None:
+                        own = mine.get(entry_id)
+                        raw = features.get(story_id)
+                        if own is not None or raw is not None:
                             # Re-adding a story (a correction) leaves its old postings behind.
                             self._stale_postings += story_id.decode() in self.index_
                             self.index_.add(
-                                mine or StoryFeatures.from_dict(json.loads(raw or b"{}"))
+                                own or StoryFeatures.from_dict(json.loads(raw or b"{}"))
                             )
                     else:
                         self._stale_postings += self.index_.remove(story_id.decode())
                     self._log_position = entry_id.decode()
                 self._compact_if_worth_it()
+            # Own adds the log has already passed were read back from Redis: forget them.
+            passed = [
+                e for e in self._own_entries if _entry_key(e) <= _entry_key(self._log_position)
+            ]
+            for e in passed:
+                del self._own_entries[e]
+        if new_model:
+            await self._adopt_semantic_model()
 
-    async def _adopt_semantic_model(self, model_id: str | None = None) -> None:
-        """Load the model in Redis, unless it is the one in use, and fold every story into it
-        (in a worker thread: ~0.5 s at 100k stories, while picks wait on the sync lock)."""
-        if model_id is not None and model_id == self._semantic_id:
-            return
-        fields = await self.redis.hgetall(SEMANTIC_MODEL)
-        if not fields:
-            return
-        model = SemanticModel.from_fields(fields)
-        if model.model_id == self._semantic_id:
-            return
-        snapshot = self.index_.term_snapshot()
-        vectors = await asyncio.to_thread(semantic.project, snapshot, model)
-        self.index_.install_semantic(model, snapshot.slots, vectors)
-        self._semantic_id = model.model_id
+    async def _adopt_semantic_model(self) -> None:
+        """Load the model in Redis unless it is the one in use, fold every story into it in a
+        worker thread (~0.5 s at 100k stories; picks go on with the old model meanwhile), then
+        switch. One adoption at a time, always of the newest model."""
+        async with self._adopt_lock:
+            fields = await self.redis.hgetall(SEMANTIC_MODEL)
+            if not fields:
+                return
+            model = SemanticModel.from_fields(fields)
+            if model.model_id == self._semantic_id:
+                return
+            snapshot = self.index_.term_snapshot()
+            vectors = await asyncio.to_thread(semantic.project, snapshot, model)
+            async with self._sync_lock:
+                # Stories added meanwhile are folded in; removed ones are no longer live.
+                self.index_.install_semantic(model, snapshot.slots, vectors)
+                self._semantic_id = model.model_id
         logger.info(
             "semantic model %s in use: %s dimensions, %s terms, fitted on %s stories",
             model.model_id,
@@ -204,12 +228,13 @@ class RedisArchive:
                 await self.sync()  # another replica may have fitted one since
                 if not semantic.refit_due(self.index_.semantic_model, len(self.index_), now):
                     return None
-                snapshot = self.index_.term_snapshot(semantic.SEMANTIC_MAX_STORIES)
-                fitted = await asyncio.to_thread(semantic.fit, snapshot, now=now)
+                recent, rest = self.index_.semantic_snapshots()
+                fitted = await asyncio.to_thread(semantic.fit_archive, recent, rest, now=now)
                 if fitted is None:
                     return None
-                model, vectors = fitted
-                async with self._sync_lock:
+                model, slots, vectors = fitted
+                # Under both locks: an adoption of an older model cannot land after this one.
+                async with self._adopt_lock, self._sync_lock:
                     async with self.redis.pipeline(transaction=True) as pipe:
                         pipe.delete(SEMANTIC_MODEL)
                         pipe.hset(SEMANTIC_MODEL, mapping=model.to_fields())
@@ -220,7 +245,7 @@ class RedisArchive:
                             approximate=True,
                         )
                         await pipe.execute()
-                    self.index_.install_semantic(model, snapshot.slots, vectors)
+                    self.index_.install_semantic(model, slots, vectors)
                     self._semantic_id = model.model_id
         except RetryLater:
             return None
@@ -291,9 +316,8 @@ class RedisArchive:
                 approximate=True,
             )
             _, entry_id = await pipe.execute()
-        if len(self._own_entries) >= _OWN_ENTRIES_MAX:
-            self._own_entries.clear()
-        self._own_entries[entry_id] = features
+        if _entry_key(entry_id) > _entry_key(self._log_position):  # not yet read from the log
+            self._own_entries[entry_id] = features
 
     async def unindex(self, article_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:

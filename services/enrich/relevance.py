@@ -620,12 +620,15 @@ class RelatedIndex:
     def term_snapshot(
         self, max_stories: int | None = None, among: np.ndarray | None = None
     ) -> TermSnapshot:
-        """The terms of the live stories (or of the slots marked in ``among``), the most
-        recent ``max_stories`` of them if given, for fitting or projecting in a worker thread
-        (see :class:`~services.enrich.semantic.TermSnapshot`)."""
+        """The terms of the live stories (or of the slots marked in ``among``), only the
+        ``max_stories`` most recently published if given, for fitting or projecting in a worker
+        thread (see :class:`~services.enrich.semantic.TermSnapshot`)."""
         slots = np.flatnonzero(self._alive.view if among is None else among)
-        if max_stories is not None:
-            slots = slots[len(slots) - min(max_stories, len(slots)) :]
+        if max_stories is not None and len(slots) > max_stories:
+            published = self._pub.data[slots]
+            when = np.where(np.isnan(published), -np.inf, published)
+            recent = np.argsort(when, kind="stable")[len(slots) - max_stories :]
+            slots = np.sort(slots[recent])
         return TermSnapshot(
             slots=slots,
             terms=[self._fwd_terms[s] for s in slots.tolist()],
@@ -633,20 +636,35 @@ class RelatedIndex:
             names=self._term_names(),
         )
 
+    def semantic_snapshots(self) -> tuple[TermSnapshot, TermSnapshot]:
+        """(the stories a fit reads: the SEMANTIC_MAX_STORIES most recent, every other live
+        story), for :func:`semantic.fit_archive` in a worker thread."""
+        recent = self.term_snapshot(semantic.SEMANTIC_MAX_STORIES)
+        older = self._alive.view.copy()
+        older[recent.slots] = False
+        return recent, self.term_snapshot(among=older)
+
     def install_semantic(
         self, model: SemanticModel, slots: np.ndarray, vectors: np.ndarray
     ) -> None:
         """Use ``model`` from now on. ``vectors`` are the stories of ``slots`` in it (from
-        :func:`semantic.fit` or :func:`semantic.project` on a snapshot); every other live story
-        (added since the snapshot, or older than it) is folded in here."""
+        :func:`semantic.fit_archive` or :func:`semantic.project`, in a worker thread, on a
+        snapshot); the few live stories added since the snapshot are folded in here."""
         n_slots = len(self._ids)
         alive = self._alive.view
         covered = np.zeros(n_slots, dtype=bool)
         covered[slots] = True
-        rest = self.term_snapshot(among=alive & ~covered)
         rows = _GrowRows.zeros(n_slots, model.dims)
-        for s, v in ((slots, vectors), (rest.slots, semantic.project(rest, model))):
-            rows.data[s] = v
+        rows.data[slots] = vectors
+        names = self._term_names()
+        for slot in np.flatnonzero(alive & ~covered).tolist():
+            terms = {
+                names[tid]: tf
+                for tid, tf in zip(self._fwd_terms[slot], self._fwd_tfs[slot], strict=True)
+            }
+            vec = model.fold_in(terms)
+            if vec is not None:
+                rows.data[slot] = vec
         ok = _Grow.filled(n_slots, np.bool_, False)
         ok.data[:n_slots] = alive & (np.linalg.norm(rows.data[:n_slots], axis=1) > 0.0)
         self._semantic, self._sem, self._sem_ok = model, rows, ok
@@ -655,12 +673,14 @@ class RelatedIndex:
         """Fit and install a model of the stories indexed now (in-process; the service fits in
         a worker thread through :meth:`term_snapshot`). None, and nothing changes, when the
         index is too small for one."""
-        snapshot = self.term_snapshot(semantic.SEMANTIC_MAX_STORIES)
-        fitted = semantic.fit(snapshot, now=datetime.now(UTC).timestamp() if now is None else now)
+        recent, rest = self.semantic_snapshots()
+        fitted = semantic.fit_archive(
+            recent, rest, now=datetime.now(UTC).timestamp() if now is None else now
+        )
         if fitted is None:
             return None
-        model, vectors = fitted
-        self.install_semantic(model, snapshot.slots, vectors)
+        model, slots, vectors = fitted
+        self.install_semantic(model, slots, vectors)
         return model
 
     def remove(self, story_id: str) -> bool:

@@ -36,6 +36,7 @@ __all__ = [
     "SemanticModel",
     "TermSnapshot",
     "fit",
+    "fit_archive",
     "project",
     "refit_due",
 ]
@@ -83,8 +84,13 @@ class SemanticModel:
     terms: tuple[str, ...]
     idf: np.ndarray  # float32, one per term
     vectors: np.ndarray  # float32, terms x dims
-    stories: int  # how many stories it was fitted on
+    stories: int  # how many stories it was fitted on (at most SEMANTIC_MAX_STORIES)
     fitted_at: float  # unix time
+    archive_stories: int = 0  # live stories in the archive when it was fitted (>= stories)
+
+    @property
+    def archive_size(self) -> int:
+        return max(self.archive_stories, self.stories)
 
     @property
     def dims(self) -> int:
@@ -108,7 +114,10 @@ class SemanticModel:
             return None
         idx = np.asarray(rows, dtype=np.int64)
         w = (1.0 + np.log(np.maximum(np.asarray(tfs, dtype=np.float32), 1.0))) * self.idf[idx]
-        vec = (w / np.linalg.norm(w)) @ self.vectors[idx]
+        w_norm = float(np.linalg.norm(w))
+        if w_norm == 0.0:  # only terms every fitted story has: no direction
+            return None
+        vec = (w / w_norm) @ self.vectors[idx]
         n = float(np.linalg.norm(vec))
         return (vec / n).astype(np.float32) if n > 0.0 else None
 
@@ -118,6 +127,7 @@ class SemanticModel:
         meta = {
             "model_id": self.model_id,
             "stories": self.stories,
+            "archive_stories": self.archive_size,
             "fitted_at": self.fitted_at,
             "dims": self.dims,
             "terms": len(self.terms),
@@ -142,17 +152,20 @@ class SemanticModel:
             vectors=vectors.reshape(len(terms), int(meta["dims"])),
             stories=int(meta["stories"]),
             fitted_at=float(meta["fitted_at"]),
+            archive_stories=int(meta.get("archive_stories", meta["stories"])),
         )
 
 
 def refit_due(model: SemanticModel | None, live_stories: int, now: float) -> bool:
+    """Growth is measured against the archive the model was fitted in, not the (capped) sample
+    it was fitted on: an archive past the cap is refitted on growth like any other."""
     if live_stories < SEMANTIC_MIN_STORIES:
         return False
     if model is None:
         return True
-    if live_stories >= REFIT_GROWTH * model.stories:
+    if live_stories >= REFIT_GROWTH * model.archive_size:
         return True
-    return now - model.fitted_at >= REFIT_AGE_S and live_stories != model.stories
+    return now - model.fitted_at >= REFIT_AGE_S and live_stories != model.archive_size
 
 
 def _flatten(snapshot: TermSnapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -185,10 +198,12 @@ def fit(
     now: float,
     dims: int | None = None,
     seed: int = 0,
+    archive_stories: int = 0,
 ) -> tuple[SemanticModel, np.ndarray] | None:
     """Fit a model on the snapshot's stories; also returns their vectors (one row per snapshot
     slot, in order), so the fitting process need not fold them in again. None when there are
-    too few stories or terms for ``dims`` (default SEMANTIC_DIMS) dimensions."""
+    too few stories or terms for ``dims`` (default SEMANTIC_DIMS) dimensions. ``archive_stories``:
+    how many live stories the archive holds, when the snapshot is a sample of it."""
     dims = SEMANTIC_DIMS if dims is None else dims
     n = len(snapshot.terms)
     if n < max(SEMANTIC_MIN_STORIES, 2 * dims):
@@ -222,6 +237,7 @@ def fit(
         vectors=vectors,
         stories=n,
         fitted_at=now,
+        archive_stories=max(archive_stories, n),
     )
     return model, _unit_rows(np.asarray(x @ vectors))
 
@@ -239,3 +255,25 @@ def project(snapshot: TermSnapshot, model: SemanticModel) -> np.ndarray:
     keep = cols >= 0
     x = _tfidf(owner[keep], cols[keep], tfs[keep], model.idf, (n, len(model.terms)))
     return _unit_rows(np.asarray(x @ model.vectors))
+
+
+def fit_archive(
+    recent: TermSnapshot,
+    rest: TermSnapshot,
+    *,
+    now: float,
+    dims: int | None = None,
+) -> tuple[SemanticModel, np.ndarray, np.ndarray] | None:
+    """Fit on ``recent`` and fold ``rest`` (the archive's older stories) into the result: the
+    model, and every snapshot story's slot and vector. All of it meant for a worker thread."""
+    fitted = fit(recent, now=now, dims=dims, archive_stories=len(recent.slots) + len(rest.slots))
+    if fitted is None:
+        return None
+    model, vectors = fitted
+    if not len(rest.slots):
+        return model, recent.slots, vectors
+    return (
+        model,
+        np.concatenate([recent.slots, rest.slots]),
+        np.concatenate([vectors, project(rest, model)]),
+    )

@@ -31,7 +31,7 @@ from services.ingest.handlers import (
     unavailable,
 )
 from shared import keys
-from shared.backlog import Backlog, worst_backlog
+from shared.backlog import STORY_STREAMS, Backlog, worst_backlog
 from shared.events import ArticleIngested
 from shared.settings import FeedConfig, Settings
 from shared.storage import Storage
@@ -90,11 +90,11 @@ class Emitter:
         self._backlog_read_at = float("-inf")
 
     async def backlog(self) -> Backlog | None:
-        """The pipeline stage furthest behind (unread plus pending entries), read at most once
-        a second: enrich on stories and republish requests, render, publish (shared/backlog.py)."""
+        """The stage furthest behind (unread plus pending entries) on the streams stories pass
+        through — enrich, render, publish — read at most once a second (shared/backlog.py)."""
         now = time.monotonic()
         if now - self._backlog_read_at > LAG_CACHE_S:
-            self._backlog = await worst_backlog(self.redis)
+            self._backlog = await worst_backlog(self.redis, STORY_STREAMS)
             self._backlog_read_at = now
         return self._backlog
 

@@ -10,6 +10,7 @@ import pytest
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
+from shared.backlog import wait_for_capacity
 from shared.broker import create_broker, create_redis, ensure_groups
 from shared.deadletters import list_dead, requeue
 from shared.delivery import StreamConsumer, _Delivery
@@ -222,8 +223,12 @@ async def test_bulk_republishing_waits_while_a_stage_is_behind(settings: Setting
         requests = [
             ArticleRepublishRequested.model_validate_json(request(f"{i:016x}")) for i in range(3)
         ]
+        with pytest.raises(TimeoutError, match="publish is 1 entries behind"):
+            await wait_for_capacity(redis, 0, poll_s=0.05, timeout_s=0.2)
         sending = asyncio.create_task(
-            send_requests(broker, requests, settings.stream_maxlen, redis=redis, max_backlog=0)
+            send_requests(
+                broker, requests, settings.stream_maxlen, redis=redis, max_backlog=0, pace_every=1
+            )
         )
         await asyncio.sleep(0.5)
         assert not sending.done()

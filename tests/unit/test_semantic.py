@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections import Counter
 
@@ -175,6 +176,9 @@ def test_installing_a_model_covers_stories_added_since_its_snapshot() -> None:
         (1000, 0.0, 1200, 60.0, True),  # grown 20 %
         (1000, 0.0, 1000, 2 * semantic.REFIT_AGE_S, False),  # old, but nothing changed
         (1000, 0.0, 1001, semantic.REFIT_AGE_S, True),  # old, and the archive changed
+        # Fitted on a capped sample of a larger archive: growth counts from the archive's size.
+        (semantic.SEMANTIC_MAX_STORIES, 0.0, 150_000, 60.0, False),
+        (semantic.SEMANTIC_MAX_STORIES, 0.0, 150_000 * 6 // 5, 60.0, True),
     ],
 )
 def test_when_a_refit_is_due(
@@ -190,6 +194,46 @@ def test_when_a_refit_is_due(
             vectors=np.zeros((0, 4), np.float32),
             stories=model_stories,
             fitted_at=fitted_at,
+            archive_stories=150_000 if model_stories == semantic.SEMANTIC_MAX_STORIES else 0,
         )
     )
     assert semantic.refit_due(model, live, now) is due
+
+
+def test_a_large_archive_is_fitted_on_its_latest_stories_and_the_rest_folded_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feats = synthetic_corpus()
+    # Publication times out of index order, as after a restart (stories load in hash order).
+    rng = random.Random(3)
+    feats = [dataclasses.replace(f, published=float(rng.randrange(10**6))) for f in feats]
+    index = index_of(feats)
+    monkeypatch.setattr(semantic, "SEMANTIC_MAX_STORIES", 250)
+    recent, rest = index.semantic_snapshots()
+    assert len(recent.slots) == 250 and len(rest.slots) == len(feats) - 250
+    newest = sorted(feats, key=lambda f: f.published or 0.0)[-250:]
+    assert {index._ids[s] for s in recent.slots.tolist()} == {f.story_id for f in newest}
+    fitted = semantic.fit_archive(recent, rest, now=9.0, dims=DIMS)
+    assert fitted is not None
+    model, slots, vectors = fitted
+    assert (model.stories, model.archive_size) == (250, len(feats))
+    index.install_semantic(model, slots, vectors)
+    for f in feats[:5]:  # fitted or folded in, every story has its vector
+        alone = model.fold_in(f.terms)
+        slot = index._slot_of[f.story_id]
+        assert alone is not None and index._sem is not None and index._sem_ok.data[slot]
+        assert float(index._sem.data[slot].astype(np.float32) @ alone) == pytest.approx(1, abs=1e-3)
+
+
+def test_a_story_whose_terms_carry_no_weight_has_no_vector() -> None:
+    _, model = fitted(synthetic_corpus())
+    everywhere = SemanticModel(
+        model_id="x",
+        terms=("common",),
+        idf=np.zeros(1, np.float32),
+        vectors=np.ones((1, 2), np.float32),
+        stories=300,
+        fitted_at=0.0,
+    )
+    assert everywhere.fold_in({"common": 3.0}) is None
+    assert model.fold_in({"never-seen": 1.0}) is None
