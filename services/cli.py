@@ -155,15 +155,24 @@ def _push(args: argparse.Namespace) -> int:
     )
     if args.wait:
         waiting = [
-            r.article_id
+            (r.article_id, r.version or "")
             for r in results
             if r.outcome != "rejected" and r.pubstatus == "usable" and r.article_id
         ]
-        missing = asyncio.run(wait_published(settings, waiting, args.timeout))
-        if missing:
-            print(f"{len(missing)} stories not published after {args.timeout}s", file=sys.stderr)
+        outcome = asyncio.run(wait_published(settings, waiting, args.timeout))
+        if outcome.missing:
+            print(
+                f"{len(outcome.missing)} stories not published after {args.timeout}s",
+                file=sys.stderr,
+            )
             return 1
-        print(f"all {len(waiting)} stories are on the site")
+        shown = len(dict(waiting)) - len(outcome.withdrawn)
+        withdrawn = (
+            f" ({len(outcome.withdrawn)} more were killed or withheld by a later version)"
+            if outcome.withdrawn
+            else ""
+        )
+        print(f"all {shown} stories are on the site{withdrawn}")
     return 1 if counts["rejected"] else 0
 
 

@@ -19,6 +19,7 @@ import httpx
 
 from shared import keys
 from shared.broker import create_redis
+from shared.models import version_ordering
 from shared.settings import Settings
 from shared.streams import CONSUMER_GROUPS
 
@@ -149,19 +150,31 @@ def summary(results: list[PushResult]) -> dict[Outcome, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class WaitOutcome:
+    missing: list[str]  # not on the site in time
+    withdrawn: list[str]  # not to be on the site: a later (or this) version killed or withheld it
+
+
 async def wait_published(
-    settings: Settings, article_ids: Iterable[str], within_s: float
-) -> list[str]:
-    """Wait until every named story is listed on the site and the front page published shows
-    that list; return the ids still missing (all of them if the front page lags)."""
+    settings: Settings, stories: Iterable[tuple[str, str]], within_s: float
+) -> WaitOutcome:
+    """Wait until every story pushed as usable, given as (article id, version pushed), is
+    listed on the site and the front page published shows that list. A story the archive holds
+    at the same or a later version that is off the site (a kill pushed before, say) is not
+    waited for. Missing: those not listed in time (all of them if the front page lags)."""
     redis = create_redis(settings)
     deadline = time.monotonic() + within_s
-    waiting = set(article_ids)
+    pushed = dict(stories)
+    waiting = set(pushed)
+    withdrawn: set[str] = set()
     try:
         while waiting and time.monotonic() < deadline:
             ids = sorted(waiting)
             present = await redis.hmget(keys.SITE_ENTRIES, ids)
             waiting = {i for i, p in zip(ids, present, strict=True) if p is None}
+            withdrawn |= await _withdrawn(redis, {i: pushed[i] for i in waiting})
+            waiting -= withdrawn
             if waiting:
                 await asyncio.sleep(0.25)
         # Then until the pages that link them are refreshed too, and the front page shows it all.
@@ -169,11 +182,29 @@ async def wait_published(
             await _pipeline_idle(redis) and await _front_page_current(redis)
         ):
             if time.monotonic() > deadline:
-                return sorted(set(article_ids))
+                return WaitOutcome(sorted(set(pushed) - withdrawn), sorted(withdrawn))
             await asyncio.sleep(0.25)
-        return sorted(waiting)
+        return WaitOutcome(sorted(waiting), sorted(withdrawn))
     finally:
         await redis.aclose()
+
+
+async def _withdrawn(redis: Any, versions: dict[str, str]) -> set[str]:
+    """Those stories whose version on record, the pushed one or later, is off the site."""
+    if not versions:
+        return set()
+    async with redis.pipeline(transaction=False) as pipe:
+        for article_id in versions:
+            pipe.hmget(keys.article_key(article_id), ["ordering", "status"])
+        rows = await pipe.execute()
+    out = set()
+    for (article_id, version), (ordering, status) in zip(versions.items(), rows, strict=True):
+        if ordering is None or status in (None, b"usable"):
+            continue
+        recorded = ordering.decode().split("|")[0]
+        if recorded >= version_ordering(version, None).split("|")[0]:
+            out.add(article_id)
+    return out
 
 
 async def _pipeline_idle(redis: Any) -> bool:

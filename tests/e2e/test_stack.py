@@ -70,6 +70,17 @@ def test_stack_up_is_idempotent_publishes_a_story_and_down_stops_everything(tmp_
             "stories": 1,
             "semantic_model": None,
         }
+
+        # Pushing a feed again after one of its stories was killed: the kill stands, and
+        # `push --wait` does not wait for a page that is not meant to come back.
+        striker = ROOT / "demo" / "stories" / "18-football-kenyan-striker-transfer.json"
+        kill = ROOT / "demo" / "updates" / "02-kill-football-kenyan-striker-transfer.json"
+        for path in (striker, kill):
+            done = wirepress("push", str(path), "--wait", "--timeout", "60", env=env)
+            assert done.returncode == 0, done.stdout + done.stderr
+        again = wirepress("push", str(striker), str(story), "--wait", "--timeout", "60", env=env)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "all 1 stories are on the site (1 more were killed" in again.stdout
     finally:
         down = wirepress("stack", "down", "--root", str(tmp_path))
     assert down.returncode == 0
