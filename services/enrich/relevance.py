@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import heapq
+import html
 import math
 import re
 import unicodedata
@@ -55,6 +56,7 @@ from services.enrich import semantic
 from services.enrich.semantic import SemanticModel, TermSnapshot
 from services.enrich.stemmer import stem
 from services.enrich.stopwords import STOPWORDS
+from shared.html import plain_text, sanitize_body, split_blocks
 
 __all__ = [
     "MIN_RELATIVE_SCORE",
@@ -1158,8 +1160,21 @@ def _split_paragraphs(body: str) -> list[str]:
     return paras or ([body.strip()] if body.strip() else [])
 
 
+# Closing block tags, as HTML bodies have them; "<P>" or "<A.G. Edwards>" alone (a wire naming a
+# company by its ticker) is not markup.
+_HTML_BODY = re.compile(r"</(?:p|div|h[1-6]|ul|ol|li|blockquote)>|<br\s*/?>", re.I)
+
+
 def _record_text(record: Mapping[str, Any]) -> tuple[str, str]:
-    return str(record.get("title") or ""), str(record.get("body") or "")
+    """Title and body text of a corpus record. A body in HTML is read as the service reads a
+    story's: its visible text, one paragraph per block (markup is not words)."""
+    title = html.unescape(str(record.get("title") or ""))
+    body = str(record.get("body") or "")
+    if _HTML_BODY.search(body):
+        body = "\n\n".join(
+            text for text in (plain_text(b) for b in split_blocks(sanitize_body(body))) if text
+        )
+    return title, body
 
 
 def features_from_record(

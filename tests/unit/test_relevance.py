@@ -492,3 +492,16 @@ def test_minilm_embedder_when_installed() -> None:
     v = e.embed(["Ukraine pushes into Kursk", "Ukrainian troops advance in Russia", "Hurricane"])
     assert v.shape == (3, 384)
     assert float(v[0] @ v[1]) > float(v[0] @ v[2])
+
+
+def test_a_corpus_body_in_html_is_read_as_text() -> None:
+    plain = {"id": "a", "title": "Floods &amp; storms", "body": "Rivers rose.\n\nTowns emptied."}
+    marked = {
+        "id": "b",
+        "title": "Floods &amp; storms",
+        "body": "<p>Rivers rose.</p><div class='x'><p>Towns <b>emptied</b>.</p></div>",
+    }
+    a, b = rel.features_from_record(plain), rel.features_from_record(marked)
+    assert a.title_tf == b.title_tf == {"flood": 1, "storm": 1}
+    assert a.body_tf == b.body_tf
+    assert a.paragraphs == b.paragraphs and len(b.paragraphs) == 2
