@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from redis.asyncio import Redis
 
 from services.enrich import semantic
 from services.enrich.archive import REFRESH_DUE, SEMANTIC_FIT_LOCK, RedisArchive
@@ -50,16 +51,18 @@ async def add(archive: RedisArchive, story: Article) -> None:
     )
 
 
+async def two_replicas(redis: Redis) -> tuple[RedisArchive, RedisArchive]:
+    replicas = RedisArchive(redis, refresh_delay_s=30), RedisArchive(redis, refresh_delay_s=30)
+    for replica in replicas:
+        await replica.load_index()
+    return replicas
+
+
 async def test_every_replica_ranks_against_the_same_archive_and_a_restart_keeps_it(
     settings: Settings,
 ) -> None:
     redis = create_redis(settings)
-    replica_a, replica_b = (
-        RedisArchive(redis, refresh_delay_s=30),
-        RedisArchive(redis, refresh_delay_s=30),
-    )
-    await replica_a.load_index()
-    await replica_b.load_index()
+    replica_a, replica_b = await two_replicas(redis)
     for i, text in enumerate(WAR_STORIES):
         await add(replica_a, article(f"urn:war:{i}", text))
     await add(replica_b, article("urn:kenya", KENYA))
@@ -149,12 +152,7 @@ async def test_one_replica_fits_the_semantic_model_and_every_replica_uses_it(
     settings: Settings,
 ) -> None:
     redis = create_redis(settings)
-    replica_a, replica_b = (
-        RedisArchive(redis, refresh_delay_s=30),
-        RedisArchive(redis, refresh_delay_s=30),
-    )
-    await replica_a.load_index()
-    await replica_b.load_index()
+    replica_a, replica_b = await two_replicas(redis)
     small = subject_stories(semantic.SEMANTIC_MIN_STORIES - 1)
     for f in small:
         await replica_a.index(f)
