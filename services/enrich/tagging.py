@@ -24,7 +24,9 @@ and even the small spaCy model costs several milliseconds a story. So:
   top-level code, or by an exact label match; wire Media Topic codes directly).
 * keywords: the wire's own keywords, plus a few salient words repeated in headline and body.
 
-Everything is loaded lazily on the first call and cached for the life of the process.
+Everything is loaded lazily on the first call and cached for the life of the process. Newswire
+vocabulary repeats, so what each token means, each capitalised run's entities, name keys and slugs
+are memoised too (in bounded LRU caches, about 10 MB when full).
 """
 
 from __future__ import annotations
@@ -35,8 +37,12 @@ import math
 import re
 import threading
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from itertools import compress, count
+from operator import itemgetter
 from pathlib import Path
 from typing import Literal
 
@@ -243,6 +249,8 @@ CONNECTORS = frozenset(
 NAME_PARTICLES = frozenset(
     ["de", "del", "der", "di", "du", "da", "van", "von", "bin", "al", "el", "la", "le"]
 )
+# Connectors that end a name after a title ("Zelensky of Ukraine").
+_NAME_ENDS = CONNECTORS - NAME_PARTICLES
 # Organisation words: a name sequence containing one is an organisation.
 ORG_WORDS = frozenset(
     [
@@ -1184,6 +1192,7 @@ def _fold(text: str) -> str:
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
 
+@lru_cache(maxsize=1 << 12)
 def slugify_tag(type: str, name: str) -> str:
     """A stable, URL-safe slug: ``slugify_tag("place", "Ukraine") == "place-ukraine"``.
 
@@ -1225,11 +1234,23 @@ class _Data:
     orgs: dict[str, str] = field(default_factory=dict)  # folded lowercase alias -> name
     orgs_exact: dict[str, str] = field(default_factory=dict)  # acronym (case-sensitive) -> name
     max_ngram: int = 1
+    # Every place once, numbered (equal places share a number).
+    place_list: list[_Place] = field(default_factory=list)
+    place_ids: dict[_Place, int] = field(default_factory=dict)
+    # Every leading run of words of a key in places or orgs, and the most words an exact key has:
+    # a window of words that is not such a prefix (or short enough) cannot be looked up.
+    key_prefixes: set[str] = field(default_factory=set)
+    exact_max_words: int = 1
     topics: dict[str, _Topic] = field(default_factory=dict)
     topic_by_label: dict[str, str] = field(default_factory=dict)
     # stemmed phrase -> list of (level-2 or level-1 code, weight)
     topic_terms: dict[tuple[str, ...], list[tuple[str, float]]] = field(default_factory=dict)
     topic_max_len: int = 1
+    # Every leading part of a term in topic_terms, so a scan stops as soon as no term can match.
+    topic_prefixes: set[tuple[str, ...]] = field(default_factory=set)
+    topic_starts: set[str] = field(default_factory=set)
+    # Acronyms an all-capitals headline keeps as they are.
+    keep_caps: frozenset[str] = frozenset()
 
 
 _DATA: _Data | None = None
@@ -1251,6 +1272,7 @@ def _load() -> _Data:
     return _DATA
 
 
+@lru_cache(maxsize=1 << 13)
 def _key(text: str) -> str:
     return " ".join(_fold(text).lower().split())
 
@@ -1280,6 +1302,15 @@ def _build() -> _Data:
             data.max_ngram = max(data.max_ngram, len(alias.split()))
         for acronym in entry["acronyms"]:
             data.orgs_exact[acronym] = entry["name"]
+    data.keep_caps = frozenset(data.orgs_exact) | frozenset(data.places_exact)
+    for place, _ in (*data.places.values(), *data.places_exact.values()):
+        if place not in data.place_ids:
+            data.place_ids[place] = len(data.place_list)
+            data.place_list.append(place)
+    for key in (*data.places, *data.orgs):
+        parts = key.split(" ")
+        data.key_prefixes.update(" ".join(parts[:k]) for k in range(1, len(parts) + 1))
+    data.exact_max_words = 1 + max((k.count(" ") for k in data.keep_caps), default=0)
     _build_topics(data)
     return data
 
@@ -1288,11 +1319,12 @@ def _place_rank(place: _Place, strength: float) -> tuple[float, int]:
     return (strength, {"country": 3, "state": 1, "city": 2, "region": 0}[place.kind])
 
 
-_WORD = re.compile(r"[a-z][a-z'-]*")
+# Words without trailing apostrophes or hyphens (as "[a-z][a-z'-]*" with them stripped).
+_WORD = re.compile(r"[a-z][a-z'-]*(?<=[a-z])")
 
 
 def _stems(text: str) -> tuple[str, ...]:
-    return tuple(stem(w.strip("'-")) for w in _WORD.findall(_fold(text).lower()) if w.strip("'-"))
+    return tuple(map(stem, _WORD.findall(_fold(text).lower())))
 
 
 def _build_topics(data: _Data) -> None:
@@ -1321,6 +1353,8 @@ def _build_topics(data: _Data) -> None:
         if all(c != code for c, _ in bucket):
             bucket.append((code, weight))
         data.topic_max_len = max(data.topic_max_len, len(stems))
+        data.topic_prefixes.update(stems[:k] for k in range(1, len(stems) + 1))
+        data.topic_starts.add(stems[0])
 
     for topic in data.topics.values():
         target = topic.second or topic.code
@@ -1345,40 +1379,30 @@ def _build_topics(data: _Data) -> None:
 # --------------------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
-    r"(?:[A-Za-z]\.){2,}"  # U.S., U.K., D.C.
-    r"|[^\W\d_](?:[\w&'\u2019-]*\w)?\.?"  # words, with a possible trailing period
+    # Tuned for speed; the same tokens as the plainer
+    # r"(?:[A-Za-z]\.){2,}|[^\W\d_](?:[\w&'\u2019-]*\w)?\.?|\d[\d.,:]*|[^\w\s]".
+    r"[A-Za-z][a-z]*+(?![\w&'\u2019.-])"  # a plain word: most tokens, matched cheaply
+    r"|[A-Za-z]\.[A-Za-z]\.(?:[A-Za-z]\.)*"  # U.S., U.K., D.C.
+    r"|[^\W\d_][\w&'\u2019-]*(?<=\w)\.?"  # words, with a possible trailing period
     r"|\d[\d.,:]*"  # numbers
     r"|[^\w\s]"  # punctuation, one char at a time
 )
 
 
-@dataclass
-class _Tok:
-    text: str  # without a sentence-final period or possessive
-    cap: bool
-    sent_start: bool
-    punct: bool
-    in_headline: bool
-    ends_sentence: bool = False
-    shout: bool = False  # from an all-capitals headline: case says nothing about names
+# What a token means for the capitalised runs: (text, code, speech verb, speech verb that does
+# not end a sentence). Codes: C capitalised word, E one ending a sentence, K connector, o other.
+_TokInfo = tuple[str, str, bool, bool]
 
 
-def _tokens(text: str, in_headline: bool, shout: bool, keep_caps: set[str]) -> list[_Tok]:
-    out: list[_Tok] = []
-    sent_start = True
-    for m in _TOKEN.finditer(text):
-        raw = m.group()
-        ch = raw[0]
-        if not ch.isalpha():
-            punct = not ch.isdigit()
-            out.append(_Tok(raw, False, sent_start, punct, in_headline))
-            if raw in ".!?":
-                sent_start = True
-                if out:
-                    out[-1].ends_sentence = True
-            elif punct and raw not in "\"'“”\u2018\u2019(":
-                pass
-            continue
+def _tok_info(raw: str, shout: bool, keep_caps: frozenset[str]) -> _TokInfo:
+    ch = raw[0]
+    if not ch.isalpha():
+        # Never capitalised; "&" is still a connector.
+        ends = raw in ".!?"
+        text = raw
+        cap = False
+    else:
+        # A token starting with a letter never strips down to nothing.
         ends = False
         word = raw
         if word.endswith(".") and word.lower() not in ABBREVIATIONS and word.count(".") == 1:
@@ -1388,46 +1412,40 @@ def _tokens(text: str, in_headline: bool, shout: bool, keep_caps: set[str]) -> l
             if word.endswith(poss):
                 word = word[: -len(poss)]
         word = word.rstrip("'\u2019")
-        if not word:
-            continue
         if shout and word.isupper() and word not in keep_caps:
             word = word.capitalize() if len(word) > 1 else word
-        tok = _Tok(word, word[0].isupper(), sent_start, False, in_headline, ends, shout)
-        out.append(tok)
-        sent_start = ends
-    return out
+        text = word
+        cap = word[0].isupper()
+    lower = text.lower()
+    if cap:
+        code = "E" if ends else "C"
+    elif lower in CONNECTORS:
+        code = "K"
+    else:
+        code = "o"
+    verb = lower in SPEECH_VERBS
+    return (text, code, verb, verb and not ends)
 
 
-def _runs(tokens: list[_Tok]) -> list[tuple[int, int]]:
-    """Maximal sequences of capitalised tokens, with connectors inside: [start, end)."""
-    runs: list[tuple[int, int]] = []
-    i, n = 0, len(tokens)
-    while i < n:
-        t = tokens[i]
-        if not t.cap or t.punct:
-            i += 1
-            continue
-        j = i + 1
-        if not t.ends_sentence:
-            while j < n:
-                u = tokens[j]
-                if u.cap and not u.punct:
-                    j += 1
-                    if u.ends_sentence:
-                        break
-                    continue
-                if (
-                    u.text.lower() in CONNECTORS
-                    and j + 1 < n
-                    and tokens[j + 1].cap
-                    and not tokens[j + 1].punct
-                ):
-                    j += 1
-                    continue
-                break
-        runs.append((i, j))
-        i = j
-    return runs
+# Newswire vocabularies are Zipfian: most tokens of a story were seen in earlier ones.
+@lru_cache(maxsize=1 << 14)
+def _plain_tok(raw: str) -> _TokInfo:
+    return _tok_info(raw, False, frozenset())
+
+
+def _tokens(
+    text: str, shout: bool = False, keep_caps: frozenset[str] = frozenset()
+) -> list[_TokInfo]:
+    raws = _TOKEN.findall(text)
+    if shout:
+        return [_tok_info(raw, True, keep_caps) for raw in raws]
+    return list(map(_plain_tok, raws))
+
+
+# A run: a capitalised word, then capitalised words and connectors followed by one, ending at
+# (and including) a word that ends a sentence. Same as scanning the tokens one by one.
+_RUN = re.compile(r"E|C(?:C|K(?=[CE]))*E?")
+_END_OF_HEADLINE: _TokInfo = (".", "o", False, False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1483,6 +1501,70 @@ class _Story:
                 found.name = name
 
 
+@dataclass
+class _Recorder:
+    """What capitalised runs add to a story, in order: a run's entities depend only on its words
+    and cues, so a run seen before replays its effects instead of being analysed again."""
+
+    data: _Data
+    places: list[tuple[_Place, float, bool]] = field(default_factory=list)
+    orgs: list[tuple[str, float, bool]] = field(default_factory=list)
+    people: list[_Person] = field(default_factory=list)
+    singles: list[tuple[str, bool]] = field(default_factory=list)
+    acronyms: list[tuple[str, bool]] = field(default_factory=list)
+    consumed: set[str] = field(default_factory=set)
+
+    def add_place(self, place: _Place, strength: float, headline: bool) -> None:
+        self.places.append((place, strength, headline))
+
+    def add_org(self, name: str, strength: float, headline: bool) -> None:
+        self.orgs.append((name, strength, headline))
+
+
+# A run's effects, as plain tuples of strings and numbers (places by number): once cached they
+# are nothing the garbage collector has to scan.
+_Effects = tuple[
+    tuple[tuple[int, float, bool], ...],  # places
+    tuple[tuple[str, float, bool], ...],  # organisations
+    tuple[tuple[tuple[str, ...], float, int, bool], ...],  # people
+    tuple[tuple[str, bool], ...],  # singles
+    tuple[tuple[str, bool], ...],  # acronyms
+    tuple[str, ...],  # consumed
+]
+
+
+def _apply(effects: _Effects, story: _Story) -> None:
+    places, orgs, people, singles, acronyms, consumed = effects
+    # Each kind keeps its own order; nothing reads one kind while adding another.
+    place_list = story.data.place_list
+    for index, strength, headline in places:
+        story.add_place(place_list[index], strength, headline)
+    for name, strength, headline in orgs:
+        story.add_org(name, strength, headline)
+    for tokens, strength, mentions, headline in people:
+        story.people.append(_Person(tokens, strength, mentions, headline))
+    story.singles += singles
+    story.acronyms += acronyms
+    story.consumed.update(consumed)
+
+
+@lru_cache(maxsize=1 << 12)
+def _run_effects(
+    words: tuple[str, ...], headline: bool, shout: bool, speech_before: bool, speech_after: bool
+) -> _Effects:
+    data = _load()
+    out = _Recorder(data)
+    _analyse_run(out, list(words), headline, shout, speech_before, speech_after)
+    return (
+        tuple((data.place_ids[place], strength, h) for place, strength, h in out.places),
+        tuple(out.orgs),
+        tuple((p.tokens, p.strength, p.mentions, p.headline) for p in out.people),
+        tuple(out.singles),
+        tuple(out.acronyms),
+        tuple(out.consumed),
+    )
+
+
 def _lookup(data: _Data, words: Sequence[str]) -> tuple[str, object, float] | None:
     """A known place or organisation spelled exactly by ``words``."""
     text = " ".join(words)
@@ -1500,15 +1582,16 @@ def _lookup(data: _Data, words: Sequence[str]) -> tuple[str, object, float] | No
     return None
 
 
-def _segment_known(story: _Story, words: list[str], headline: bool, factor: float) -> list[str]:
+def _segment_known(story: _Recorder, words: list[str], headline: bool, factor: float) -> list[str]:
     """Greedy longest-match of known places/orgs in ``words``; returns leftover blocks joined."""
     data = story.data
     leftovers: list[str] = []
     block: list[str] = []
     i, n = 0, len(words)
+    keys = list(map(_key, words))
     while i < n:
         hit = None
-        for length in range(min(data.max_ngram, n - i), 0, -1):
+        for length in range(_reach(data, keys, i, min(data.max_ngram, n - i)), 0, -1):
             found = _lookup(data, words[i : i + length])
             if found is not None:
                 hit = (length, found)
@@ -1534,6 +1617,22 @@ def _segment_known(story: _Story, words: list[str], headline: bool, factor: floa
     return leftovers
 
 
+def _reach(data: _Data, keys: list[str], i: int, top: int) -> int:
+    """How many words from ``i`` (at most ``top``) could name something known: no longer window
+    can. The keys of the words, joined, are the key of the words joined, unless one is empty."""
+    window = keys[i : i + top]
+    if not all(window):
+        return top
+    reach = 0
+    chain = ""
+    for k, key in enumerate(window):
+        chain = f"{chain} {key}" if k else key
+        if chain not in data.key_prefixes:
+            break
+        reach = k + 1
+    return min(top, max(reach, data.exact_max_words))
+
+
 def _strip_legal(words: list[str]) -> list[str]:
     while len(words) > 1 and words[-1].lower().rstrip(",") in LEGAL_SUFFIXES:
         words = words[:-1]
@@ -1554,23 +1653,28 @@ def _looks_like_name(words: Sequence[str]) -> bool:
     return True
 
 
-def _analyse_run(story: _Story, toks: list[_Tok], before: _Tok | None, after: _Tok | None) -> None:
-    if not toks:
+def _analyse_run(
+    story: _Recorder,
+    words: list[str],
+    headline: bool,
+    shout: bool,
+    speech_before: bool,
+    speech_after: bool,
+) -> None:
+    """One capitalised run; ``speech_*``: a speech verb stands beside it ("..., said Jane Doe")."""
+    if not words:
         return
     data = story.data
-    words = [t.text for t in toks]
-    headline = toks[0].in_headline
     # Leading sentence-openers, months and the like are not part of any name.
     while words and words[0].lower() in STOP_CAPS and _lookup(data, words) is None:
         words = words[1:]
-        toks = toks[1:]
     if not words:
         return
     # Split at month and day names ("Monday President Ruto ...").
     for k, w in enumerate(words):
         if k and w.lower() in MONTHS_DAYS:
-            _analyse_run(story, toks[:k], before, None)
-            _analyse_run(story, toks[k + 1 :], None, after)
+            _analyse_run(story, words[:k], headline, shout, speech_before, False)
+            _analyse_run(story, words[k + 1 :], headline, shout, False, speech_after)
             return
     # Trailing connector left over (shouldn't happen) or trailing stop word.
     whole = _lookup(data, words)
@@ -1585,14 +1689,14 @@ def _analyse_run(story: _Story, toks: list[_Tok], before: _Tok | None, after: _T
         name_start = title_at + 1
         while name_start < len(words) and (
             lower[name_start] in OFFICE_WORDS
-            or lower[name_start] in CONNECTORS - NAME_PARTICLES
+            or lower[name_start] in _NAME_ENDS
             or lower[name_start] in TITLES
         ):
             name_start += 1
         name = words[name_start:]
         # The name ends before a connector such as "of": "Zelensky of Ukraine".
         for k, w in enumerate(name):
-            if w.lower() in CONNECTORS - NAME_PARTICLES:
+            if w.lower() in _NAME_ENDS:
                 rest = name[k + 1 :]
                 name = name[:k]
                 if rest:
@@ -1613,10 +1717,7 @@ def _analyse_run(story: _Story, toks: list[_Tok], before: _Tok | None, after: _T
         return
     # 3. Known places and organisations inside; the rest may be a person with a speech cue.
     leftovers = _segment_known(story, words, headline, 1.0)
-    speech = (after is not None and after.text.lower() in SPEECH_VERBS) or (
-        before is not None and before.text.lower() in SPEECH_VERBS and not before.ends_sentence
-    )
-    shout = toks[0].shout
+    speech = speech_after or speech_before
     for block in leftovers:
         parts = block.split()
         if len(parts) == 1:
@@ -1634,7 +1735,7 @@ def _analyse_run(story: _Story, toks: list[_Tok], before: _Tok | None, after: _T
 
 
 def _analyse_org_or_known(
-    story: _Story, words: list[str], headline: bool, explicit_only: bool = False
+    story: _Recorder, words: list[str], headline: bool, explicit_only: bool = False
 ) -> bool:
     """Record an organisation if ``words`` name one by an organisation word; else known names."""
     lower = [w.lower() for w in words]
@@ -1766,17 +1867,26 @@ def _place_tags(story: _Story) -> list[tuple[str, float]]:
 
 def _topic_scores(data: _Data, headline: str, body: str) -> dict[str, float]:
     counts: dict[str, dict[tuple[str, ...], float]] = {}
+    terms = data.topic_terms
+    prefixes = data.topic_prefixes
+    starts = data.topic_starts.__contains__
+    max_len = data.topic_max_len
     for text, weight in ((headline, 2.0), (body, 1.0)):
         stems = _stems(text)
         n = len(stems)
-        for i in range(n):
-            for length in range(1, min(data.topic_max_len, n - i) + 1):
-                phrase = stems[i : i + length]
-                bucket = data.topic_terms.get(phrase)
+        # Only where a term can begin: most words begin none.
+        for i in compress(count(), map(starts, stems)):
+            for end in range(i + 1, min(i + max_len, n) + 1):
+                phrase = stems[i:end]
+                if phrase not in prefixes:
+                    break
+                bucket = terms.get(phrase)
                 if bucket is None:
                     continue
                 for code, w in bucket:
-                    per = counts.setdefault(code, {})
+                    per = counts.get(code)
+                    if per is None:
+                        per = counts[code] = {}
                     per[phrase] = per.get(phrase, 0.0) + weight * w
     scores: dict[str, float] = {}
     for code, per in counts.items():
@@ -1871,12 +1981,10 @@ _KEYWORD = re.compile(r"[A-Za-z][a-z]{3,}")
 
 
 def _keyword_tags(headline: str, body: str, consumed: set[str]) -> list[tuple[str, float]]:
-    head = {w.lower() for w in _KEYWORD.findall(headline)}
-    counts: dict[str, int] = {}
-    for w in _KEYWORD.findall(body):
-        lw = w.lower()
-        if lw in head and lw not in STOPWORDS and lw not in consumed:
-            counts[lw] = counts.get(lw, 0) + 1
+    wanted = {w.lower() for w in _KEYWORD.findall(headline)} - STOPWORDS - consumed
+    if not wanted:
+        return []  # (an all-capitals headline has no candidates)
+    counts = Counter(filter(wanted.__contains__, map(str.lower, _KEYWORD.findall(body))))
     ranked = sorted(((c, w) for w, c in counts.items() if c >= 2), key=lambda cw: (-cw[0], cw[1]))
     return [(w, round(min(0.75, 0.45 + 0.05 * c), 3)) for c, w in ranked[:5]]
 
@@ -1890,13 +1998,22 @@ def _entities(data: _Data, headline: str, body_text: str) -> _Story:
     story = _Story(data)
     letters = [c for c in headline if c.isalpha()]
     shout = bool(letters) and sum(c.isupper() for c in letters) > 0.8 * len(letters)
-    keep = set(data.orgs_exact) | set(data.places_exact)
-    tokens = [*_tokens(headline, True, shout, keep), _Tok(".", False, True, True, True, True)]
-    tokens += _tokens(body_text, False, False, keep)
-    for start, end in _runs(tokens):
-        before = tokens[start - 1] if start > 0 else None
-        after = tokens[end] if end < len(tokens) else None
-        _analyse_run(story, tokens[start:end], before, after)
+    tokens = _tokens(headline, shout, data.keep_caps)
+    n_head = len(tokens)
+    tokens.append(_END_OF_HEADLINE)
+    tokens += _tokens(body_text)
+    n = len(tokens)
+    for m in _RUN.finditer("".join(map(itemgetter(1), tokens))):
+        start, end = m.span()
+        headline_run = start < n_head
+        effects = _run_effects(
+            tuple([t[0] for t in tokens[start:end]]),
+            headline_run,
+            shout and headline_run,
+            start > 0 and tokens[start - 1][3],
+            end < n and tokens[end][2],
+        )
+        _apply(effects, story)
     return story
 
 
