@@ -18,10 +18,10 @@ from typing import Any, Literal
 import httpx
 
 from shared import keys
+from shared.backlog import stream_backlogs
 from shared.broker import create_redis
 from shared.models import version_ordering
 from shared.settings import Settings
-from shared.streams import CONSUMER_GROUPS
 
 CONTENT_TYPES = {
     ".json": "application/json",
@@ -211,14 +211,7 @@ async def _pipeline_idle(redis: Any) -> bool:
     """No link refresh waiting, and every group has read and acknowledged everything."""
     if await redis.zcard(keys.REFRESH_DUE):
         return False
-    for stream, groups in CONSUMER_GROUPS.items():
-        if not await redis.exists(stream):
-            continue
-        for group in await redis.xinfo_groups(stream):
-            name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
-            if name in groups and (group.get("lag") or group["pending"]):
-                return False
-    return True
+    return all(backlog.entries == 0 for backlog in await stream_backlogs(redis))
 
 
 async def _front_page_current(redis: Any) -> bool:

@@ -30,7 +30,9 @@ async def _refresh_loop(runtime: Runtime, archive: RedisArchive) -> None:
     while True:
         await asyncio.sleep(REFRESH_POLL_S)
         try:
-            # Refreshes wait while the pipeline is behind: they come due again, none is lost.
+            if not await archive.refreshes_due():
+                continue
+            # Refreshes wait while the pipeline is behind: they stay due, none is lost.
             backlog = await worst_backlog(runtime.redis)
             if backlog is not None and backlog.entries > runtime.settings.ingest_max_lag:
                 continue

@@ -166,14 +166,14 @@ class RedisArchive:
                     if fields[b"op"] == b"model":
                         new_model |= story_id.decode() != self._semantic_id
                     elif fields[b"op"] == b"add":
-                        own = mine.get(entry_id)
+                        added_features = mine.get(entry_id)
                         raw = features.get(story_id)
-                        if own is not None or raw is not None:
+                        if added_features is None and raw is not None:
+                            added_features = StoryFeatures.from_dict(json.loads(raw))
+                        if added_features is not None:  # None: removed from Redis since
                             # Re-adding a story (a correction) leaves its old postings behind.
                             self._stale_postings += story_id.decode() in self.index_
-                            self.index_.add(
-                                own or StoryFeatures.from_dict(json.loads(raw or b"{}"))
-                            )
+                            self.index_.add(added_features)
                     else:
                         self._stale_postings += self.index_.remove(story_id.decode())
                     self._log_position = entry_id.decode()
@@ -408,6 +408,10 @@ class RedisArchive:
         due = time.time() + delay
         await self.redis.zadd(REFRESH_DUE, {article_id: due for article_id in article_ids}, lt=True)
         logger.debug("refresh (%s) scheduled for %s", reason, ", ".join(article_ids))
+
+    async def refreshes_due(self) -> int:
+        """How many refreshes are due now (one cheap call, before anything heavier)."""
+        return int(await self.redis.zcount(REFRESH_DUE, "-inf", time.time()))
 
     async def lease_due_refreshes(self, limit: int = 100) -> tuple[list[str], str]:
         """Refreshes now due, leased to the caller; confirm them with `confirm_sent`."""

@@ -86,11 +86,7 @@ class SemanticModel:
     vectors: np.ndarray  # float32, terms x dims
     stories: int  # how many stories it was fitted on (at most SEMANTIC_MAX_STORIES)
     fitted_at: float  # unix time
-    archive_stories: int = 0  # live stories in the archive when it was fitted (>= stories)
-
-    @property
-    def archive_size(self) -> int:
-        return max(self.archive_stories, self.stories)
+    archive_stories: int  # live stories in the archive when it was fitted (>= stories)
 
     @property
     def dims(self) -> int:
@@ -127,7 +123,7 @@ class SemanticModel:
         meta = {
             "model_id": self.model_id,
             "stories": self.stories,
-            "archive_stories": self.archive_size,
+            "archive_stories": self.archive_stories,
             "fitted_at": self.fitted_at,
             "dims": self.dims,
             "terms": len(self.terms),
@@ -163,9 +159,9 @@ def refit_due(model: SemanticModel | None, live_stories: int, now: float) -> boo
         return False
     if model is None:
         return True
-    if live_stories >= REFIT_GROWTH * model.archive_size:
+    if live_stories >= REFIT_GROWTH * model.archive_stories:
         return True
-    return now - model.fitted_at >= REFIT_AGE_S and live_stories != model.archive_size
+    return now - model.fitted_at >= REFIT_AGE_S and live_stories != model.archive_stories
 
 
 def _flatten(snapshot: TermSnapshot) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

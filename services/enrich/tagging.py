@@ -380,28 +380,25 @@ LEGAL_SUFFIXES = frozenset(
 NUMBER_WORDS = frozenset(
     ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 )
-MONTHS_DAYS = frozenset(
-    [
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-    ]
+DAYS = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])
+MONTHS_DAYS = (
+    frozenset(
+        [
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ]
+    )
+    | DAYS
 )
 
 STOP_CAPS = (
@@ -825,13 +822,6 @@ STOPWORDS = (
             "today",
             "yesterday",
             "tomorrow",
-            "monday",
-            "tuesday",
-            "wednesday",
-            "thursday",
-            "friday",
-            "saturday",
-            "sunday",
             "time",
             "people",
             "officials",
@@ -882,6 +872,7 @@ STOPWORDS = (
         ]
     )
     | NUMBER_WORDS
+    | DAYS
 )
 
 # Curated newswire terms per Media Topic label (level 2 unless noted), on top of the taxonomy's

@@ -110,8 +110,10 @@ async def test_an_older_version_is_never_recorded_over_a_newer_one(settings: Set
 async def test_refreshes_are_due_once_per_interval(settings: Settings) -> None:
     redis = create_redis(settings)
     archive = RedisArchive(redis, refresh_delay_s=0)
+    assert await archive.refreshes_due() == 0
     await archive.schedule_refresh(["a", "b"], "related-refresh")
     await archive.schedule_refresh(["a"], "related-refresh")
+    assert await archive.refreshes_due() == 2
     due, lease = await archive.lease_due_refreshes()
     assert sorted(due) == ["a", "b"]
     assert (await archive.lease_due_refreshes())[0] == []  # leased: not handed out twice

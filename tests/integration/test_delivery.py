@@ -47,12 +47,11 @@ async def handler_that(seen: list[str]) -> Any:
     return handle
 
 
-async def run_consumer(
-    settings: Settings, seen: list[str], until: Any, timeout: float = 30
-) -> tuple[Redis, StreamConsumer]:
-    redis = create_redis(settings)
-    broker = create_broker(settings)
-    consumer = StreamConsumer(
+async def republish_consumer(
+    settings: Settings, redis: Redis, broker: Any, seen: list[str], **options: Any
+) -> StreamConsumer:
+    """A consumer of the republish stream, as enrich runs one, whose handler notes what it saw."""
+    return StreamConsumer(
         stream=REPUBLISH,
         group=ENRICH,
         adapter=TypeAdapter(ArticleRepublishRequested),
@@ -60,8 +59,16 @@ async def run_consumer(
         settings=settings,
         redis=lambda: redis,
         broker=broker,
-        concurrency=4,
+        **options,
     )
+
+
+async def run_consumer(
+    settings: Settings, seen: list[str], until: Any, timeout: float = 30
+) -> tuple[Redis, StreamConsumer]:
+    redis = create_redis(settings)
+    broker = create_broker(settings)
+    consumer = await republish_consumer(settings, redis, broker, seen, concurrency=4)
     consumer.subscribe()
     await broker.start()
     try:
@@ -194,15 +201,7 @@ async def test_two_copies_of_one_message_emit_its_outputs_once(settings: Setting
     redis = create_redis(settings)
     [(_, [(entry_id, fields)])] = await redis.xreadgroup(ENRICH, "slow", {REPUBLISH: ">"})
     seen: list[str] = []
-    consumer = StreamConsumer(
-        stream=REPUBLISH,
-        group=ENRICH,
-        adapter=TypeAdapter(ArticleRepublishRequested),
-        handle=await handler_that(seen),
-        settings=settings,
-        redis=lambda: redis,
-        broker=create_broker(settings),
-    )
+    consumer = await republish_consumer(settings, redis, create_broker(settings), seen)
     for _copy in range(2):
         await consumer.process(
             [_Delivery(entry_id=entry_id, raw=fields[b"__data__"])], reclaimed=False

@@ -194,7 +194,9 @@ def test_when_a_refit_is_due(
             vectors=np.zeros((0, 4), np.float32),
             stories=model_stories,
             fitted_at=fitted_at,
-            archive_stories=150_000 if model_stories == semantic.SEMANTIC_MAX_STORIES else 0,
+            archive_stories=150_000
+            if model_stories == semantic.SEMANTIC_MAX_STORIES
+            else model_stories,
         )
     )
     assert semantic.refit_due(model, live, now) is due
@@ -216,7 +218,7 @@ def test_a_large_archive_is_fitted_on_its_latest_stories_and_the_rest_folded_in(
     fitted = semantic.fit_archive(recent, rest, now=9.0, dims=DIMS)
     assert fitted is not None
     model, slots, vectors = fitted
-    assert (model.stories, model.archive_size) == (250, len(feats))
+    assert (model.stories, model.archive_stories) == (250, len(feats))
     index.install_semantic(model, slots, vectors)
     for f in feats[:5]:  # fitted or folded in, every story has its vector
         alone = model.fold_in(f.terms)
@@ -233,6 +235,7 @@ def test_a_story_whose_terms_carry_no_weight_has_no_vector() -> None:
         idf=np.zeros(1, np.float32),
         vectors=np.ones((1, 2), np.float32),
         stories=300,
+        archive_stories=300,
         fitted_at=0.0,
     )
     assert everywhere.fold_in({"common": 3.0}) is None
