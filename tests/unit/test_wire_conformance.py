@@ -275,6 +275,31 @@ EXPECTED: dict[str, Story | Rejected] = {
     "schema/superdesk-ninjs-schema.json": Rejected(UnknownFormat),
 }
 
+# Formats the samples hold that ingest does not read yet (the formats issue, #12): every file of
+# theirs must still be refused, so this list cannot go stale. When a format lands, its files move
+# into EXPECTED with real expectations.
+NOT_YET_SUPPORTED_FORMATS = ("newsml-1.2", "anpa-1312", "iptc-7901", "ap-media-api-json")
+NOT_YET_SUPPORTED = frozenset(
+    {
+        "newsml-1.2/superdesk-belga_efe_belga.xml",
+        "newsml-1.2/superdesk-belga_ats_newsml_1_2_belga.xml",
+        "newsml-1.2/superdesk-belga_anp_belga.xml",
+        "newsml-1.2/superdesk_ana1.xml",
+        "anpa1312/superdesk_ap_anpa-4.tst",
+        "anpa1312/superdesk_ap_anpa-5.tst",
+        "anpa1312/superdesk_ap_anpa-6.tst",
+        "anpa1312/superdesk-belga_kyodo.txt",
+        "iptc7901/superdesk-belga_ats.txt",
+        "iptc7901/superdesk-belga_dpa.txt",
+        "iptc7901/superdesk_dpa_two_by_line.txt",
+        "iptc7901/superdesk_IPTC7901_odd_charset.txt",
+        "ap-media-json/superdesk-cp_ap-agate.json",
+        "ap-media-json/superdesk-cp_ap-agate-nitf.xml",
+        "ap-media-json/superdesk-cp_politics.json",
+        "ap-media-json/superdesk-cp_ap-getty-picture.json",
+    }
+)
+
 # MANIFEST.tsv's format column, in the names detect_format returns.
 MANIFEST_FORMATS = {
     "ninjs-1.x": "ninjs-1",
@@ -304,8 +329,17 @@ def test_every_sample_has_expectations() -> None:
         for path in SAMPLES.rglob("*")
         if path.is_file() and path.name != "MANIFEST.tsv"
     }
-    assert on_disk == set(EXPECTED)
-    assert set(manifest()) == set(EXPECTED)
+    assert on_disk == set(EXPECTED) | NOT_YET_SUPPORTED
+    assert set(manifest()) == set(EXPECTED) | NOT_YET_SUPPORTED
+    assert not NOT_YET_SUPPORTED & set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(NOT_YET_SUPPORTED))
+def test_not_yet_supported_sample_is_refused(name: str) -> None:
+    """Until its format is read, a sample is refused with a parse error, never half-read."""
+    assert manifest()[name] in (*NOT_YET_SUPPORTED_FORMATS, "nitf")
+    with pytest.raises(ParseError):
+        parse_stories(sample(name))
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(EXPECTED) if not n.startswith("schema/")])
