@@ -4,20 +4,33 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SOURCES := shared services cli tests bench
 
-.PHONY: install run up down status push test test-unit test-integration test-e2e lint bench bench-enrich bench-tagging clean
+.PHONY: install lock run up down status push test test-unit test-integration test-e2e lint format \
+	docs bench bench-enrich bench-tagging clean
 
-$(STAMP): pyproject.toml
+# Every machine installs the same versions: requirements/dev.lock pins each package with its
+# hashes (pip-tools; `make lock` writes it from pyproject.toml), and pip refuses anything else.
+$(STAMP): pyproject.toml requirements/dev.lock
 	@# Debian's python3 ships venv separately; install it only if it is missing and we may.
 	@$(PYTHON) -m venv --help >/dev/null 2>&1 && $(PYTHON) -c "import ensurepip" 2>/dev/null || \
 	  { echo "python3-venv is missing: installing it with apt-get"; \
 	    apt-get update -qq && apt-get install -y -qq python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[servers,dev]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Re-pin every dependency (after editing pyproject.toml's dependencies); takes a few minutes.
+lock: $(STAMP)
+	$(BIN)/pip install --quiet pip-tools
+	$(BIN)/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+	  --strip-extras --allow-unsafe --extra servers --extra dev -o requirements/dev.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+	  --strip-extras --allow-unsafe -o requirements/runtime.lock pyproject.toml
 
 ## The whole stack without Docker, the demo feed published, the site's URL printed.
 run: up
@@ -49,14 +62,23 @@ test-e2e: $(STAMP)
 	$(BIN)/pytest -m e2e
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check shared services tests bench
-	$(BIN)/ruff check shared services tests bench
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/wirepress asyncapi --check
+
+format: $(STAMP)
+	$(BIN)/ruff format $(SOURCES)
+	$(BIN)/ruff check --fix $(SOURCES)
+
+## The streams' AsyncAPI document, generated from the code.
+docs: $(STAMP)
+	$(BIN)/wirepress asyncapi > docs/asyncapi.json
 
 ## 2,000 stories end to end on a fresh local stack; results in bench/results/pipeline.json.
 bench: $(STAMP)
-	$(BIN)/python bench/bench_pipeline.py --stories 2000 --out bench/results/pipeline.json
+	$(BIN)/python -m bench.pipeline --stories 2000 --out bench/results/pipeline.json
 
 # The optional embedding rows need the model (torch, ~1.3 GB): it lives in its own venv so the
 # service's stays small. torch==2.13.0 first, so pip takes the CPU build this machine kind has.
@@ -69,11 +91,11 @@ $(EMB_VENV)/.installed: pyproject.toml
 	touch $@
 
 bench-enrich: $(STAMP) $(EMB_VENV)/.installed
-	$(BIN)/python bench/bench_enrich.py --out bench/results/enrich.json \
+	$(BIN)/python -m bench.enrich --out bench/results/enrich.json \
 	  --embeddings var/bench/reuters-minilm.npz --embedder-python $(EMB_VENV)/bin/python
 
 bench-tagging: $(STAMP)
-	$(BIN)/python bench/bench_tagging.py --out bench/results/tagging.json
+	$(BIN)/python -m bench.tagging --out bench/results/tagging.json
 
 clean: down
 	rm -rf var

@@ -6,7 +6,7 @@ behind, so a stopped or slow stage slows the work down instead of letting trimmi
 entries:
 
 * ingest answers 503 while enrich, render or publish is more than `INGEST_MAX_LAG` behind on a
-  stream stories pass through (STORY_STREAMS);
+  stream stories pass through (STORY_STREAMS, render's listing of what publish did included);
 * link refreshes wait while any stage is more than `INGEST_MAX_LAG` behind;
 * bulk republishing waits until every stage is under half of it (BULK_SHARE), leaving the other
   half to live stories, so a long `republish --all` never makes ingest turn feeds away.
@@ -16,27 +16,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.streams import CONSUMER_GROUPS, ENRICHED, INGESTED, RENDERED
+from shared.streams import CONSUMER_GROUPS, ENRICHED, INGESTED, PUBLISHED, RENDERED, Backlog
 
-#: The streams every pushed story passes through (republish requests join at ENRICHED).
-STORY_STREAMS = (INGESTED, ENRICHED, RENDERED)
+#: The streams every pushed story passes through (republish requests join at ENRICHED); a story
+#: is listed on the site from PUBLISHED, so a stage behind there must slow feeds down too.
+STORY_STREAMS = (INGESTED, ENRICHED, RENDERED, PUBLISHED)
 #: Share of the backlog limit bulk work may fill.
 BULK_SHARE = 0.5
-
-
-@dataclass(frozen=True)
-class Backlog:
-    entries: int  # unread plus pending, for the stage that is furthest behind
-    stream: str
-    group: str
-
-    def __str__(self) -> str:
-        return f"{self.group} is {self.entries} entries behind on {self.stream}"
 
 
 def _name(value: object) -> str:

@@ -1,21 +1,27 @@
-"""The Redis connection, the FastStream broker and the consumer groups, built from settings."""
+"""The Redis connection, the FastStream broker, the consumer groups, and the one way an event is
+put on a stream (`encode_event`, `publish_events`), built from settings."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from faststream.redis import RedisBroker
 from faststream.redis.parser.binary import BinaryMessageFormatV1
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.settings import Settings
+from shared.settings import ServiceSettings
 from shared.streams import CONSUMER_GROUPS
 
 logger = logging.getLogger(__name__)
 
+#: The stream entry field FastStream's consumers read a message from.
+DATA_FIELD = b"__data__"
 
-def create_broker(settings: Settings) -> RedisBroker:
+
+def create_broker(settings: ServiceSettings) -> RedisBroker:
     return RedisBroker(
         settings.redis_url,
         # In-flight handlers get this long to finish when the service stops.
@@ -27,8 +33,8 @@ def create_broker(settings: Settings) -> RedisBroker:
     )
 
 
-def create_redis(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url, socket_timeout=10, socket_connect_timeout=3)
+def create_redis(redis_url: str) -> Redis:
+    return Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=3)
 
 
 async def ensure_groups(client: Redis) -> None:
@@ -41,3 +47,30 @@ async def ensure_groups(client: Redis) -> None:
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+
+
+async def encode_event(event: BaseModel) -> bytes:
+    """An event as FastStream's consumers expect it on the wire: JSON in its binary envelope."""
+    return await BinaryMessageFormatV1.encode(
+        message=event.model_dump_json().encode(),
+        reply_to=None,
+        headers={"content-type": "application/json"},
+        correlation_id=str(getattr(event, "correlation_id", "")),
+    )
+
+
+async def publish_events(
+    redis: Redis, stream: str, events: Iterable[BaseModel], maxlen: int
+) -> list[bytes]:
+    """Append events to a stream (trimmed at about `maxlen`) in one round trip; their entry ids.
+
+    Outside a consumer's handler (whose outputs the delivery layer settles with its ack), this
+    is how an event goes on a stream: tools, and a service's own background work.
+    """
+    encoded = [await encode_event(event) for event in events]
+    if not encoded:
+        return []
+    async with redis.pipeline(transaction=False) as pipe:
+        for data in encoded:
+            pipe.xadd(stream, {DATA_FIELD: data}, maxlen=maxlen, approximate=True)
+        return [bytes(entry_id) for entry_id in await pipe.execute()]

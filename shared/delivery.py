@@ -31,19 +31,18 @@ from faststream.redis.message import FAKE_CONSUMER
 from faststream.redis.message import RedisBatchStreamMessage as RedisBatchStreamMessageClass
 from faststream.redis.message import RedisStreamMessage as RedisStreamMessageClass
 from faststream.redis.parser.binary import BinaryMessageFormatV1
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from redis.asyncio import Redis
 
+from shared.broker import DATA_FIELD, encode_event
 from shared.errors import PermanentError
-from shared.settings import Settings
+from shared.events import Output
+from shared.settings import ServiceSettings
 from shared.streams import dead_letter, failures_key
 
 logger = logging.getLogger(__name__)
 
-Output = tuple[str, BaseModel]
 Handle = Callable[[Any], Awaitable[Sequence[Output]]]
-
-DATA_FIELD = b"__data__"
 
 # Settles one batch atomically. A message's outputs are appended and its dead letter written only
 # if this XACK acknowledged it, so two copies of one message (a slow replica and the one that
@@ -88,16 +87,6 @@ return acked
 """
 
 
-async def _encode(event: BaseModel) -> bytes:
-    """An event as FastStream's own consumers expect it on the wire."""
-    return await BinaryMessageFormatV1.encode(
-        message=event.model_dump_json().encode(),
-        reply_to=None,
-        headers={"content-type": "application/json"},
-        correlation_id=str(getattr(event, "correlation_id", "")),
-    )
-
-
 @dataclass
 class _Delivery:
     entry_id: bytes
@@ -117,7 +106,7 @@ class StreamConsumer:
     group: str
     adapter: TypeAdapter[Any]
     handle: Handle
-    settings: Settings
+    settings: ServiceSettings
     redis: Callable[[], Redis]
     broker: RedisBroker
     concurrency: int = 1
@@ -240,7 +229,7 @@ class StreamConsumer:
             for stream, event in delivery.outputs:
                 if stream not in output_streams:
                     output_streams.append(stream)
-                args += [4 + output_streams.index(stream), await _encode(event)]
+                args += [4 + output_streams.index(stream), await encode_event(event)]
         for delivery in dead:
             args += ["dead", delivery.entry_id, delivery.error or "", delivery.deliveries,
                      time.time(), delivery.raw]  # fmt: skip

@@ -2,7 +2,9 @@
 
 Each event carries `event_id`, `article_id`, the story's `guid` and `version`, a UTC time, the
 correlation id that follows one pushed story through every service, and `schema_version`.
-A stream may carry more than one event type; `event_type` tells them apart.
+A stream may carry more than one event type; `event_type` tells them apart. Which service emits
+and consumes which event on which stream is written down once, in `shared.streams.TOPOLOGY`, and
+the AsyncAPI document (`docs/asyncapi.json`) is generated from it and from these models.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from shared.models import Article, RelatedLink, Tag
+from shared.models import Article, ListingEntry, RelatedLink, Tag
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
+
+_EXAMPLE_TIME = "2026-03-14T09:26:53Z"
+_EXAMPLE_ORDERING = "0000000002.0000000000.0000000000.0000000000|20260314T092653.000000"
 
 
 def _now() -> datetime:
@@ -27,15 +32,41 @@ def _new_id() -> str:
 
 
 class Event(BaseModel):
+    """What every event carries."""
+
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    event_id: str = Field(default_factory=_new_id)
-    article_id: str
-    guid: str
-    version: str
-    occurred_at: datetime = Field(default_factory=_now)
-    correlation_id: str = Field(default_factory=_new_id)
-    schema_version: int = SCHEMA_VERSION
+    event_id: str = Field(
+        default_factory=_new_id,
+        description="Unique id of this event (a new one for every event, even a retry's).",
+        examples=["3f0c2a9e8b7d4c1fa2e6b5d4c3b2a190"],
+    )
+    article_id: str = Field(
+        description="The story this event is about: the same for every version of it "
+        "(`shared.models.article_id_for(guid)`); site pages use a name such as `site:index`.",
+        examples=["5d41402abc4b2a76"],
+    )
+    guid: str = Field(
+        description="The wire's own identifier of the story.",
+        examples=["urn:newsml:example.com:20260314:kursk-offensive"],
+    )
+    version: str = Field(description="The story's version as the wire numbers it.", examples=["2"])
+    occurred_at: datetime = Field(
+        default_factory=_now,
+        description="When this event happened, in UTC.",
+        examples=[_EXAMPLE_TIME],
+    )
+    correlation_id: str = Field(
+        default_factory=_new_id,
+        description="Follows one pushed story through every service and log line "
+        "(the feed's `X-Correlation-ID`, or one ingest made up).",
+        examples=["b1946ac92492d2347c6235b4d2611184"],
+    )
+    schema_version: Literal[1] = Field(
+        default=SCHEMA_VERSION,
+        description="Version of the event schemas; fields are only ever added.",
+        examples=[1],
+    )
 
     @classmethod
     def about(cls, story: Article, **fields: Any) -> Self:
@@ -46,76 +77,197 @@ class Event(BaseModel):
 class ArticleIngested(Event):
     """A story passed ingest: authenticated, parsed, archived raw, accepted."""
 
-    event_type: Literal["article.ingested"] = "article.ingested"
-    article: Article
-    feed: str = "default"
-    raw_key: str | None = None
+    event_type: Literal["article.ingested"] = Field(
+        default="article.ingested",
+        description="Tells the events of a stream apart.",
+        examples=["article.ingested"],
+    )
+    article: Article = Field(description="The story, normalised from its wire format.")
+    feed: str = Field(
+        default="default", description="The feed that pushed it.", examples=["superdesk"]
+    )
+    raw_key: str | None = Field(
+        default=None,
+        description="Where the payload as received is archived (for `wirepress replay`).",
+        examples=["raw/2026/03/14/092653-9f86d081884c7d65-1a2b3c4d"],
+    )
 
 
 class ArticleRepublishRequested(Event):
-    """An editor (or the system, when links change) asked for a stored story to be published again.
+    """An editor, or enrich itself when links change, asked for a stored story to be
+    published again. It names the story by id; enrich resolves it from its archive."""
 
-    `pin` and `ban` name article ids an editor wants first among, or kept out of, its related links.
-    """
-
-    event_type: Literal["article.republish_requested"] = "article.republish_requested"
-    reason: str = "editor"
-    pin: list[str] = Field(default_factory=list)
-    ban: list[str] = Field(default_factory=list)
+    event_type: Literal["article.republish_requested"] = Field(
+        default="article.republish_requested",
+        description="Tells the events of a stream apart.",
+        examples=["article.republish_requested"],
+    )
+    reason: str = Field(
+        default="editor",
+        description="Why: `editor` (a person asked), `related-refresh` (a newer related "
+        "story arrived), `link-changed` (a story it links to was corrected or killed).",
+        examples=["editor"],
+    )
+    pin: list[str] = Field(
+        default_factory=list,
+        description="Article ids an editor wants first among its related links.",
+        examples=[["7c6a180b36896a0a"]],
+    )
+    ban: list[str] = Field(
+        default_factory=list,
+        description="Article ids an editor wants never linked from it.",
+        examples=[["e4da3b7fbbce2345"]],
+    )
 
 
 class ArticleEnriched(Event):
-    """A story with its tags and related links, ready to render. `killed`/withheld stories carry no links."""
+    """A story with its tags and related links, ready to render. Killed and withheld stories
+    carry no links."""
 
-    event_type: Literal["article.enriched"] = "article.enriched"
-    article: Article
-    ordering: str
-    page_path: str
-    tags: list[Tag] = Field(default_factory=list)
-    read_also: list[RelatedLink] = Field(default_factory=list)
-    related: list[RelatedLink] = Field(default_factory=list)
-    # True when an earlier version of this story was already seen: the page says it was updated.
-    corrected: bool = False
-    # Why it was enriched: "ingested" for a pushed story, else the republish request's reason.
-    reason: str = "ingested"
+    event_type: Literal["article.enriched"] = Field(
+        default="article.enriched",
+        description="Tells the events of a stream apart.",
+        examples=["article.enriched"],
+    )
+    article: Article = Field(description="The story as stored: the version enriched.")
+    ordering: str = Field(
+        description="Sorts the way versions of the story follow each other "
+        "(`shared.models.version_ordering`): an older one never replaces a newer one.",
+        examples=[_EXAMPLE_ORDERING],
+    )
+    page_path: str = Field(
+        description="The story's page in the site bucket: fixed by its first version.",
+        examples=["2026/03/ukraine-pushes-into-kursk-5d41402a/index.html"],
+    )
+    tags: list[Tag] = Field(
+        default_factory=list, description="People, organisations, places, topics, keywords."
+    )
+    read_also: list[RelatedLink] = Field(
+        default_factory=list, description="READ ALSO inserts, each after a paragraph."
+    )
+    related: list[RelatedLink] = Field(
+        default_factory=list, description="Related Posts under the story, best first."
+    )
+    corrected: bool = Field(
+        default=False,
+        description="An earlier version was published before: the page says it was updated.",
+        examples=[False],
+    )
+    reason: str = Field(
+        default="ingested",
+        description="Why it was enriched: `ingested` for a pushed story, else the republish "
+        "request's reason.",
+        examples=["ingested"],
+    )
 
 
 class ArticleRendered(Event):
-    """An article page ready to write, or (html None, withdrawn) a page to take down."""
+    """An article page ready to write, or (no html, withdrawn) a page to take down."""
 
-    event_type: Literal["article.rendered"] = "article.rendered"
-    ordering: str
-    page_path: str
-    html: str | None = None
-    withdrawn: bool = False
-    headline: str = ""
-    excerpt: str = ""
-    published_at: datetime | None = None
+    event_type: Literal["article.rendered"] = Field(
+        default="article.rendered",
+        description="Tells the events of a stream apart.",
+        examples=["article.rendered"],
+    )
+    ordering: str = Field(
+        description="The version ordering of the story rendered (see ArticleEnriched).",
+        examples=[_EXAMPLE_ORDERING],
+    )
+    page_path: str = Field(
+        description="Where the page goes in the site bucket.",
+        examples=["2026/03/ukraine-pushes-into-kursk-5d41402a/index.html"],
+    )
+    html: str | None = Field(
+        default=None,
+        description="The whole page; None to take it down.",
+        examples=["<!doctype html><html lang=en>…</html>"],
+    )
+    withdrawn: bool = Field(
+        default=False,
+        description="The story is killed or withheld: take its page down.",
+        examples=[False],
+    )
+    headline: str = Field(
+        default="",
+        description="The story's headline.",
+        examples=["Ukraine pushes into Russia's Kursk region"],
+    )
+    excerpt: str = Field(
+        default="",
+        description="What listings show under the headline.",
+        examples=["Ukrainian troops crossed into Russia's Kursk region on Saturday."],
+    )
+    published_at: datetime | None = Field(
+        default=None, description="When the story first ran.", examples=[_EXAMPLE_TIME]
+    )
+    listing: ListingEntry | None = Field(
+        default=None,
+        description="What listing pages show of the story once its page is up; None when "
+        "withdrawn. Publish passes it on in ArticlePublished.",
+    )
 
 
 class SitePageRendered(Event):
     """A page that belongs to the site rather than to one story (the front page).
 
-    `article_id` names the page (`site:index`); `ordering` is the site generation it was rendered
-    from (publish bumps it on every change to the list of stories), so an older render never
-    replaces a newer one.
+    `article_id` names the page (`site:index`); `ordering` is the listing generation it was
+    rendered from, so an older render never replaces a newer one.
     """
 
-    event_type: Literal["site.rendered"] = "site.rendered"
-    ordering: str
-    page_path: str
-    html: str
+    event_type: Literal["site.rendered"] = Field(
+        default="site.rendered",
+        description="Tells the events of a stream apart.",
+        examples=["site.rendered"],
+    )
+    ordering: str = Field(
+        description="The listing generation the page was rendered from, zero-padded: "
+        "a page rendered from an older listing never replaces one from a newer.",
+        examples=["00001773480413000000"],
+    )
+    page_path: str = Field(description="Where the page goes.", examples=["index.html"])
+    html: str = Field(
+        description="The whole page.", examples=["<!doctype html><html lang=en>…</html>"]
+    )
 
 
 class ArticlePublished(Event):
-    """The outcome of publishing one article page: written, unchanged, withdrawn or stale."""
+    """The outcome of publishing one article page: written, unchanged, withdrawn or stale.
 
-    event_type: Literal["article.published"] = "article.published"
-    ordering: str
-    page_path: str
-    url: str
-    outcome: Literal["written", "unchanged", "withdrawn", "stale"]
+    Render follows these to keep the site's listings: a story is listed once its page is up
+    (written or unchanged, with `listing`) and delisted once it is withdrawn.
+    """
 
+    event_type: Literal["article.published"] = Field(
+        default="article.published",
+        description="Tells the events of a stream apart.",
+        examples=["article.published"],
+    )
+    ordering: str = Field(
+        description="The version ordering of the page this outcome is about.",
+        examples=[_EXAMPLE_ORDERING],
+    )
+    page_path: str = Field(
+        description="The page in the site bucket.",
+        examples=["2026/03/ukraine-pushes-into-kursk-5d41402a/index.html"],
+    )
+    url: str = Field(
+        description="Where readers find it.",
+        examples=["https://news.example.com/2026/03/ukraine-pushes-into-kursk-5d41402a/"],
+    )
+    outcome: Literal["written", "unchanged", "withdrawn", "stale"] = Field(
+        description="`written`: the page is up with these bytes; `unchanged`: it already was; "
+        "`withdrawn`: the page was taken down; `stale`: a newer version is already there "
+        "(nothing was done).",
+        examples=["written"],
+    )
+    listing: ListingEntry | None = Field(
+        default=None,
+        description="What listing pages show of the story (written and unchanged outcomes).",
+    )
+
+
+#: What a handler emits: an event and the stream it goes on.
+Output = tuple[str, Event]
 
 EnrichInput = Annotated[
     ArticleIngested | ArticleRepublishRequested, Field(discriminator="event_type")
@@ -124,3 +276,18 @@ PublishInput = Annotated[ArticleRendered | SitePageRendered, Field(discriminator
 
 ENRICH_INPUT: TypeAdapter[ArticleIngested | ArticleRepublishRequested] = TypeAdapter(EnrichInput)
 PUBLISH_INPUT: TypeAdapter[ArticleRendered | SitePageRendered] = TypeAdapter(PublishInput)
+
+#: Every event model, for documentation and schema checks.
+ALL_EVENTS: tuple[type[Event], ...] = (
+    ArticleIngested,
+    ArticleRepublishRequested,
+    ArticleEnriched,
+    ArticleRendered,
+    SitePageRendered,
+    ArticlePublished,
+)
+
+#: Each event model by the `event_type` it carries.
+EVENTS_BY_TYPE: dict[str, type[Event]] = {
+    str(model.model_fields["event_type"].default): model for model in ALL_EVENTS
+}

@@ -1,7 +1,8 @@
-"""Article-body HTML: sanitising, splitting into blocks, plain text.
+"""Article-body HTML: sanitising, splitting into blocks, plain text, the excerpt.
 
-Enrich and render both split a body with `split_blocks(sanitize_body(...))`, so a READ ALSO
-insert that enrich places "after block 3" lands after the same block 3 on the rendered page.
+Enrich and render both read a body as `body_blocks(...)`, so a READ ALSO insert that enrich
+places "after block 3" lands after the same block 3 on the rendered page, and both cut a story's
+excerpt with `excerpt_of`, so a link shows what the story's own page describes it as.
 Bodies from the wire are untrusted: only a small allow-list of tags and attributes survives.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import nh3
@@ -42,6 +44,10 @@ BLOCK_TAGS: frozenset[str] = frozenset(
 )  # fmt: skip
 _WS = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
+_HEADING = re.compile(r"\s*<(h[1-6])\b", re.IGNORECASE)
+
+#: How long an excerpt is, about: a line or two under a headline.
+EXCERPT_CHARS = 200
 
 
 def sanitize_body(html: str) -> str:
@@ -131,7 +137,29 @@ def plain_text(fragment: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def make_excerpt(text: str, limit: int = 200) -> str:
+def body_blocks(body_html: str) -> list[str]:
+    """A wire body as the blocks a page shows: sanitised, then split."""
+    return split_blocks(sanitize_body(body_html))
+
+
+def is_heading(block: str) -> bool:
+    return _HEADING.match(block) is not None
+
+
+def excerpt_of(description: str | None, blocks: Sequence[str]) -> str:
+    """A story's excerpt: its description, else its first paragraph that is not a heading."""
+    if description and description.strip():
+        return make_excerpt(plain_text(description))
+    for block in blocks:
+        if is_heading(block):
+            continue
+        text = plain_text(block)
+        if text:
+            return make_excerpt(text)
+    return ""
+
+
+def make_excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
     """Shorten plain text to about `limit` characters, on a word boundary, with an ellipsis."""
     text = _WS.sub(" ", text).strip()
     if len(text) <= limit:

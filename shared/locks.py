@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from redis.asyncio import Redis
 
 from shared.errors import RetryLater
-from shared.keys import LOCK_PREFIX
+
+#: Lock names are namespaced by their owner ("publish:<article id>"), under this prefix.
+LOCK_PREFIX = "wirepress:lock:"
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

@@ -6,12 +6,13 @@ everything downstream sees only this shape.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from shared.hashing import sha256_hex
 
 PubStatus = Literal["usable", "withheld", "canceled"]
 
@@ -25,7 +26,13 @@ def utc(value: datetime) -> datetime:
 
 def article_id_for(guid: str) -> str:
     """A short, stable, URL-safe id for a story, the same for every version of it."""
-    return hashlib.sha256(guid.encode("utf-8")).hexdigest()[:16]
+    return sha256_hex(guid.encode("utf-8"))[:16]
+
+
+def as_article_id(name: str) -> str:
+    """A story named by its article id or by its guid, as its article id."""
+    is_id = len(name) == 16 and all(c in "0123456789abcdef" for c in name)
+    return name if is_id else article_id_for(name)
 
 
 _NUMERIC_PART = re.compile(r"\d+")
@@ -44,14 +51,21 @@ def version_ordering(version: str, versioncreated: datetime | None) -> str:
     return f"{padded}|{stamp}"
 
 
+_TIME = "2026-03-14T09:26:53Z"
+
+
 class Subject(BaseModel):
     """A subject from the wire or from our own tagging: IPTC subject codes, Media Topics, free text."""
 
     model_config = ConfigDict(frozen=True)
 
-    scheme: str | None = None
-    code: str | None = None
-    name: str | None = None
+    scheme: str | None = Field(
+        default=None,
+        description="The vocabulary the code belongs to.",
+        examples=["http://cv.iptc.org/newscodes/mediatopic/"],
+    )
+    code: str | None = Field(default=None, description="The code.", examples=["11000000"])
+    name: str | None = Field(default=None, description="Its label.", examples=["politics"])
 
 
 class Image(BaseModel):
@@ -59,12 +73,20 @@ class Image(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    href: str
-    caption: str | None = None
-    credit: str | None = None
-    width: int | None = None
-    height: int | None = None
-    mimetype: str | None = None
+    href: str = Field(
+        description="Where the picture is.", examples=["https://cdn.example.com/kursk.jpg"]
+    )
+    caption: str | None = Field(
+        default=None, description="Its caption.", examples=["Troops near Sudzha"]
+    )
+    credit: str | None = Field(
+        default=None, description="Who to credit.", examples=["Example Agency"]
+    )
+    width: int | None = Field(default=None, description="Width in pixels.", examples=[1200])
+    height: int | None = Field(default=None, description="Height in pixels.", examples=[800])
+    mimetype: str | None = Field(
+        default=None, description="Its media type.", examples=["image/jpeg"]
+    )
 
 
 class Article(BaseModel):
@@ -72,25 +94,72 @@ class Article(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    guid: str = Field(min_length=1, max_length=1024)
-    version: str = Field(default="1", min_length=1, max_length=64)
-    headline: str = Field(min_length=1, max_length=1000)
-    byline: str | None = Field(default=None, max_length=1000)
-    body_html: str = ""
-    description: str | None = None
-    language: str = "en"
-    pubstatus: PubStatus = "usable"
-    firstcreated: datetime | None = None
-    versioncreated: datetime | None = None
-    subjects: list[Subject] = Field(default_factory=list)
-    urgency: int | None = Field(default=None, ge=0, le=9)
-    keywords: list[str] = Field(default_factory=list)
-    located: str | None = None
-    images: list[Image] = Field(default_factory=list)
-    # guids an editor or the wire named as related; they come first among related links.
-    related_guids: list[str] = Field(default_factory=list)
-    # True when a timestamp came without a zone and was read in the feed's configured zone.
-    timezone_assumed: bool = False
+    guid: str = Field(
+        min_length=1,
+        max_length=1024,
+        description="The wire's identifier of the story, the same for every version.",
+        examples=["urn:newsml:example.com:20260314:kursk-offensive"],
+    )
+    version: str = Field(
+        default="1",
+        min_length=1,
+        max_length=64,
+        description="The version as the wire numbers it.",
+        examples=["2"],
+    )
+    headline: str = Field(
+        min_length=1,
+        max_length=1000,
+        description="The headline, whitespace collapsed.",
+        examples=["Ukraine pushes into Russia's Kursk region"],
+    )
+    byline: str | None = Field(
+        default=None, max_length=1000, description="Who wrote it.", examples=["By Jane Doe"]
+    )
+    body_html: str = Field(
+        default="",
+        description="The body as HTML, as the wire sent it (sanitised when rendered).",
+        examples=["<p>Ukrainian troops crossed into Russia's Kursk region on Saturday.</p>"],
+    )
+    description: str | None = Field(
+        default=None,
+        description="The wire's own summary, if any.",
+        examples=["A new front opens in the war."],
+    )
+    language: str = Field(default="en", description="BCP 47 language tag.", examples=["en"])
+    pubstatus: PubStatus = Field(
+        default="usable",
+        description="`usable`: publish; `withheld`: hold off the site; `canceled`: killed.",
+        examples=["usable"],
+    )
+    firstcreated: datetime | None = Field(
+        default=None, description="When the story first ran (UTC).", examples=[_TIME]
+    )
+    versioncreated: datetime | None = Field(
+        default=None, description="When this version was made (UTC).", examples=[_TIME]
+    )
+    subjects: list[Subject] = Field(default_factory=list, description="The wire's subject codes.")
+    urgency: int | None = Field(
+        default=None, ge=0, le=9, description="The wire's urgency, 1 most urgent.", examples=[3]
+    )
+    keywords: list[str] = Field(
+        default_factory=list, description="The wire's keywords.", examples=[["Ukraine", "Kursk"]]
+    )
+    located: str | None = Field(
+        default=None, description="The dateline: where it was filed.", examples=["Kyiv"]
+    )
+    images: list[Image] = Field(default_factory=list, description="Pictures with the story.")
+    related_guids: list[str] = Field(
+        default_factory=list,
+        description="guids an editor or the wire named as related; they come first among "
+        "related links.",
+        examples=[["urn:newsml:example.com:20260310:kursk-background"]],
+    )
+    timezone_assumed: bool = Field(
+        default=False,
+        description="A timestamp came without a zone and was read in the feed's own zone.",
+        examples=[False],
+    )
 
     @field_validator("firstcreated", "versioncreated")
     @classmethod
@@ -126,17 +195,30 @@ class Article(BaseModel):
         return self.firstcreated or self.versioncreated
 
 
+TagType = Literal["person", "organisation", "place", "topic", "subject", "keyword"]
+
+
 class Tag(BaseModel):
     """A tag on a story: who, where and what it is about."""
 
     model_config = ConfigDict(frozen=True)
 
-    type: Literal["person", "organisation", "place", "topic", "subject", "keyword"]
-    name: str
-    slug: str
-    code: str | None = None
-    scheme: str | None = None
-    confidence: float = Field(default=1.0, ge=0.0, le=1.0)
+    type: TagType = Field(description="What kind of tag.", examples=["place"])
+    name: str = Field(description="As readers see it.", examples=["Kursk"])
+    slug: str = Field(
+        description="Stable and URL-safe, unique per type and name.", examples=["place-kursk"]
+    )
+    code: str | None = Field(
+        default=None, description="A vocabulary code, for topics.", examples=["medtop:16000000"]
+    )
+    scheme: str | None = Field(
+        default=None,
+        description="The vocabulary of `code`.",
+        examples=["http://cv.iptc.org/newscodes/mediatopic/"],
+    )
+    confidence: float = Field(
+        default=1.0, ge=0.0, le=1.0, description="How sure the tagger is.", examples=[0.9]
+    )
 
 
 class RelatedLink(BaseModel):
@@ -144,11 +226,56 @@ class RelatedLink(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    article_id: str
-    headline: str
-    path: str
-    excerpt: str = ""
-    score: float = 0.0
-    # READ ALSO inserts go after this paragraph (0-based); None for Related Posts.
-    after_paragraph: int | None = None
-    published_at: datetime | None = None
+    article_id: str = Field(description="The story linked to.", examples=["7c6a180b36896a0a"])
+    headline: str = Field(
+        description="Its headline.", examples=["Russia evacuates border villages"]
+    )
+    path: str = Field(
+        description="Its page in the site bucket.",
+        examples=["2026/03/russia-evacuates-border-villages-7c6a180b/index.html"],
+    )
+    excerpt: str = Field(
+        default="",
+        description="Its excerpt.",
+        examples=["Moscow ordered the evacuation of villages near the border."],
+    )
+    score: float = Field(
+        default=0.0, description="How related (ranking's own scale).", examples=[0.42]
+    )
+    after_paragraph: int | None = Field(
+        default=None,
+        description="READ ALSO inserts go after this block (0-based); None for Related Posts.",
+        examples=[2],
+    )
+    published_at: datetime | None = Field(
+        default=None, description="When it first ran.", examples=[_TIME]
+    )
+
+
+class ListingEntry(BaseModel):
+    """What listing pages (the front page, and later section, tag and author pages) show of
+    one story. Render makes it with the page; publish passes it on once the page is up."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str = Field(description="The story.", examples=["5d41402abc4b2a76"])
+    headline: str = Field(
+        description="Its headline.", examples=["Ukraine pushes into Russia's Kursk region"]
+    )
+    path: str = Field(
+        description="Its page in the site bucket.",
+        examples=["2026/03/ukraine-pushes-into-kursk-5d41402a/index.html"],
+    )
+    excerpt: str = Field(
+        default="",
+        description="A line or two under the headline.",
+        examples=["Ukrainian troops crossed into Russia's Kursk region on Saturday."],
+    )
+    published_at: datetime | None = Field(
+        default=None, description="When it first ran.", examples=[_TIME]
+    )
+    updated_at: datetime | None = Field(
+        default=None, description="When it was last corrected, if it was.", examples=[_TIME]
+    )
+    byline: str | None = Field(default=None, description="Who wrote it.", examples=["Jane Doe"])
+    tags: list[Tag] = Field(default_factory=list, description="Its tags.")

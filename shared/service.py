@@ -1,5 +1,6 @@
 """The runtime every stream-consuming service shares: resources opened and closed in the lifespan,
-consumers registered on one broker, and a health endpoint that tells the truth.
+consumers registered on one broker, a health endpoint that tells the truth, and the routes of the
+queries the service answers about what it owns.
 
 FastStream's own ASGI ping keeps answering 204 after a subscriber has died; ours answers 503 as
 soon as any subscriber task has stopped or Redis does not answer, so an orchestrator restarts it.
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,11 +20,12 @@ from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
-from shared.broker import create_broker, create_redis
+from shared.broker import create_broker, create_redis, ensure_groups
 from shared.delivery import StreamConsumer
-from shared.settings import Settings
+from shared.settings import ServiceSettings
+from shared.streams import CONSUMER_GROUPS
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +35,7 @@ class Runtime:
     """What a running service holds: its settings, connections and consumers."""
 
     name: str
-    settings: Settings
+    settings: ServiceSettings
     broker: RedisBroker
     redis: Redis
     consumers: list[StreamConsumer] = field(default_factory=list)
@@ -41,6 +43,11 @@ class Runtime:
     resources: dict[str, Any] = field(default_factory=dict)
 
     def consume(self, **kwargs: Any) -> StreamConsumer:
+        stream, group = kwargs["stream"], kwargs["group"]
+        # The streams' table is what the AsyncAPI document is generated from: no service may
+        # consume what it does not declare.
+        if group not in CONSUMER_GROUPS.get(stream, ()):
+            raise ValueError(f"{group} does not consume {stream} in shared.streams.TOPOLOGY")
         consumer = StreamConsumer(
             settings=self.settings, redis=lambda: self.redis, broker=self.broker, **kwargs
         )
@@ -75,17 +82,29 @@ async def _leave_groups(runtime: Runtime) -> None:
 Setup = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]]
 
 
-def consumer_app(name: str, settings: Settings, setup: Setup) -> Starlette:
+def consumer_app(
+    name: str,
+    settings: ServiceSettings,
+    setup: Setup,
+    routes: Callable[[Runtime], Sequence[BaseRoute]] | None = None,
+) -> Starlette:
     """A Starlette app whose lifespan runs the service's consumers and serves /healthz.
 
-    `setup` opens the service's own resources, registers its consumers, and returns a closer.
+    `setup` opens the service's own resources, registers its consumers, and returns a closer;
+    `routes` gives the service's query routes (read-only answers about what it owns), which
+    find what `setup` opened in `runtime.resources`.
     """
     runtime = Runtime(
-        name=name, settings=settings, broker=create_broker(settings), redis=create_redis(settings)
+        name=name,
+        settings=settings,
+        broker=create_broker(settings),
+        redis=create_redis(settings.redis_url),
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Idempotent: a service started before `wirepress init` still reads from the start.
+        await ensure_groups(runtime.redis)
         close = await setup(runtime)
         await runtime.broker.start()
         logger.info("%s started as consumer %s", name, settings.consumer_name)
@@ -124,6 +143,7 @@ def consumer_app(name: str, settings: Settings, setup: Setup) -> Starlette:
             status_code=status,
         )
 
-    app = Starlette(routes=[Route("/healthz", healthz)], lifespan=lifespan)
+    queries = list(routes(runtime)) if routes is not None else []
+    app = Starlette(routes=[Route("/healthz", healthz), *queries], lifespan=lifespan)
     app.state.runtime = runtime
     return app

@@ -5,7 +5,6 @@ boto3 is synchronous; async callers run these methods in a worker thread.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -15,16 +14,13 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from shared.settings import Settings
+from shared.hashing import sha256_hex
+from shared.settings import StorageSettings
 
 logger = logging.getLogger(__name__)
 
 VERSION_META = "wirepress-ordering"
 SHA_META = "wirepress-sha256"
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -39,7 +35,7 @@ class PreconditionFailed(Exception):
 
 
 class Storage:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: StorageSettings) -> None:
         self.settings = settings
         self.client = boto3.client(
             "s3",
@@ -60,12 +56,15 @@ class Storage:
         self.client.close()
 
     def ensure_buckets(self) -> None:
-        for bucket in (self.settings.site_bucket, self.settings.archive_bucket):
-            try:
-                self.client.head_bucket(Bucket=bucket)
-            except ClientError:
-                self.client.create_bucket(Bucket=bucket)
-                logger.info("created bucket %s", bucket)
+        """Both buckets exist, the site's readable by anyone (idempotent)."""
+        self.ensure_site_bucket()
+        self.ensure_archive_bucket()
+
+    def ensure_archive_bucket(self) -> None:
+        self._ensure(self.settings.archive_bucket)
+
+    def ensure_site_bucket(self) -> None:
+        self._ensure(self.settings.site_bucket)
         policy = {
             "Version": "2012-10-17",
             "Statement": [
@@ -86,8 +85,26 @@ class Storage:
             # Some S3-compatible servers serve anonymous reads without a policy and reject one.
             logger.warning("site bucket policy not set: %s", exc)
 
-    def ping(self) -> None:
-        self.client.head_bucket(Bucket=self.settings.site_bucket)
+    def _ensure(self, bucket: str) -> None:
+        try:
+            self.client.head_bucket(Bucket=bucket)
+            return
+        except ClientError:
+            pass
+        try:
+            self.client.create_bucket(Bucket=bucket)
+            logger.info("created bucket %s", bucket)
+        except ClientError as exc:
+            # Another replica starting at the same moment made it first.
+            if exc.response.get("Error", {}).get("Code") not in (
+                "BucketAlreadyOwnedByYou",
+                "BucketAlreadyExists",
+            ):
+                raise
+
+    def ping(self, bucket: str | None = None) -> None:
+        """Raises unless the bucket (the site's by default) answers."""
+        self.client.head_bucket(Bucket=bucket or self.settings.site_bucket)
 
     # --- pages -----------------------------------------------------------------------------
 

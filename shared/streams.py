@@ -1,32 +1,95 @@
-"""Stream and consumer-group names: the one place they are spelled.
+"""Streams, who writes and who reads them, and consumer-group names: the one place they are spelled.
 
 A group is named after the service that consumes the stream; a consumer inside it is one replica.
-Every consumed stream has a dead-letter stream beside it, named by `dead_letter`.
+Every consumed stream has a dead-letter stream beside it, named by `dead_letter`. `TOPOLOGY` says
+which events travel on each stream, who emits them and which groups read them; the services wire
+themselves by it and the AsyncAPI document is generated from it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 INGESTED = "wirepress:ingested"
 REPUBLISH = "wirepress:republish"
 ENRICHED = "wirepress:enriched"
 RENDERED = "wirepress:rendered"
-# Outcomes of publishing, for tools and audits; no service consumes it.
 PUBLISHED = "wirepress:published"
 
+INGEST = "ingest"
 ENRICH = "enrich"
 RENDER = "render"
 PUBLISH = "publish"
+#: Tools (the command line: editors' republish) that emit onto streams without consuming any.
+TOOLS = "wirepress"
 
-# Which groups read which stream. `wirepress init` creates every one of them at id 0 before any
-# service starts, so a story pushed before its consumer first ran is still read.
-CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {
-    INGESTED: (ENRICH,),
-    REPUBLISH: (ENRICH,),
-    ENRICHED: (RENDER,),
-    RENDERED: (PUBLISH,),
-}
 
-ALL_STREAMS: tuple[str, ...] = (INGESTED, REPUBLISH, ENRICHED, RENDERED, PUBLISHED)
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    description: str
+    #: The `event_type` values that travel on it.
+    events: tuple[str, ...]
+    producers: tuple[str, ...]
+    #: Consumer groups, one per consuming service, named after it.
+    groups: tuple[str, ...]
+
+
+TOPOLOGY: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        INGESTED,
+        "Every story version accepted by ingest, once per guid and version.",
+        ("article.ingested",),
+        (INGEST,),
+        (ENRICH,),
+    ),
+    StreamSpec(
+        REPUBLISH,
+        "Requests to publish a stored story again: editors', and enrich's own link refreshes.",
+        ("article.republish_requested",),
+        (TOOLS, ENRICH),
+        (ENRICH,),
+    ),
+    StreamSpec(
+        ENRICHED,
+        "Stories with their tags and related links, ready to render.",
+        ("article.enriched",),
+        (ENRICH,),
+        (RENDER,),
+    ),
+    StreamSpec(
+        RENDERED,
+        "Pages ready to write to the site bucket, or to take down.",
+        ("article.rendered", "site.rendered"),
+        (RENDER,),
+        (PUBLISH,),
+    ),
+    StreamSpec(
+        PUBLISHED,
+        "What publishing each article page did; render keeps the site's listings by it.",
+        ("article.published",),
+        (PUBLISH,),
+        (RENDER,),
+    ),
+)
+
+# Which groups read which stream. `wirepress init`, and every service as it starts, creates each
+# of them at id 0, so a story pushed before its consumer first ran is still read.
+CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {s.name: s.groups for s in TOPOLOGY if s.groups}
+
+ALL_STREAMS: tuple[str, ...] = tuple(s.name for s in TOPOLOGY)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """How far one consumer group is behind on its stream."""
+
+    entries: int  # unread plus pending, for the stage that is furthest behind
+    stream: str
+    group: str
+
+    def __str__(self) -> str:
+        return f"{self.group} is {self.entries} entries behind on {self.stream}"
 
 
 def dead_letter(stream: str) -> str:

@@ -12,11 +12,12 @@ from pathlib import Path
 import pytest
 import redis
 
-from shared import devstack
-from shared.settings import Settings
-from shared.stack import initialise
+from cli import devstack
+from cli.serve import initialise
+from tests.stack_settings import StackSettings
 
 ROOT = Path(__file__).resolve().parents[1]
+# The samples, datasets and schemas beside the repository (never a machine's absolute path).
 SHARED = ROOT.parent / "shared"
 
 
@@ -58,12 +59,12 @@ def servers(redis_port: int, s3_port: int) -> Servers:
 
 
 @pytest.fixture
-def settings(servers: Servers) -> Iterator[Settings]:
-    """Settings for one test: its own buckets, a clean Redis, short retry times, groups created."""
+def settings(servers: Servers) -> Iterator[StackSettings]:
+    """StackSettings for one test: its own buckets, a clean Redis, short retry times, groups created."""
     client = redis.Redis.from_url(servers.redis_url)
     client.flushall()
     suffix = uuid.uuid4().hex[:8]
-    result = Settings(
+    result = StackSettings(
         wirepress_env="dev",
         redis_url=servers.redis_url,
         s3_endpoint_url=servers.s3_endpoint,
@@ -73,6 +74,8 @@ def settings(servers: Servers) -> Iterator[Settings]:
         archive_bucket=f"archive-{suffix}",
         site_url=f"{servers.s3_endpoint}/site-{suffix}",
         ingest_token="test-token",
+        enrich_url=f"http://127.0.0.1:{devstack.free_port()}",
+        render_url=f"http://127.0.0.1:{devstack.free_port()}",
         consumer_name="test-consumer",
         claim_idle_ms=1000,
         claim_poll_ms=200,
@@ -85,7 +88,7 @@ def settings(servers: Servers) -> Iterator[Settings]:
     client.close()
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
+def settings_env(settings: StackSettings) -> dict[str, str]:
     """The environment a service process needs to run with these settings."""
     fields = (
         "wirepress_env",
@@ -101,6 +104,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "claim_poll_ms",
         "poll_block_ms",
         "max_deliveries",
+        "enrich_url",
+        "render_url",
+        "listing_debounce_s",
     )
     return {name.upper(): str(getattr(settings, name)) for name in fields}
 
@@ -109,7 +115,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
 class ServiceProcesses:
     """The four services as separate processes, each startable and killable on its own."""
 
-    settings: Settings
+    settings: StackSettings
     log_dir: Path
     ingest_port: int = field(default_factory=devstack.free_port)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -122,7 +128,16 @@ class ServiceProcesses:
     def start(
         self, name: str, consumer: str | None = None, extra: dict[str, str] | None = None
     ) -> None:
-        port = self.ingest_port if name == "ingest" else devstack.free_port()
+        # Enrich and render answer queries where the tools expect them (a second replica of
+        # either gets a port of its own).
+        fixed = {"enrich": self.settings.enrich_url, "render": self.settings.render_url}
+        taken = name in self.procs
+        if name == "ingest":
+            port = self.ingest_port
+        elif name in fixed and not taken:
+            port = int(fixed[name].rsplit(":", 1)[1])
+        else:
+            port = devstack.free_port()
         env = {
             **settings_env(self.settings),
             "INGEST_PORT": str(self.ingest_port),
@@ -157,7 +172,7 @@ class ServiceProcesses:
 
 
 @pytest.fixture
-def services(settings: Settings, tmp_path: Path) -> Iterator[ServiceProcesses]:
+def services(settings: StackSettings, tmp_path: Path) -> Iterator[ServiceProcesses]:
     processes = ServiceProcesses(settings=settings, log_dir=tmp_path)
     yield processes
     processes.stop_all()

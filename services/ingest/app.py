@@ -11,27 +11,23 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
 
-from redis.exceptions import RedisError
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.ingest.accept import Acceptor, Emitter, RedisReplayCache
+from services.ingest.adapters import RedisEmitter, RedisReplayCache, S3RawArchive
 from services.ingest.auth import Authenticator, Credentials
-from services.ingest.handlers import (
-    Problem,
-    PushOutcome,
-    correlation_id_from,
-    too_large,
-    unavailable,
-)
+from services.ingest.handlers import Acceptor, correlation_id_from, too_large, unavailable
 from services.ingest.openapi import openapi_document
-from shared.broker import create_redis
-from shared.settings import Settings
+from services.ingest.ports import Problem, PushOutcome, Unavailable
+from services.ingest.settings import IngestSettings
+from shared.broker import create_redis, ensure_groups
 from shared.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -53,51 +49,69 @@ def problem_response(
     )
 
 
-@contextlib.asynccontextmanager
-async def running_acceptor(settings: Settings) -> AsyncIterator[tuple[Acceptor, Any]]:
-    """An Acceptor on live connections (and the Redis client), closed on exit.
+@dataclass
+class Running:
+    acceptor: Acceptor
+    archive: S3RawArchive
+    redis: Redis
 
-    Used by the service's lifespan and by `wirepress replay`, so both run the same code.
-    """
-    redis = create_redis(settings)
+
+@contextlib.asynccontextmanager
+async def running_acceptor(settings: IngestSettings) -> AsyncIterator[Running]:
+    """An Acceptor on live connections, closed on exit: the service's and replay's."""
+    redis = create_redis(settings.redis_url)
     storage = Storage(settings)
+    archive = S3RawArchive(storage)
+    emitter = RedisEmitter(redis, stream_maxlen=settings.stream_maxlen)
+    acceptor = Acceptor(settings.require_feeds(), archive, emitter, max_lag=settings.ingest_max_lag)
     try:
-        yield Acceptor(settings, storage, Emitter(settings, redis)), redis
+        yield Running(acceptor, archive, redis)
     finally:
         await redis.aclose()
         storage.close()
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings()
-    feeds = settings.require_feeds()
-    limit = settings.ingest_max_body_bytes
-    state: dict[str, Any] = {}
+async def replay_payload(settings: IngestSettings, raw_key: str) -> PushOutcome:
+    """`wirepress replay`: an archived payload through ingest again, as its feed pushed it.
+    Raises Problem when it is refused, KeyError when there is no such payload."""
+    async with running_acceptor(settings) as running:
+        return await running.acceptor.replay(raw_key, uuid.uuid4().hex)
+
+
+class IngestHttp:
+    """The HTTP side of ingest: one per app, holding the running acceptor between requests."""
+
+    def __init__(self, settings: IngestSettings) -> None:
+        self.settings = settings
+        self.feeds = settings.require_feeds()
+        self.limit = settings.ingest_max_body_bytes
+        self.authenticator: Authenticator | None = None
+        self.running: Running | None = None
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with running_acceptor(settings) as (acceptor, redis):
-            state.update(
-                redis=redis,
-                acceptor=acceptor,
-                auth=Authenticator(
-                    feeds,
-                    skew_s=settings.ingest_signature_skew_s,
-                    replay_cache=RedisReplayCache(redis),
-                ),
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        settings = self.settings
+        async with running_acceptor(settings) as opened:
+            await ensure_groups(opened.redis)
+            await asyncio.to_thread(opened.archive.storage.ensure_archive_bucket)
+            self.running = opened
+            self.authenticator = Authenticator(
+                self.feeds,
+                skew_s=settings.ingest_signature_skew_s,
+                replay_cache=RedisReplayCache(opened.redis),
             )
             logger.info(
                 "ingest listening on %s:%s for feeds %s",
                 settings.ingest_host,
                 settings.ingest_port,
-                ", ".join(f.name for f in feeds),
+                ", ".join(f.name for f in self.feeds),
             )
             yield
 
-    async def push_story(request: Request) -> Response:
+    async def push_story(self, request: Request) -> Response:
         correlation_id = correlation_id_from(request.headers.get("x-correlation-id"))
         try:
-            outcome = await _push(request, correlation_id)
+            outcome = await self._push(request, correlation_id)
         except Problem as problem:
             return problem_response(problem, request, correlation_id)
         return JSONResponse(
@@ -106,59 +120,58 @@ def create_app(settings: Settings | None = None) -> Starlette:
             headers={"X-Correlation-ID": correlation_id},
         )
 
-    async def _push(request: Request, correlation_id: str) -> PushOutcome:
+    async def _push(self, request: Request, correlation_id: str) -> PushOutcome:
+        authenticator, running = self.authenticator, self.running
+        assert authenticator is not None and running is not None
         length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limit:
-            raise too_large(limit)
-        authenticator: Authenticator = state["auth"]
+        if length and length.isdigit() and int(length) > self.limit:
+            raise too_large(self.limit)
         credentials = Credentials.from_request(request.headers, request.query_params.get("feed"))
         # Before reading the body: a request with no (or a wrong bearer) credential costs nothing.
         authenticator.precheck(credentials)
-        body = await _read_body(request)
+        body = await self._read_body(request)
         try:
             authenticated = await authenticator.authenticate(credentials, body, now=time.time())
-        except (RedisError, OSError) as exc:
+        except Unavailable as exc:
             # The replay cache lives in Redis: its failure is backpressure, not a bad signature.
             logger.warning("replay cache unreachable, answering 503: %s", exc)
             raise unavailable("the event store does not answer; retry shortly") from exc
         if not body.strip():
             raise Problem(400, "empty", "Empty payload", "the request has no body")
-        acceptor: Acceptor = state["acceptor"]
-        return await acceptor.receive(
+        return await running.acceptor.receive(
             body, request.headers.get("content-type"), authenticated.feed, correlation_id
         )
 
-    async def _read_body(request: Request) -> bytes:
+    async def _read_body(self, request: Request) -> bytes:
         payload = bytearray()
         async for chunk in request.stream():
             payload.extend(chunk)
-            if len(payload) > limit:
-                raise too_large(limit)
+            if len(payload) > self.limit:
+                raise too_large(self.limit)
         return bytes(payload)
 
-    async def healthz(request: Request) -> JSONResponse:
-        checks: dict[str, bool] = {}
-        try:
-            await asyncio.wait_for(state["redis"].ping(), 2)
-            checks["redis"] = True
-        except Exception:
-            checks["redis"] = False
-        try:
-            await asyncio.wait_for(asyncio.to_thread(state["acceptor"].storage.ping), 3)
-            checks["s3"] = True
-        except Exception:
-            checks["s3"] = False
+    async def healthz(self, request: Request) -> JSONResponse:
+        checks = {"redis": False, "s3": False}
+        if self.running is not None:
+            with contextlib.suppress(Exception):
+                checks["redis"] = bool(await asyncio.wait_for(self.running.redis.ping(), 2))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.running.archive.ping(), 3)
+                checks["s3"] = True
         ok = all(checks.values())
         return JSONResponse({"service": "ingest", **checks}, status_code=200 if ok else 503)
 
-    async def openapi(request: Request) -> JSONResponse:
+    async def openapi(self, request: Request) -> JSONResponse:
         return JSONResponse(openapi_document())
 
+
+def create_app(settings: IngestSettings | None = None) -> Starlette:
+    http = IngestHttp(settings or IngestSettings())
     return Starlette(
         routes=[
-            Route("/v1/stories", push_story, methods=["POST"]),
-            Route("/healthz", healthz),
-            Route("/openapi.json", openapi),
+            Route("/v1/stories", http.push_story, methods=["POST"]),
+            Route("/healthz", http.healthz),
+            Route("/openapi.json", http.openapi),
         ],
-        lifespan=lifespan,
+        lifespan=http.lifespan,
     )

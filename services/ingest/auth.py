@@ -42,10 +42,9 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
-from services.ingest.handlers import Problem
-from shared.settings import AuthMethod, FeedConfig
+from services.ingest.ports import Problem, ReplayCache
+from services.ingest.settings import AuthMethod, FeedConfig
 
 logger = logging.getLogger(__name__)
 
@@ -63,14 +62,6 @@ _WIREPRESS_PART = re.compile(r"^(t|sha256)=(.+)$")
 _HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
 # Up to year 5138: enough digits for any real clock, few enough that int() stays cheap.
 _UNIX_SECONDS = re.compile(r"^[0-9]{1,11}$")
-
-
-class ReplayCache(Protocol):
-    """Remembers signatures already accepted (the app implements it with Redis SET NX EX)."""
-
-    async def first_seen(self, key: str, ttl_s: int) -> bool:
-        """True the first time `key` is offered within `ttl_s` seconds, False after."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,17 @@
-"""Ingest's pure parts: who is pushing, what they pushed, and what we answer.
+"""Ingest's decisions: who is pushing, what they pushed, whether to accept it, what we answer.
 
-Nothing here touches the network: the app archives, emits and answers around these functions.
+Nothing here touches the network: `Acceptor` archives, parses and emits through ports, and the
+HTTP app and `wirepress replay` both call it, so every story takes one path into the pipeline.
 """
 
 from __future__ import annotations
 
-import hashlib
+import logging
 import re
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 
 from services.ingest.formats import (
     MalformedPayload,
@@ -24,43 +23,27 @@ from services.ingest.formats import (
     UnsafeXml,
     parse_stories,
 )
+from services.ingest.ports import (
+    Archived,
+    Problem,
+    PushOutcome,
+    RawArchive,
+    StoryEmitter,
+    StoryOutcome,
+    Unavailable,
+)
+from services.ingest.settings import FeedConfig
 from shared.events import ArticleIngested
+from shared.hashing import sha256_hex
 
-PROBLEM_BASE = "https://wirepress.dev/problems/"
-MAX_DETAIL_CHARS = 1000
+logger = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Problem(Exception):
-    """An RFC 9457 problem: what is wrong with a request, said so a feed's developer can fix it.
-
-    `headers` go on the response (WWW-Authenticate, Retry-After); `raw_key` names the archived
-    payload once there is one, so a rejected story can be found, fixed and replayed.
-    """
-
-    status: int
-    slug: str
-    title: str
-    detail: str
-    field: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    raw_key: str | None = None
-
-    def body(self, instance: str | None = None) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": PROBLEM_BASE + self.slug,
-            "title": self.title,
-            "status": self.status,
-            # Details can quote the payload (an unknown item type, say): never echo megabytes.
-            "detail": self.detail[:MAX_DETAIL_CHARS],
-        }
-        if self.field:
-            body["field"] = self.field
-        if instance:
-            body["instance"] = instance
-        if self.raw_key:
-            body["raw_key"] = self.raw_key
-        return body
+# Object metadata on every archived payload: enough to replay it as it was received.
+META_FEED = "feed"
+META_CONTENT_TYPE = "content-type"
+META_DEFAULT_TZ = "default-tz"
+META_RECEIVED_AT = "received-at"
+META_CORRELATION_ID = "correlation-id"
 
 
 def too_large(limit: int) -> Problem:
@@ -75,53 +58,6 @@ def unavailable(
 ) -> Problem:
     """A 503: nothing was accepted, and the same request can be sent again shortly."""
     return Problem(503, slug, title, detail, headers=(("Retry-After", str(RETRY_AFTER_S)),))
-
-
-# --- responses ---------------------------------------------------------------------------------
-# The models below are what ingest answers; the OpenAPI document is generated from them.
-
-
-class ProblemDocument(BaseModel):
-    """An RFC 9457 problem detail, as served with `application/problem+json`."""
-
-    model_config = ConfigDict(title="Problem")
-
-    type: str = Field(description="a URI naming the kind of problem")
-    title: str
-    status: int
-    detail: str
-    field: str | None = Field(default=None, description="the field that is missing or wrong")
-    instance: str | None = None
-    raw_key: str | None = Field(
-        default=None, description="where the payload is archived (for `wirepress replay`)"
-    )
-
-
-class StoryOutcome(BaseModel):
-    """What became of one story in a pushed payload."""
-
-    status: Literal["accepted", "duplicate"]
-    article_id: str
-    guid: str
-    version: str
-    pubstatus: Literal["usable", "withheld", "canceled"]
-    format: str
-
-
-class PushOutcome(StoryOutcome):
-    """The answer to a push: the first story's outcome at the top level, every story in `stories`.
-
-    202 when any story was accepted, 200 when every one was a duplicate.
-    """
-
-    stories: list[StoryOutcome]
-    raw_key: str
-    correlation_id: str
-    feed: str
-
-    @property
-    def http_status(self) -> int:
-        return 202 if any(s.status == "accepted" for s in self.stories) else 200
 
 
 def push_outcome(
@@ -157,7 +93,7 @@ def metadata_value(value: str, limit: int = 256) -> str:
 
 def raw_key_for(received_at: datetime, payload: bytes) -> str:
     """Where a pushed payload is archived: by day, then time, content hash and a unique suffix."""
-    digest = hashlib.sha256(payload).hexdigest()[:16]
+    digest = sha256_hex(payload)[:16]
     return f"raw/{received_at:%Y/%m/%d}/{received_at:%H%M%S}-{digest}-{uuid.uuid4().hex[:8]}"
 
 
@@ -223,3 +159,132 @@ def ingested_event(
         feed=feed,
         raw_key=raw_key,
     )
+
+
+class Acceptor:
+    """Archive, parse and emit pushed payloads; shared by the HTTP endpoint and replay."""
+
+    def __init__(
+        self,
+        feeds: Sequence[FeedConfig],
+        archive: RawArchive,
+        emitter: StoryEmitter,
+        *,
+        max_lag: int,
+    ) -> None:
+        self.archive_store = archive
+        self.emitter = emitter
+        self.max_lag = max_lag
+        self._feeds = {f.name: f for f in feeds}
+
+    async def check_capacity(self) -> None:
+        """Refuse work (503) while Redis is unreachable or any stage lags too far behind."""
+        try:
+            backlog = await self.emitter.backlog()
+        except Unavailable as exc:
+            logger.warning("event store unreachable, answering 503: %s", exc)
+            raise unavailable("the event store does not answer; retry shortly") from exc
+        if backlog is not None and backlog.entries > self.max_lag:
+            logger.warning("%s: answering 503", backlog)
+            raise unavailable("the pipeline is behind; retry shortly", "Pipeline busy", "busy")
+
+    async def archive(
+        self, body: bytes, content_type: str | None, feed: FeedConfig, correlation_id: str
+    ) -> Archived:
+        """Archive the raw payload (before it is parsed: rejected payloads are kept too)."""
+        received_at = datetime.now(UTC)
+        raw_key = raw_key_for(received_at, body)
+        metadata = {
+            META_FEED: feed.name,
+            META_CONTENT_TYPE: metadata_value(content_type or ""),
+            META_DEFAULT_TZ: feed.default_tz,
+            META_RECEIVED_AT: received_at.isoformat(),
+            META_CORRELATION_ID: correlation_id,
+        }
+        try:
+            await self.archive_store.put(
+                raw_key, body, metadata_value(content_type or "", 200), metadata
+            )
+        except Unavailable as exc:
+            logger.warning("raw archive failed, refusing the push: %s", exc)
+            raise unavailable(
+                "the story could not be archived; retry shortly", "Archive unavailable"
+            ) from exc
+        return Archived(raw_key, body, content_type, feed.name, feed.default_tz)
+
+    async def receive(
+        self, body: bytes, content_type: str | None, feed: FeedConfig, correlation_id: str
+    ) -> PushOutcome:
+        """An authenticated push: capacity, archive, then accept."""
+        await self.check_capacity()
+        archived = await self.archive(body, content_type, feed, correlation_id)
+        return await self.accept(archived, correlation_id)
+
+    async def replay(self, raw_key: str, correlation_id: str) -> PushOutcome:
+        """Run an archived payload through `accept` again, as the feed it came from. KeyError
+        when the archive has no such payload."""
+        await self.check_capacity()
+        raw = await self.archive_store.get(raw_key)
+        name = raw.metadata.get(META_FEED, "default")
+        feed = self._feeds.get(name)
+        if feed is None:
+            logger.warning(
+                "feed %s is no longer configured: replaying with its archived zone", name
+            )
+        content_type = raw.metadata.get(META_CONTENT_TYPE, raw.content_type) or None
+        default_tz = feed.default_tz if feed else raw.metadata.get(META_DEFAULT_TZ, "UTC")
+        return await self.accept(
+            Archived(raw_key, raw.body, content_type, name, default_tz), correlation_id
+        )
+
+    async def accept(self, archived: Archived, correlation_id: str) -> PushOutcome:
+        """Parse and emit an archived payload; a Problem (naming the archive key) if refused."""
+        try:
+            stories = parse_payload(archived.body, archived.content_type, archived.default_tz)
+        except Problem as problem:
+            logger.info(
+                "refused %s from feed %s (%s): %s",
+                archived.raw_key,
+                archived.feed,
+                problem.status,
+                problem.detail[:300],
+            )
+            raise replace(problem, raw_key=archived.raw_key) from problem
+        events = [
+            ingested_event(
+                parsed, feed=archived.feed, raw_key=archived.raw_key, correlation_id=correlation_id
+            )
+            for parsed in stories
+        ]
+        try:
+            emitted = await self.emitter.emit(events)
+        except Unavailable as exc:
+            # Archived but not emitted: the push can be repeated, or replayed from the archive.
+            raise unavailable(
+                f"archived as {archived.raw_key} but not accepted; retry shortly"
+            ) from exc
+        outcomes: list[StoryOutcome] = []
+        for parsed, event, fresh in zip(stories, events, emitted, strict=True):
+            status = "accepted" if fresh else "duplicate"
+            logger.info(
+                "v%s %s (%s, feed %s): %s",
+                event.version,
+                event.guid,
+                parsed.format,
+                archived.feed,
+                status,
+                extra={"article_id": event.article_id},
+            )
+            outcomes.append(
+                StoryOutcome(
+                    status=status,
+                    article_id=event.article_id,
+                    guid=event.guid,
+                    version=event.version,
+                    pubstatus=event.article.pubstatus,
+                    format=parsed.format,
+                )
+            )
+        return push_outcome(
+            outcomes, raw_key=archived.raw_key, correlation_id=correlation_id, feed=archived.feed
+        )

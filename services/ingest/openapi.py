@@ -12,12 +12,8 @@ from typing import Any
 from pydantic.json_schema import models_json_schema
 
 from services.ingest.auth import FEED_HEADER, SUPERDESK_HEADER, WIREPRESS_HEADER
-from services.ingest.handlers import (
-    ACCEPTED_MEDIA_TYPES,
-    RETRY_AFTER_S,
-    ProblemDocument,
-    PushOutcome,
-)
+from services.ingest.handlers import ACCEPTED_MEDIA_TYPES, RETRY_AFTER_S
+from services.ingest.ports import ProblemDocument, PushOutcome
 
 PROBLEM_JSON = "application/problem+json"
 REF = "#/components/schemas/{model}"

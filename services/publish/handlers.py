@@ -8,77 +8,28 @@ older version cannot bring a killed story back. All of it runs under a per-artic
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Literal, TypeVar
 
+from services.publish.ports import Ledger, PageStore, PublishConfig, StaleView
 from shared.events import ArticlePublished, ArticleRendered, SitePageRendered
+from shared.hashing import sha256_hex
+from shared.site import page_url
 from shared.streams import PUBLISHED
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class PageState:
-    etag: str
-    ordering: str
-    sha256: str
-
-
-@dataclass(frozen=True)
-class SiteEntry:
-    article_id: str
-    headline: str
-    path: str
-    excerpt: str
-    published_at: datetime | None
-
-
-class StaleView(Exception):
-    """The page was not what we believed it was: read it again from the bucket and decide again."""
-
-
-class PageStore(Protocol):
-    async def head(self, path: str) -> PageState | None: ...
-
-    async def put(self, path: str, html: bytes, ordering: str, expected: PageState | None) -> None:
-        """Write only if the page is still `expected` (None: only if there is no page); raise
-        StaleView if it is not."""
-
-    async def delete(self, path: str) -> None: ...
-
-    async def forget(self, path: str) -> None:
-        """Drop what we believe of this page, so the next head() asks the bucket itself."""
-
-
-class Ledger(Protocol):
-    def lock(self, name: str) -> AbstractAsyncContextManager[None]: ...
-
-    async def tombstone(self, article_id: str) -> str | None: ...
-
-    async def set_tombstone(self, article_id: str, ordering: str) -> None: ...
-
-    async def list_on_site(self, entry: SiteEntry) -> None: ...
-
-    async def take_off_site(self, article_id: str) -> None: ...
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+Outcome = Literal["written", "unchanged", "withdrawn", "stale"]
 
 
 async def handle_article(
-    event: ArticleRendered, store: PageStore, ledger: Ledger, site_url: str
+    event: ArticleRendered, store: PageStore, ledger: Ledger, config: PublishConfig
 ) -> Sequence[tuple[str, ArticlePublished]]:
     async with ledger.lock(event.article_id):
         outcome = await _with_fresh_view(
-            event.page_path, store, lambda: _apply(event, store, ledger)
+            event.page_path, store, lambda: _apply(event, store, ledger, config)
         )
     logger.info(
         "v%s %s: %s",
@@ -94,8 +45,9 @@ async def handle_article(
         correlation_id=event.correlation_id,
         ordering=event.ordering,
         page_path=event.page_path,
-        url=f"{site_url.rstrip('/')}/{event.page_path}",
+        url=page_url(config.site_url, event.page_path),
         outcome=outcome,
+        listing=event.listing if outcome in ("written", "unchanged") else None,
     )
     return [(PUBLISHED, published)]
 
@@ -110,7 +62,9 @@ async def _with_fresh_view(path: str, store: PageStore, attempt: Callable[[], Aw
         return await attempt()
 
 
-async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> str:
+async def _apply(
+    event: ArticleRendered, store: PageStore, ledger: Ledger, config: PublishConfig
+) -> Outcome:
     html = None if event.withdrawn or event.html is None else event.html.encode("utf-8")
     tombstone = await ledger.tombstone(event.article_id)
     # A take-down at the tombstone's own ordering is a retry of one that may have failed half-way:
@@ -126,27 +80,17 @@ async def _apply(event: ArticleRendered, store: PageStore, ledger: Ledger) -> st
         # Delete whatever our record says: deleting a missing object is harmless, and a record
         # that missed a write must not keep a killed page up. The tombstone goes last, so a
         # failure before it leaves the whole take-down to the retry.
-        await ledger.take_off_site(event.article_id)
         await store.delete(event.page_path)
         await ledger.set_tombstone(event.article_id, event.ordering)
         return "withdrawn"
-    entry = SiteEntry(
-        article_id=event.article_id,
-        headline=event.headline,
-        path=event.page_path,
-        excerpt=event.excerpt,
-        published_at=event.published_at,
-    )
     if current is not None and current.sha256 == sha256_hex(html):
-        await ledger.list_on_site(entry)
         return "unchanged"
-    await store.put(event.page_path, html, event.ordering, current)
-    await ledger.list_on_site(entry)
+    await store.put(event.page_path, html, event.ordering, current, config.page_cache_control)
     return "written"
 
 
 async def handle_site_page(
-    event: SitePageRendered, store: PageStore, ledger: Ledger
+    event: SitePageRendered, store: PageStore, ledger: Ledger, config: PublishConfig
 ) -> Sequence[tuple[str, ArticlePublished]]:
     html = event.html.encode("utf-8")
 
@@ -156,7 +100,7 @@ async def handle_site_page(
             current.ordering > event.ordering or current.sha256 == sha256_hex(html)
         ):
             return False
-        await store.put(event.page_path, html, event.ordering, current)
+        await store.put(event.page_path, html, event.ordering, current, config.site_cache_control)
         return True
 
     async with ledger.lock(event.article_id):

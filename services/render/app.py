@@ -1,85 +1,140 @@
-"""Render service wiring: enriched stories in, article pages out; and the front page kept current."""
+"""Render service wiring: enriched stories in, pages out; publish outcomes in, listing pages out."""
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import TypeAdapter
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 
+from services.render.adapters import RedisListing, RedisPagesDue
 from services.render.handlers import (
-    FrontPageEntry,
     PageRenderer,
     handle_enriched,
-    render_site_index,
+    handle_published,
+    rebuild_due_pages,
 )
-from shared import keys
-from shared.events import ArticleEnriched
+from services.render.settings import RenderSettings
+from shared.broker import publish_events
+from shared.events import ArticleEnriched, ArticlePublished, Event, Output
+from shared.queries import ListingStatus, Lookup
 from shared.service import Runtime, consumer_app
-from shared.settings import Settings
-from shared.streams import ENRICHED, RENDER, RENDERED
+from shared.streams import ENRICHED, PUBLISHED, RENDER, RENDERED
 
 logger = logging.getLogger(__name__)
 
-FRONT_PAGE_STORIES = 40
-FRONT_PAGE_INTERVAL_S = 1.0
+# Listing pages are rebuilt when a change wakes this replica; this is how often it also looks
+# for work another replica queued and could not finish (its lease ran out).
+REBUILD_CHECK_S = 5.0
 
 
-async def _front_page_loop(runtime: Runtime, renderer: PageRenderer) -> None:
-    """Re-render the front page when the list of stories on the site changes, at most once a second.
+async def _rebuild_listing_pages(
+    runtime: Runtime,
+    listing: RedisListing,
+    pages_due: RedisPagesDue,
+    renderer: PageRenderer,
+    wake: asyncio.Event,
+    front_page_stories: int,
+) -> None:
+    """Rebuild listing pages as they come due (any replica takes any page): woken by this
+    replica's own listing changes, and every REBUILD_CHECK_S for work left by another."""
 
-    Publish bumps a generation counter on every change; one replica at a time (a short lock)
-    renders the list as of that generation, and the generation orders the renders, so a slower
-    replica's older front page never replaces a newer one.
-    """
-    redis = runtime.redis
-    rendered_generation = -1
+    async def emit(stream: str, events: Sequence[Event]) -> None:
+        await publish_events(runtime.redis, stream, events, runtime.settings.stream_maxlen)
+
     while True:
-        await asyncio.sleep(FRONT_PAGE_INTERVAL_S)
         try:
-            generation = int(await redis.get(keys.SITE_GENERATION) or 0)
-            if generation == rendered_generation:
+            # Cleared before looking, so a change made while we look still wakes us.
+            wake.clear()
+            next_due = await pages_due.next_due()
+            wait = REBUILD_CHECK_S if next_due is None else next_due - time.time()
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), min(wait, REBUILD_CHECK_S))
                 continue
-            # One replica renders it; the others skip this tick rather than wait.
-            if not await redis.set(f"{keys.LOCK_PREFIX}render:front-page", "1", nx=True, px=900):
-                continue
-            ids = await redis.zrevrange(keys.SITE_ORDER, 0, FRONT_PAGE_STORIES - 1)
-            raw = await redis.hmget(keys.SITE_ENTRIES, ids) if ids else []
-            entries = [FrontPageEntry.model_validate(json.loads(item)) for item in raw if item]
-            page = render_site_index(entries, generation, datetime.now(UTC), renderer)
-            await runtime.broker.publish(
-                page.model_dump_json().encode(),
-                stream=RENDERED,
-                maxlen=runtime.settings.stream_maxlen,
-                headers={"content-type": "application/json"},
+            await rebuild_due_pages(
+                listing,
+                pages_due,
+                renderer,
+                emit,
+                now=datetime.now(UTC),
+                front_page_stories=front_page_stories,
             )
-            rendered_generation = generation
         except asyncio.CancelledError:
             raise
         except Exception:
-            # The next change, or the next tick, renders it again.
-            logger.exception("front page render failed")
+            # What was leased comes due again when the lease runs out.
+            logger.exception("listing page rebuild failed")
+            await asyncio.sleep(1.0)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    settings = settings or Settings()
+def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
+    async def status(request: Request) -> Response:
+        listing: RedisListing = runtime.resources["listing"]
+        pages_due: RedisPagesDue = runtime.resources["pages_due"]
+        answer = ListingStatus(
+            stories=await listing.size(),
+            generation=await listing.generation(),
+            pages_waiting=await pages_due.waiting(),
+        )
+        return JSONResponse(answer.model_dump(mode="json"))
+
+    async def lookup(request: Request) -> Response:
+        listing: RedisListing = runtime.resources["listing"]
+        asked = Lookup.model_validate_json(await request.body())
+        states = await listing.states(asked.article_ids)
+        return JSONResponse([state.model_dump(mode="json") for state in states])
+
+    return [
+        Route("/v1/listing", status),
+        Route("/v1/listing/lookup", lookup, methods=["POST"]),
+    ]
+
+
+def create_app(settings: RenderSettings | None = None) -> Starlette:
+    settings = settings or RenderSettings()
 
     async def setup(runtime: Runtime) -> Callable[[], Awaitable[None]] | None:
-        renderer = PageRenderer(site_url=settings.site_url)
+        renderer = PageRenderer(site_url=settings.site_url, site_name=settings.site_name)
+        listing = RedisListing(runtime.redis)
+        pages_due = RedisPagesDue(runtime.redis)
+        runtime.resources.update(listing=listing, pages_due=pages_due)
+        wake = asyncio.Event()
 
-        async def handle(event: ArticleEnriched) -> Sequence[tuple[str, Any]]:
+        async def on_enriched(event: ArticleEnriched) -> Sequence[Output]:
             return [(RENDERED, handle_enriched(event, renderer))]
 
-        runtime.consume(
-            stream=ENRICHED, group=RENDER, adapter=TypeAdapter(ArticleEnriched), handle=handle
-        )
+        async def on_published(event: ArticlePublished) -> Sequence[Output]:
+            outputs = await handle_published(
+                event, listing, now=time.time(), debounce_s=settings.listing_debounce_s
+            )
+            wake.set()
+            return outputs
 
-        runtime.background.append(asyncio.create_task(_front_page_loop(runtime, renderer)))
+        runtime.consume(
+            stream=ENRICHED, group=RENDER, adapter=TypeAdapter(ArticleEnriched), handle=on_enriched
+        )
+        runtime.consume(
+            stream=PUBLISHED,
+            group=RENDER,
+            adapter=TypeAdapter(ArticlePublished),
+            handle=on_published,
+        )
+        runtime.background.append(
+            asyncio.create_task(
+                _rebuild_listing_pages(
+                    runtime, listing, pages_due, renderer, wake, settings.front_page_stories
+                )
+            )
+        )
         return None
 
-    return consumer_app("render", settings, setup)
+    return consumer_app("render", settings, setup, routes=_query_routes)

@@ -1,8 +1,9 @@
-"""Render: article pages and the front page, from enriched stories. Pure: no streams, no S3.
+"""Render: article pages from enriched stories, and listing pages from the site's listing.
+Pure: no streams, no S3, no Redis (the listing is a port).
 
 `PageRenderer` is built once per process (it holds the Jinja2 environment and its compiled
-templates); `handle_enriched` and `render_site_index` turn events / front-page entries into the
-events the publish service writes out.
+templates); `handle_enriched` turns an enriched story into its page, `handle_published` keeps the
+listing by what publish did, and `render_site_index` turns a listing snapshot into the front page.
 
 Bodies from the wire are untrusted: `sanitize_body` runs them through an allow-list before they
 reach a template, and every other value is autoescaped by Jinja2.
@@ -10,6 +11,7 @@ reach a template, and every other value is autoescaped by Jinja2.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
@@ -18,37 +20,33 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events import ArticleEnriched, ArticleRendered, SitePageRendered
-from shared.html import make_excerpt, plain_text, sanitize_body, split_blocks
-from shared.keys import FRONT_PAGE
-from shared.models import Article, RelatedLink, Tag, utc
+from services.render.ports import (
+    FRONT_PAGE,
+    Emit,
+    Listing,
+    ListingChange,
+    ListingSnapshot,
+    PagesDue,
+)
+from shared.events import (
+    ArticleEnriched,
+    ArticlePublished,
+    ArticleRendered,
+    Output,
+    SitePageRendered,
+)
+from shared.html import body_blocks, excerpt_of, is_heading, make_excerpt
+from shared.models import ListingEntry, RelatedLink, Tag, utc
+from shared.site import page_url
+from shared.streams import RENDERED
+
+logger = logging.getLogger(__name__)
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
-EXCERPT_CHARS = 200
-_HEADING = re.compile(r"\s*<(h[1-6])\b", re.IGNORECASE)
-FRONT_PAGE_LIMIT = 60
-
-
-def _is_heading(block: str) -> bool:
-    return _HEADING.match(block) is not None
-
-
-def article_excerpt(article: Article, blocks: Sequence[str] | None = None) -> str:
-    """A ~200-character plain-text summary: the description, else the first real paragraph."""
-    if article.description and article.description.strip():
-        return make_excerpt(plain_text(article.description))
-    if blocks is None:
-        blocks = split_blocks(sanitize_body(article.body_html))
-    for block in blocks:
-        if _is_heading(block):
-            continue
-        text = plain_text(block)
-        if text:
-            return make_excerpt(text)
-    return ""
+#: The front page's file in the site bucket.
+FRONT_PAGE_PATH = "index.html"
 
 
 # --- view helpers ----------------------------------------------------------------------------
@@ -106,19 +104,6 @@ def author_names(byline: str | None) -> list[str]:
     return [n for n in (name.strip() for name in names) if n]
 
 
-class FrontPageEntry(BaseModel):
-    """One story on the front page, as publish lists it on the site."""
-
-    model_config = ConfigDict(frozen=True)
-
-    article_id: str
-    headline: str
-    path: str
-    excerpt: str = ""
-    published_at: datetime | None = None
-    tags: list[str] = Field(default_factory=list)
-
-
 class PageRenderer:
     """Renders article pages and the front page. Build once; templates are compiled once."""
 
@@ -137,15 +122,13 @@ class PageRenderer:
         self.env.filters["short_date"] = format_short_date
         self.env.filters["iso"] = iso
         self.env.globals["site_name"] = self.site_name
-        self.env.globals["front_url"] = self.url("index.html")
+        self.env.globals["front_url"] = self.url(FRONT_PAGE_PATH)
         self._article = self.env.get_template("article.html")
         self._index = self.env.get_template("index.html")
 
     def url(self, path: str) -> str:
         """Absolute URL of a site page."""
-        if path.startswith(("http://", "https://")):
-            return path
-        return f"{self.site_url}/{path.lstrip('/')}"
+        return page_url(self.site_url, path)
 
     # -- article pages
 
@@ -161,7 +144,7 @@ class PageRenderer:
             index = link.after_paragraph if link.after_paragraph is not None else 0
             index = min(max(index, 0), last)
             # never between a subheading and the text it introduces
-            while index < last and _is_heading(blocks[index]):
+            while index < last and is_heading(blocks[index]):
                 index += 1
             after.setdefault(index, []).append(self._link_view(link))
         return [
@@ -172,7 +155,7 @@ class PageRenderer:
         return {
             "headline": link.headline,
             "url": self.url(link.path),
-            "excerpt": make_excerpt(plain_text(link.excerpt)) if link.excerpt else "",
+            "excerpt": make_excerpt(link.excerpt) if link.excerpt else "",
             "published_at": link.published_at,
         }
 
@@ -223,11 +206,11 @@ class PageRenderer:
             data["image"] = [image.href for image in article.images]
         return data
 
-    def render_article(self, event: ArticleEnriched) -> str:
-        """The full HTML page of one story."""
+    def render_article(self, event: ArticleEnriched, blocks: Sequence[str] | None = None) -> str:
+        """The full HTML page of one story (`blocks`: its body's, if already split)."""
         article = event.article
-        blocks = split_blocks(sanitize_body(article.body_html))
-        description = article_excerpt(article, blocks)
+        blocks = list(blocks) if blocks is not None else body_blocks(article.body_html)
+        description = excerpt_of(article.description, blocks)
         canonical = self.url(event.page_path)
         read_also = [link for link in event.read_also if link.path]
         related = [self._link_view(link) for link in event.related if link.path]
@@ -249,20 +232,20 @@ class PageRenderer:
 
     # -- the front page
 
-    def render_front_page(self, entries: Sequence[FrontPageEntry], generated_at: datetime) -> str:
+    def render_front_page(self, entries: Sequence[ListingEntry], generated_at: datetime) -> str:
         """The front page: the newest story as the lead, then the next few, then a list."""
         ordered = sorted(
             entries,
             key=lambda e: utc(e.published_at).timestamp() if e.published_at else float("-inf"),
             reverse=True,
-        )[:FRONT_PAGE_LIMIT]
+        )
         views = [
             {
                 "headline": entry.headline,
                 "url": self.url(entry.path),
                 "excerpt": make_excerpt(entry.excerpt) if entry.excerpt else "",
                 "published_at": entry.published_at,
-                "tags": entry.tags[:3],
+                "label": next((t.name for t in entry.tags if t.type == "topic"), ""),
             }
             for entry in ordered
         ]
@@ -271,7 +254,7 @@ class PageRenderer:
             top=views[1:5],
             latest=views[5:],
             generated_at=utc(generated_at),
-            canonical=self.url("index.html"),
+            canonical=self.url(FRONT_PAGE_PATH),
             description=f"The latest news from {self.site_name}.",
         )
 
@@ -294,29 +277,96 @@ def handle_enriched(event: ArticleEnriched, renderer: PageRenderer) -> ArticleRe
     }
     if article.pubstatus != "usable":
         return ArticleRendered(**common, html=None, withdrawn=True)
-    blocks = split_blocks(sanitize_body(article.body_html))
+    blocks = body_blocks(article.body_html)
+    excerpt = excerpt_of(article.description, blocks)
+    listing = ListingEntry(
+        article_id=event.article_id,
+        headline=article.headline,
+        path=event.page_path,
+        excerpt=excerpt,
+        published_at=article.published_at,
+        updated_at=article.versioncreated if event.corrected else None,
+        byline=article.byline,
+        tags=list(event.tags),
+    )
     return ArticleRendered(
         **common,
-        html=renderer.render_article(event),
+        html=renderer.render_article(event, blocks),
         withdrawn=False,
-        excerpt=article_excerpt(article, blocks),
+        excerpt=excerpt,
+        listing=listing,
     )
 
 
+def listing_change(event: ArticlePublished) -> ListingChange | None:
+    """What a publish outcome changes in the listing: a page up lists the story, a page taken
+    down delists it; a stale outcome changes nothing."""
+    if event.outcome == "withdrawn":
+        return ListingChange("delist", event.article_id, event.ordering)
+    if event.outcome in ("written", "unchanged") and event.listing is not None:
+        return ListingChange("list", event.article_id, event.ordering, event.listing)
+    return None
+
+
+def pages_touched(change: ListingChange) -> list[str]:
+    """The listing pages a change shows on."""
+    return [FRONT_PAGE]
+
+
+async def handle_published(
+    event: ArticlePublished, listing: Listing, *, now: float, debounce_s: float
+) -> Sequence[Output]:
+    """Keep the listing by what publish did; the pages it touches are rebuilt `debounce_s`
+    after the first change (one rebuild for a burst of stories)."""
+    change = listing_change(event)
+    if change is not None:
+        await listing.apply(change, pages_touched(change), now + debounce_s)
+    return []
+
+
 def render_site_index(
-    entries: Sequence[FrontPageEntry],
+    entries: Sequence[ListingEntry],
     generation: int,
     generated_at: datetime,
     renderer: PageRenderer,
 ) -> SitePageRendered:
-    """The front page as an event for publish. It is ordered by the site generation it was
-    rendered from (publish bumps it on every change to the list), so an older render never
-    replaces a newer one."""
+    """The front page as an event for publish. It is ordered by the listing generation it was
+    rendered from, so an older render never replaces a newer one."""
     return SitePageRendered(
         article_id="site:index",
         guid="site:index",
         version=str(generation),
         ordering=f"{generation:020d}",
-        page_path=FRONT_PAGE,
+        page_path=FRONT_PAGE_PATH,
         html=renderer.render_front_page(entries, utc(generated_at)),
     )
+
+
+def render_listing_page(
+    page: str, snapshot: ListingSnapshot, generated_at: datetime, renderer: PageRenderer
+) -> SitePageRendered:
+    """One listing page, rendered from a snapshot of the listing."""
+    if page != FRONT_PAGE:
+        raise ValueError(f"no listing page {page!r}")
+    return render_site_index(snapshot.entries, snapshot.generation, generated_at, renderer)
+
+
+async def rebuild_due_pages(
+    listing: Listing,
+    pages_due: PagesDue,
+    renderer: PageRenderer,
+    emit: Emit,
+    *,
+    now: datetime,
+    front_page_stories: int,
+) -> list[str]:
+    """Rebuild the listing pages due now from one snapshot of the listing; the pages rebuilt.
+    What is taken is leased: if this fails half-way it comes due again."""
+    pages, lease = await pages_due.take()
+    if not pages:
+        return []
+    snapshot = await listing.newest(front_page_stories)
+    await emit(RENDERED, [render_listing_page(page, snapshot, now, renderer) for page in pages])
+    await pages_due.done(lease)
+    logger.info("listing pages rebuilt at generation %s: %s", snapshot.generation, pages)
+    return pages

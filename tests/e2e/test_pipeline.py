@@ -13,12 +13,13 @@ import redis
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 from pydantic import BaseModel
 
+from shared.broker import encode_event
 from shared.events import ArticleEnriched, ArticlePublished, ArticleRendered
 from shared.models import article_id_for
-from shared.settings import Settings
 from shared.storage import Storage
 from shared.streams import ENRICH, ENRICHED, INGESTED, PUBLISHED, RENDERED, dead_letter
 from tests.conftest import ServiceProcesses, wait_for
+from tests.stack_settings import StackSettings
 
 pytestmark = pytest.mark.e2e
 
@@ -76,7 +77,7 @@ def push(services: ServiceProcesses, body: dict[str, Any] | bytes) -> httpx.Resp
     )
 
 
-def read_stream(settings: Settings, stream: str, model: type[T]) -> list[T]:
+def read_stream(settings: StackSettings, stream: str, model: type[T]) -> list[T]:
     client = redis.Redis.from_url(settings.redis_url)
     events = []
     for _, fields in client.xrange(stream):
@@ -86,11 +87,11 @@ def read_stream(settings: Settings, stream: str, model: type[T]) -> list[T]:
     return events
 
 
-def published(settings: Settings) -> list[ArticlePublished]:
+def published(settings: StackSettings) -> list[ArticlePublished]:
     return read_stream(settings, PUBLISHED, ArticlePublished)
 
 
-def page(settings: Settings, article_id: str) -> str | None:
+def page(settings: StackSettings, article_id: str) -> str | None:
     outcome = {e.article_id: e for e in published(settings)}.get(article_id)
     if outcome is None:
         return None
@@ -100,7 +101,7 @@ def page(settings: Settings, article_id: str) -> str | None:
     return body.decode() if body else None
 
 
-def wait_for_page(settings: Settings, guid: str, containing: str, timeout: float = 60) -> str:
+def wait_for_page(settings: StackSettings, guid: str, containing: str, timeout: float = 60) -> str:
     found: list[str] = []
 
     def check() -> bool:
@@ -115,7 +116,7 @@ def wait_for_page(settings: Settings, guid: str, containing: str, timeout: float
 
 
 def test_pushed_stories_become_linked_pages_and_corrections_and_kills_follow(
-    services: ServiceProcesses, settings: Settings
+    services: ServiceProcesses, settings: StackSettings
 ) -> None:
     services.start_all()
     stories = [
@@ -221,7 +222,9 @@ def test_pushed_stories_become_linked_pages_and_corrections_and_kills_follow(
     storage.close()
 
 
-def test_rejected_requests_emit_nothing(services: ServiceProcesses, settings: Settings) -> None:
+def test_rejected_requests_emit_nothing(
+    services: ServiceProcesses, settings: StackSettings
+) -> None:
     services.start("ingest")
     url = f"{services.ingest_url}/v1/stories"
     good = json.dumps(story("urn:test:x", "A headline", KENYA)).encode()
@@ -241,7 +244,7 @@ def test_rejected_requests_emit_nothing(services: ServiceProcesses, settings: Se
 
 
 def test_a_service_killed_holding_unacked_messages_loses_nothing_and_duplicates_nothing(
-    services: ServiceProcesses, settings: Settings
+    services: ServiceProcesses, settings: StackSettings
 ) -> None:
     services.start("ingest")
     count = 150
@@ -306,7 +309,7 @@ def test_a_service_killed_holding_unacked_messages_loses_nothing_and_duplicates_
 
 
 def test_a_poison_event_is_dead_lettered_while_the_stories_around_it_are_published(
-    services: ServiceProcesses, settings: Settings
+    services: ServiceProcesses, settings: StackSettings
 ) -> None:
     services.start_all()
     assert push(services, story("urn:test:before", "Before the poison", WAR)).status_code == 202
@@ -320,11 +323,7 @@ def test_a_poison_event_is_dead_lettered_while_the_stories_around_it_are_publish
         page_path="x" * 2000 + "/index.html",
         html="<p>never</p>",
     )
-    encoded = asyncio.run(
-        BinaryMessageFormatV1.encode(
-            message=poison.model_dump_json().encode(), reply_to=None, headers={}, correlation_id="p"
-        )
-    )
+    encoded = asyncio.run(encode_event(poison))
     client.xadd(RENDERED, {"__data__": encoded})
     assert push(services, story("urn:test:after", "After the poison", KENYA)).status_code == 202
     wait_for_page(settings, "urn:test:before", "Before the poison")

@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 from redis.asyncio import Redis
 
-from services.enrich import semantic
-from services.enrich.archive import REFRESH_DUE, SEMANTIC_FIT_LOCK, RedisArchive
+from services.enrich.adapters import (
+    RedisLinkGraph,
+    RedisRefreshQueue,
+    RedisStoryRecords,
+    SemanticRefitter,
+    SharedIndex,
+)
 from services.enrich.handlers import page_path_for
-from services.enrich.relevance import StoryFeatures, features_for
+from services.enrich.keys import REFRESH_DUE, SEMANTIC_FIT_LOCK
+from services.enrich.relevance import StoryFeatures, features_for, semantic
 from shared.broker import create_redis
-from shared.keys import LOCK_PREFIX
+from shared.locks import LOCK_PREFIX
 from shared.models import Article
-from shared.settings import Settings
+from tests.stack_settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
@@ -43,54 +50,77 @@ def article(guid: str, text: str, version: str = "1", pubstatus: str = "usable")
     )
 
 
-async def add(archive: RedisArchive, story: Article) -> None:
-    await archive.record(story, page_path_for(story), "")
+@dataclass
+class Replica:
+    """What one enrich replica keeps in Redis, job by job."""
+
+    stories: RedisStoryRecords
+    index: SharedIndex
+    links: RedisLinkGraph
+    refreshes: RedisRefreshQueue
+    refitter: SemanticRefitter
+
+    @property
+    def index_(self):  # type: ignore[no-untyped-def]
+        return self.index.index_
+
+
+async def replica(redis: Redis, refresh_delay_s: float = 30) -> Replica:
+    index = SharedIndex(redis)
+    await index.load_index()
+    return Replica(
+        RedisStoryRecords(redis),
+        index,
+        RedisLinkGraph(redis),
+        RedisRefreshQueue(redis, refresh_delay_s=refresh_delay_s),
+        SemanticRefitter(redis, index),
+    )
+
+
+async def add(archive: Replica, story: Article) -> None:
+    await archive.stories.record(story, page_path_for(story), "")
     text = story.body_html.replace("<p>", " ").replace("</p>", " ")
-    await archive.index(
+    await archive.index.index(
         features_for(story.article_id, story.headline, text, [text], [], None, story.article_id)
     )
 
 
-async def two_replicas(redis: Redis) -> tuple[RedisArchive, RedisArchive]:
-    replicas = RedisArchive(redis, refresh_delay_s=30), RedisArchive(redis, refresh_delay_s=30)
-    for replica in replicas:
-        await replica.load_index()
-    return replicas
+async def two_replicas(redis: Redis) -> tuple[Replica, Replica]:
+    return await replica(redis), await replica(redis)
 
 
 async def test_every_replica_ranks_against_the_same_archive_and_a_restart_keeps_it(
-    settings: Settings,
+    settings: StackSettings,
 ) -> None:
-    redis = create_redis(settings)
+    redis = create_redis(settings.redis_url)
     replica_a, replica_b = await two_replicas(redis)
     for i, text in enumerate(WAR_STORIES):
         await add(replica_a, article(f"urn:war:{i}", text))
     await add(replica_b, article("urn:kenya", KENYA))
     query = features_for("q", "Kursk", WAR, [WAR], [], None)
 
-    picks_b = await replica_b.pick(query, [], [], 2, 5)
+    picks_b = await replica_b.index.pick(query, [], [], 2, 5)
     # Replica B ranks the stories replica A added, and not the unrelated one.
     assert len(replica_b.index_) == 4
     war_ids = {article(f"urn:war:{i}", "x").article_id for i in range(3)}
     picked_b = set(picks_b.related) | {sid for sid, _ in picks_b.read_also}
     assert picked_b and picked_b <= war_ids
 
-    restarted = RedisArchive(redis, refresh_delay_s=30)
-    await restarted.load_index()
+    restarted = await replica(redis)
     assert len(restarted.index_) == 4
-    picks = await restarted.pick(query, [], [], 2, 5)
+    picks = await restarted.index.pick(query, [], [], 2, 5)
     assert set(picks.related) | {sid for sid, _ in picks.read_also} == picked_b
 
     killed = article("urn:war:0", "(killed)", version="2", pubstatus="canceled")
-    await replica_a.unindex(killed.article_id)
-    await replica_b.sync()
+    await replica_a.index.unindex(killed.article_id)
+    await replica_b.index.sync()
     assert killed.article_id not in replica_b.index_
     await redis.aclose()
 
 
-async def test_an_older_version_is_never_recorded_over_a_newer_one(settings: Settings) -> None:
-    redis = create_redis(settings)
-    archive = RedisArchive(redis, refresh_delay_s=30)
+async def test_an_older_version_is_never_recorded_over_a_newer_one(settings: StackSettings) -> None:
+    redis = create_redis(settings.redis_url)
+    archive = RedisStoryRecords(redis)
     v3 = article("urn:x", KENYA, version="3")
     first = await archive.record(v3, page_path_for(v3), "")
     assert not first.stale and not first.corrected
@@ -104,23 +134,28 @@ async def test_an_older_version_is_never_recorded_over_a_newer_one(settings: Set
     assert correction.corrected and correction.page_path == first.page_path
     again = await archive.record(v4, "ignored/index.html", "")
     assert again.corrected and not again.stale
+    # What enrich's queries answer: the version on record, found by id or by guid.
+    [record] = await archive.records([v4.article_id])
+    assert (record.guid, record.version, record.pubstatus) == ("urn:x", "4", "usable")
+    assert record.page_path == first.page_path and record.corrected
+    assert await archive.records(["0123456789abcdef"]) == []
     await redis.aclose()
 
 
-async def test_refreshes_are_due_once_per_interval(settings: Settings) -> None:
-    redis = create_redis(settings)
-    archive = RedisArchive(redis, refresh_delay_s=0)
-    assert await archive.refreshes_due() == 0
-    await archive.schedule_refresh(["a", "b"], "related-refresh")
-    await archive.schedule_refresh(["a"], "related-refresh")
-    assert await archive.refreshes_due() == 2
-    due, lease = await archive.lease_due_refreshes()
+async def test_refreshes_are_due_once_per_interval(settings: StackSettings) -> None:
+    redis = create_redis(settings.redis_url)
+    archive = RedisRefreshQueue(redis, refresh_delay_s=0)
+    assert await archive.due() == 0
+    await archive.schedule(["a", "b"], "related-refresh")
+    await archive.schedule(["a"], "related-refresh")
+    assert await archive.due() == 2
+    due, lease = await archive.take()
     assert sorted(due) == ["a", "b"]
-    assert (await archive.lease_due_refreshes())[0] == []  # leased: not handed out twice
-    await archive.schedule_refresh(["a"], "link-changed")  # due again meanwhile: kept
-    await archive.confirm_sent(due, lease)
+    assert (await archive.take())[0] == []  # leased: not handed out twice
+    await archive.schedule(["a"], "link-changed")  # due again meanwhile: kept
+    await archive.done(lease)
     assert await redis.zscore(REFRESH_DUE, "b") is None  # sent and confirmed: gone
-    assert (await archive.lease_due_refreshes())[0] == ["a"]
+    assert (await archive.take())[0] == ["a"]
     await redis.aclose()
 
 
@@ -143,7 +178,7 @@ def subject_stories(count: int, start: int = 0) -> list[StoryFeatures]:
     return feats
 
 
-def vector_of(archive: RedisArchive, story_id: str) -> np.ndarray:
+def vector_of(archive: Replica, story_id: str) -> np.ndarray:
     index = archive.index_
     slot = index._slot_of[story_id]
     assert index._sem is not None and index._sem_ok.data[slot]
@@ -151,56 +186,55 @@ def vector_of(archive: RedisArchive, story_id: str) -> np.ndarray:
 
 
 async def test_one_replica_fits_the_semantic_model_and_every_replica_uses_it(
-    settings: Settings,
+    settings: StackSettings,
 ) -> None:
-    redis = create_redis(settings)
+    redis = create_redis(settings.redis_url)
     replica_a, replica_b = await two_replicas(redis)
     small = subject_stories(semantic.SEMANTIC_MIN_STORIES - 1)
     for f in small:
-        await replica_a.index(f)
-    assert await replica_a.refit_semantic_if_due() is None  # too small for a model
+        await replica_a.index.index(f)
+    assert await replica_a.refitter.refit_if_due() is None  # too small for a model
 
     for f in subject_stories(41, start=len(small)):
-        await replica_a.index(f)
-    model = await replica_a.refit_semantic_if_due(now=1_000.0)
+        await replica_a.index.index(f)
+    model = await replica_a.refitter.refit_if_due(now=1_000.0)
     assert model is not None and model.stories == 240
     # Replica B takes it from the log (no second fit) and folds in its own copy of the archive.
-    assert await replica_b.refit_semantic_if_due(now=1_001.0) is None
+    assert await replica_b.refitter.refit_if_due(now=1_001.0) is None
     assert replica_b.index_.semantic_model is not None
     assert replica_b.index_.semantic_model.model_id == model.model_id
     assert float(vector_of(replica_a, "story-7") @ vector_of(replica_b, "story-7")) > 0.999
 
     # A story indexed after the fit gets its vector on every replica.
     late = subject_stories(1, start=240)[0]
-    await replica_b.index(late)
-    await replica_a.sync()
-    await replica_b.sync()
+    await replica_b.index.index(late)
+    await replica_a.index.sync()
+    await replica_b.index.sync()
     assert float(vector_of(replica_a, late.story_id) @ vector_of(replica_b, late.story_id)) > 0.999
 
     # A restarted replica loads the model with the archive.
-    restarted = RedisArchive(redis, refresh_delay_s=30)
-    await restarted.load_index()
+    restarted = await replica(redis)
     assert restarted.index_.semantic_model is not None
     assert restarted.index_.semantic_model.model_id == model.model_id
     assert float(vector_of(restarted, "story-7") @ vector_of(replica_a, "story-7")) > 0.999
 
     # Grown by a fifth: due again, but only one replica fits at a time.
     for f in subject_stories(50, start=241):
-        await replica_a.index(f)
+        await replica_a.index.index(f)
     await redis.set(f"{LOCK_PREFIX}{SEMANTIC_FIT_LOCK}", "another replica", px=60_000)
-    assert await replica_b.refit_semantic_if_due(now=2_000.0) is None
+    assert await replica_b.refitter.refit_if_due(now=2_000.0) is None
     await redis.delete(f"{LOCK_PREFIX}{SEMANTIC_FIT_LOCK}")
-    refitted = await replica_b.refit_semantic_if_due(now=2_000.0)
+    refitted = await replica_b.refitter.refit_if_due(now=2_000.0)
     assert refitted is not None and refitted.stories == 291
-    await replica_a.sync()
+    await replica_a.index.sync()
     assert replica_a.index_.semantic_model is not None
     assert replica_a.index_.semantic_model.model_id == refitted.model_id
     await redis.aclose()
 
 
-async def test_reverse_links_follow_the_latest_enrichment(settings: Settings) -> None:
-    redis = create_redis(settings)
-    archive = RedisArchive(redis, refresh_delay_s=30)
+async def test_reverse_links_follow_the_latest_enrichment(settings: StackSettings) -> None:
+    redis = create_redis(settings.redis_url)
+    archive = RedisLinkGraph(redis)
     await archive.save_enrichment("src", [], ["sig-1"], ["a", "b"])
     assert await archive.linked_by("a") == ["src"] and await archive.linked_by("b") == ["src"]
     await archive.save_enrichment("other", [], ["sig"], ["b"])

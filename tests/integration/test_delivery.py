@@ -10,15 +10,15 @@ import pytest
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
+from cli.editors import send_requests
+from cli.ops import list_dead, requeue
 from shared.backlog import wait_for_capacity
 from shared.broker import create_broker, create_redis, ensure_groups
-from shared.deadletters import list_dead, requeue
 from shared.delivery import StreamConsumer, _Delivery
 from shared.errors import PermanentError
 from shared.events import ArticleRepublishRequested
-from shared.republish import send_requests
-from shared.settings import Settings
 from shared.streams import ENRICH, PUBLISH, RENDERED, REPUBLISH, dead_letter, failures_key
+from tests.stack_settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +48,7 @@ async def handler_that(seen: list[str]) -> Any:
 
 
 async def republish_consumer(
-    settings: Settings, redis: Redis, broker: Any, seen: list[str], **options: Any
+    settings: StackSettings, redis: Redis, broker: Any, seen: list[str], **options: Any
 ) -> StreamConsumer:
     """A consumer of the republish stream, as enrich runs one, whose handler notes what it saw."""
     return StreamConsumer(
@@ -64,9 +64,9 @@ async def republish_consumer(
 
 
 async def run_consumer(
-    settings: Settings, seen: list[str], until: Any, timeout: float = 30
+    settings: StackSettings, seen: list[str], until: Any, timeout: float = 30
 ) -> tuple[Redis, StreamConsumer]:
-    redis = create_redis(settings)
+    redis = create_redis(settings.redis_url)
     broker = create_broker(settings)
     consumer = await republish_consumer(settings, redis, broker, seen, concurrency=4)
     consumer.subscribe()
@@ -80,7 +80,7 @@ async def run_consumer(
     return redis, consumer
 
 
-async def publish_raw(settings: Settings, *payloads: bytes) -> None:
+async def publish_raw(settings: StackSettings, *payloads: bytes) -> None:
     broker = create_broker(settings)
     await broker.connect()
     for payload in payloads:
@@ -89,7 +89,7 @@ async def publish_raw(settings: Settings, *payloads: bytes) -> None:
 
 
 async def test_entries_published_before_the_consumer_first_starts_are_read(
-    settings: Settings,
+    settings: StackSettings,
 ) -> None:
     await publish_raw(settings, *(request(f"early-{i}") for i in range(5)))
     seen: list[str] = []
@@ -104,7 +104,7 @@ async def test_entries_published_before_the_consumer_first_starts_are_read(
 
 
 async def test_poison_message_is_dead_lettered_after_max_deliveries_and_the_rest_go_through(
-    settings: Settings,
+    settings: StackSettings,
 ) -> None:
     payloads = [request("a"), request("b"), request("poison-1", "poison"), request("c")]
     await publish_raw(settings, *payloads)
@@ -125,9 +125,9 @@ async def test_poison_message_is_dead_lettered_after_max_deliveries_and_the_rest
 
 
 async def test_invalid_and_permanently_failing_messages_are_dead_lettered_at_once(
-    settings: Settings,
+    settings: StackSettings,
 ) -> None:
-    client = create_redis(settings)
+    client = create_redis(settings.redis_url)
     await client.xadd(REPUBLISH, {"__data__": b"not a FastStream message at all"})
     await client.aclose()
     await publish_raw(settings, request("x", "invalid-forever"), request("ok"))
@@ -145,9 +145,9 @@ async def test_invalid_and_permanently_failing_messages_are_dead_lettered_at_onc
     await redis.aclose()
 
 
-async def test_messages_a_dead_consumer_left_pending_are_reclaimed(settings: Settings) -> None:
+async def test_messages_a_dead_consumer_left_pending_are_reclaimed(settings: StackSettings) -> None:
     await publish_raw(settings, *(request(f"orphan-{i}") for i in range(3)))
-    client = create_redis(settings)
+    client = create_redis(settings.redis_url)
     # A replica reads the entries, then dies without acknowledging them.
     await client.xreadgroup(ENRICH, "replica-that-died", {REPUBLISH: ">"}, count=10)
     assert (await client.xpending(REPUBLISH, ENRICH))["pending"] == 3
@@ -163,8 +163,8 @@ async def test_messages_a_dead_consumer_left_pending_are_reclaimed(settings: Set
     await redis.aclose()
 
 
-async def test_ensure_groups_is_idempotent(settings: Settings) -> None:
-    client = create_redis(settings)
+async def test_ensure_groups_is_idempotent(settings: StackSettings) -> None:
+    client = create_redis(settings.redis_url)
     await ensure_groups(client)
     await ensure_groups(client)
     groups = await client.xinfo_groups(REPUBLISH)
@@ -173,7 +173,7 @@ async def test_ensure_groups_is_idempotent(settings: Settings) -> None:
 
 
 async def test_dead_letters_are_listed_with_their_reason_and_can_be_requeued(
-    settings: Settings,
+    settings: StackSettings,
 ) -> None:
     await publish_raw(settings, request("flaky", "poison"))
     seen: list[str] = []
@@ -195,10 +195,10 @@ async def test_dead_letters_are_listed_with_their_reason_and_can_be_requeued(
     await redis.aclose()
 
 
-async def test_two_copies_of_one_message_emit_its_outputs_once(settings: Settings) -> None:
+async def test_two_copies_of_one_message_emit_its_outputs_once(settings: StackSettings) -> None:
     """A slow replica and the one that reclaimed its message both finish: one emits, one not."""
     await publish_raw(settings, request("twice"))
-    redis = create_redis(settings)
+    redis = create_redis(settings.redis_url)
     [(_, [(entry_id, fields)])] = await redis.xreadgroup(ENRICH, "slow", {REPUBLISH: ">"})
     seen: list[str] = []
     consumer = await republish_consumer(settings, redis, create_broker(settings), seen)
@@ -212,8 +212,8 @@ async def test_two_copies_of_one_message_emit_its_outputs_once(settings: Setting
     await redis.aclose()
 
 
-async def test_bulk_republishing_waits_while_a_stage_is_behind(settings: Settings) -> None:
-    redis = create_redis(settings)
+async def test_bulk_republishing_waits_while_a_stage_is_behind(settings: StackSettings) -> None:
+    redis = create_redis(settings.redis_url)
     broker = create_broker(settings)
     await broker.connect()
     try:
@@ -227,9 +227,7 @@ async def test_bulk_republishing_waits_while_a_stage_is_behind(settings: Setting
             ArticleRepublishRequested.model_validate_json(request(f"{i:016x}")) for i in range(3)
         ]
         sending = asyncio.create_task(
-            send_requests(
-                broker, requests, settings.stream_maxlen, redis=redis, max_backlog=4, pace_every=2
-            )
+            send_requests(redis, requests, settings.stream_maxlen, max_backlog=4, pace_every=2)
         )
         await asyncio.sleep(0.5)
         assert not sending.done()

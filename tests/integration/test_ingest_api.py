@@ -21,16 +21,18 @@ import pytest
 import redis
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 
+from cli import devstack
+from cli.serve import initialise
 from services.ingest.app import create_app
 from services.ingest.auth import superdesk_signature, wirepress_signature
-from shared import devstack
+from services.ingest.keys import versions_key
+from services.ingest.settings import FeedConfig
 from shared.events import ArticleIngested, ArticlePublished
 from shared.models import article_id_for
-from shared.settings import FeedConfig, Settings
-from shared.stack import initialise
 from shared.storage import Storage
 from shared.streams import ENRICHED, INGESTED, PUBLISHED, RENDERED, REPUBLISH
 from tests.conftest import ROOT, ServiceProcesses, settings_env, wait_for
+from tests.stack_settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
@@ -81,12 +83,12 @@ def signed(body: bytes, secret: str = AGENCY_SECRET, t: int | None = None) -> di
 
 
 @pytest.fixture
-def feed_settings(settings: Settings) -> Settings:
+def feed_settings(settings: StackSettings) -> StackSettings:
     return settings.model_copy(update={"ingest_feeds": FEEDS})
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+async def running(settings: StackSettings) -> AsyncIterator[httpx.AsyncClient]:
     """Ingest in-process with its real lifespan (Redis, broker, S3), and a client for it."""
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -98,7 +100,7 @@ async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def r(settings: Settings) -> Iterator[redis.Redis]:
+def r(settings: StackSettings) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(settings.redis_url)
     yield client
     client.close()
@@ -112,7 +114,7 @@ def ingested(client: redis.Redis) -> list[ArticleIngested]:
     return events
 
 
-def archived(settings: Settings) -> dict[str, dict[str, str]]:
+def archived(settings: StackSettings) -> dict[str, dict[str, str]]:
     """Every archived payload's key and metadata."""
     storage = Storage(settings)
     try:
@@ -140,7 +142,7 @@ def assert_problem(
     return body
 
 
-def cli_env(settings: Settings) -> dict[str, str]:
+def cli_env(settings: StackSettings) -> dict[str, str]:
     env = settings_env(settings)
     if settings.ingest_feeds:
         env["INGEST_FEEDS"] = json.dumps(
@@ -160,7 +162,7 @@ def wirepress(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     import os
 
     return subprocess.run(
-        [sys.executable, "-m", "services.cli", *args],
+        [sys.executable, "-m", "cli.main", *args],
         cwd=ROOT,
         env={**os.environ, "LOG_LEVEL": "WARNING", **(env or {})},
         capture_output=True,
@@ -173,7 +175,7 @@ def wirepress(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
 
 
 async def test_unauthenticated_or_forbidden_pushes_emit_and_archive_nothing(
-    feed_settings: Settings, r: redis.Redis
+    feed_settings: StackSettings, r: redis.Redis
 ) -> None:
     body = story()
     async with running(feed_settings) as client:
@@ -210,7 +212,7 @@ async def test_unauthenticated_or_forbidden_pushes_emit_and_archive_nothing(
 
 
 async def test_signed_pushes_are_accepted_once_and_archived_with_their_feed(
-    feed_settings: Settings, r: redis.Redis
+    feed_settings: StackSettings, r: redis.Redis
 ) -> None:
     superdesk_body = story("urn:test:sd-1")
     agency_body = story("urn:test:agency-1", versioncreated="2026-08-01T10:00:00")
@@ -253,7 +255,7 @@ async def test_signed_pushes_are_accepted_once_and_archived_with_their_feed(
 
 
 async def test_oversize_payload_is_413_declared_or_streamed(
-    settings: Settings, r: redis.Redis
+    settings: StackSettings, r: redis.Redis
 ) -> None:
     small = settings.model_copy(update={"ingest_max_body_bytes": 2000})
     big = story(body_html="<p>" + "x" * 5000 + "</p>")
@@ -284,7 +286,7 @@ async def test_oversize_payload_is_413_declared_or_streamed(
     ],
 )
 async def test_wrong_media_type_is_415_and_archived(
-    settings: Settings, r: redis.Redis, payload: bytes, content_type: str
+    settings: StackSettings, r: redis.Redis, payload: bytes, content_type: str
 ) -> None:
     async with running(settings) as client:
         response = await client.post("/v1/stories", content=payload, headers=bearer(content_type))
@@ -294,7 +296,7 @@ async def test_wrong_media_type_is_415_and_archived(
     assert body["raw_key"] in archived(settings)
 
 
-async def test_a_story_with_a_wrong_content_type_is_still_read(settings: Settings) -> None:
+async def test_a_story_with_a_wrong_content_type_is_still_read(settings: StackSettings) -> None:
     async with running(settings) as client:
         response = await client.post("/v1/stories", content=story(), headers=bearer("text/html"))
     assert response.status_code == 202, response.text
@@ -313,7 +315,7 @@ async def test_a_story_with_a_wrong_content_type_is_still_read(settings: Setting
     ],
 )
 async def test_bad_payloads_get_problem_json_and_are_archived(
-    settings: Settings,
+    settings: StackSettings,
     r: redis.Redis,
     payload: bytes,
     content_type: str | None,
@@ -329,7 +331,7 @@ async def test_bad_payloads_get_problem_json_and_are_archived(
     assert metadata[body["raw_key"]]["feed"] == "default"
 
 
-async def test_empty_body_is_400(settings: Settings) -> None:
+async def test_empty_body_is_400(settings: StackSettings) -> None:
     async with running(settings) as client:
         assert_problem(await client.post("/v1/stories", content=b"  ", headers=bearer()), 400)
 
@@ -352,7 +354,7 @@ BILLION_LAUGHS = (
 
 @pytest.mark.parametrize("payload", [XXE, BILLION_LAUGHS], ids=["xxe", "billion-laughs"])
 async def test_entity_attacks_are_refused_without_expanding(
-    settings: Settings, r: redis.Redis, payload: bytes
+    settings: StackSettings, r: redis.Redis, payload: bytes
 ) -> None:
     async with running(settings) as client:
         started = time.monotonic()
@@ -384,7 +386,7 @@ def news_item(guid: str, headline: str, item_class: str = "ninat:text") -> str:
 
 
 async def test_g2_news_message_with_several_items_emits_every_text_story(
-    settings: Settings, r: redis.Redis
+    settings: StackSettings, r: redis.Redis
 ) -> None:
     message = (
         f'<?xml version="1.0" encoding="UTF-8"?><newsMessage xmlns="{NAR}">'
@@ -412,7 +414,7 @@ async def test_g2_news_message_with_several_items_emits_every_text_story(
     assert [e.guid for e in ingested(r)] == ["urn:test:g2-a", "urn:test:g2-b", "urn:test:g2-c"]
 
 
-async def test_replay_of_archived_payloads(feed_settings: Settings, r: redis.Redis) -> None:
+async def test_replay_of_archived_payloads(feed_settings: StackSettings, r: redis.Redis) -> None:
     async with running(feed_settings) as client:
         rejected = await client.post(
             "/v1/stories",
@@ -440,7 +442,7 @@ async def test_replay_of_archived_payloads(feed_settings: Settings, r: redis.Red
     assert outcome["article_id"] == article_id_for("urn:test:replay-ok")
 
     # A replay runs as the feed the payload came from (its time zone included).
-    r.delete(f"wirepress:versions:{article_id_for('urn:test:replay-agency')}")
+    r.delete(versions_key(article_id_for("urn:test:replay-agency")))
     as_agency = wirepress("replay", agency.json()["raw_key"], env=env)
     assert as_agency.returncode == 0, as_agency.stderr
     assert json.loads(as_agency.stdout) | {"status": "accepted", "feed": "agency"} == json.loads(
@@ -461,7 +463,7 @@ async def test_replay_of_archived_payloads(feed_settings: Settings, r: redis.Red
 
 @pytest.mark.parametrize("behind", [INGESTED, ENRICHED, RENDERED])
 async def test_backlog_over_the_bound_at_any_stage_is_503_with_retry_after(
-    settings: Settings, r: redis.Redis, behind: str
+    settings: StackSettings, r: redis.Redis, behind: str
 ) -> None:
     # Enrich keeping up is not enough: a stopped render or publish must slow the feeds down too,
     # or its unread entries would be trimmed away.
@@ -476,7 +478,7 @@ async def test_backlog_over_the_bound_at_any_stage_is_503_with_retry_after(
 
 
 async def test_queued_republish_requests_do_not_turn_feeds_away(
-    settings: Settings, r: redis.Redis
+    settings: StackSettings, r: redis.Redis
 ) -> None:
     # Bulk republishing paces itself (shared/backlog.py); ingest never writes that stream.
     bounded = settings.model_copy(update={"ingest_max_lag": 0})
@@ -487,7 +489,7 @@ async def test_queued_republish_requests_do_not_turn_feeds_away(
 
 
 async def test_redis_unreachable_is_503_with_retry_after(
-    settings: Settings, tmp_path: Path
+    settings: StackSettings, tmp_path: Path
 ) -> None:
     port = devstack.free_port()
     valkey = devstack.start_valkey(port, tmp_path / "valkey", tmp_path / "valkey.log")
@@ -549,7 +551,7 @@ def test_wirepress_parse_refuses_clearly(tmp_path: Path) -> None:
     assert parsed["versioncreated"].startswith("2026-01-15T11:00:00")
 
 
-async def test_openapi_document_describes_the_api(settings: Settings) -> None:
+async def test_openapi_document_describes_the_api(settings: StackSettings) -> None:
     async with running(settings) as client:
         response = await client.get("/openapi.json")
     assert response.status_code == 200
@@ -573,7 +575,7 @@ async def test_openapi_document_describes_the_api(settings: Settings) -> None:
 
 @pytest.mark.e2e
 def test_a_withheld_story_never_reaches_the_site(
-    services: ServiceProcesses, settings: Settings
+    services: ServiceProcesses, settings: StackSettings
 ) -> None:
     services.start_all()
 
@@ -615,7 +617,7 @@ def test_a_withheld_story_never_reaches_the_site(
 
 
 def test_wirepress_import_pushes_a_folder_through_http(
-    services: ServiceProcesses, settings: Settings, tmp_path: Path
+    services: ServiceProcesses, settings: StackSettings, tmp_path: Path
 ) -> None:
     services.start("ingest")
     folder = tmp_path / "backfill"

@@ -26,9 +26,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from shared.events import ArticleIngested
-from shared.settings import Settings
 from shared.streams import INGESTED
 from tests.conftest import ServiceProcesses
+from tests.stack_settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
@@ -165,7 +165,7 @@ def validator_for(document: dict[str, Any], ref: str) -> jsonschema.Draft202012V
     return jsonschema.Draft202012Validator(schema)
 
 
-def stream_events(settings: Settings) -> list[ArticleIngested]:
+def stream_events(settings: StackSettings) -> list[ArticleIngested]:
     client = redis.Redis.from_url(settings.redis_url)
     try:
         events = []
@@ -178,7 +178,7 @@ def stream_events(settings: Settings) -> list[ArticleIngested]:
 
 
 def test_generated_payloads_never_get_a_5xx_and_accepted_stories_are_emitted_once(
-    services: ServiceProcesses, settings: Settings
+    services: ServiceProcesses, settings: StackSettings
 ) -> None:
     services.start("ingest")
     client = httpx.Client(base_url=services.ingest_url, timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -9,8 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
-from services import cli
-from shared import push
+from cli import feed as push
+from cli import main as cli
+from services.enrich.handlers import handle_ingested
+from services.ingest.handlers import parse_payload
+from shared.events import ArticleIngested
+from tests.unit.test_enrich_handlers import MemoryArchive
 
 pytestmark = pytest.mark.unit
 
@@ -70,6 +75,23 @@ def test_tag_prints_tags(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert isinstance(tags, list)
     assert all({"type", "name", "slug"} <= set(tag) for tag in tags)
     assert any(tag["type"] == "subject" for tag in tags)
+
+
+DEMO = Path(__file__).resolve().parents[2] / "demo"
+DEMO_FILES = sorted((DEMO / "stories").glob("*.json")) + sorted((DEMO / "updates").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", DEMO_FILES, ids=lambda p: p.stem)
+def test_wirepress_tag_gives_the_tags_the_service_gives(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The service: the story as ingest reads the file, enriched by enrich's own handler.
+    [parsed] = parse_payload(path.read_bytes(), "application/json")
+    event = ArticleIngested.about(parsed.article, article=parsed.article)
+    [(_, enriched)] = asyncio.run(handle_ingested(event, MemoryArchive().ports))
+    code, out, err = run(capsys, "tag", str(path))
+    assert code == 0, err
+    assert json.loads(out) == [tag.model_dump(mode="json") for tag in enriched.tags]
 
 
 def test_related_streams_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -80,7 +80,9 @@ def test_no_top_level_version(compose: dict[str, Any]) -> None:
 
 
 def test_expected_services(services: dict[str, dict[str, Any]]) -> None:
-    assert {"redis", "seaweedfs", "init", *PIPELINE} <= set(services)
+    assert {"redis", "seaweedfs", "init", "wirepress", *PIPELINE} <= set(services)
+    # The tools are there to be run (`docker compose run --rm wirepress status`), not started.
+    assert services["wirepress"]["profiles"] == ["tools"]
 
 
 @pytest.mark.parametrize("name", PIPELINE)
@@ -101,14 +103,17 @@ def test_host_port_detection() -> None:
     assert _has_host_port({"target": 8080, "published": "8080"})
 
 
-def test_one_image_for_all_wirepress_processes(services: dict[str, dict[str, Any]]) -> None:
-    names = ("init", *PIPELINE)
-    images = {services[name].get("image") for name in names}
+def test_one_image_for_the_services_and_one_for_the_tools(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    images = {services[name].get("image") for name in PIPELINE}
     assert len(images) == 1 and None not in images, images
     builds = [services[name].get("build") for name in PIPELINE]
-    assert all(builds), "every pipeline service builds the image"
     assert all(build == builds[0] for build in builds), builds
-    assert builds[0] == {"context": ".", "dockerfile": "infra/Dockerfile"}
+    assert builds[0] == {"context": ".", "dockerfile": "infra/Dockerfile", "target": "service"}
+    for name in ("init", "wirepress"):
+        assert services[name]["build"]["target"] == "tools", name
+        assert services[name]["image"] != services["ingest"]["image"], name
 
 
 @pytest.mark.parametrize("name", PIPELINE)
@@ -116,7 +121,7 @@ def test_pipeline_service_runs_its_own_command(
     services: dict[str, dict[str, Any]], name: str
 ) -> None:
     service = services[name]
-    assert _command(service) == ["serve", name]
+    assert _command(service) == [f"services.{name}"]
     assert service.get("restart") == "unless-stopped"
     assert service.get("stop_grace_period") == "30s"
 
@@ -199,21 +204,35 @@ def test_secrets_have_no_default(services: dict[str, dict[str, Any]]) -> None:
 
 
 def test_consumer_name_is_left_to_each_replica(services: dict[str, dict[str, Any]]) -> None:
-    for name in ("init", *PIPELINE):
+    for name in ("init", "wirepress", *PIPELINE):
         assert "CONSUMER_NAME" not in _environment(services[name]), name
+
+
+def _stage(text: str, name: str) -> str:
+    stages = re.split(r"(?im)^FROM\s", text)
+    [stage] = [s for s in stages if re.match(rf"\S+\s+AS\s+{name}\s*$", s.splitlines()[0], re.I)]
+    return stage
 
 
 def test_dockerfile_runs_wirepress_as_non_root() -> None:
     text = DOCKERFILE.read_text(encoding="utf-8")
-    # Instructions of the final stage only.
+    # The service image is the default (last) target; the tools image is its own stage.
     final_stage = re.split(r"(?im)^FROM\s", text)[-1]
-    users = re.findall(r"(?im)^USER\s+(\S+)", final_stage)
-    assert users, "no USER in the runtime stage"
-    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert final_stage.startswith("base AS service")
+    for stage in (final_stage, _stage(text, "tools")):
+        users = re.findall(r"(?im)^USER\s+(\S+)", stage)
+        assert users, "no USER in a runtime stage"
+        assert users[-1].split(":")[0] not in {"root", "0"}
     healthcheck = re.search(r"(?m)^HEALTHCHECK\b(?P<args>(?:[^\n]*\\\n)*[^\n]*)", final_stage)
     assert healthcheck, "no HEALTHCHECK in the runtime stage"
     assert re.search(r"\bCMD\b", healthcheck["args"]) and "urllib" in healthcheck["args"]
-    assert re.search(r'(?m)^ENTRYPOINT\s+\["wirepress"\]\s*$', final_stage)
+    assert re.search(r'(?m)^ENTRYPOINT\s+\["python", "-m"\]\s*$', final_stage)
+    assert re.search(r'(?m)^ENTRYPOINT\s+\["wirepress"\]\s*$', _stage(text, "tools"))
+    # The service image carries the services and the library, not the command line.
+    service_build = _stage(text, "service-build")
+    assert "COPY shared" in service_build and "COPY services" in service_build
+    assert "COPY cli" not in service_build
+    assert "--require-hashes -r requirements/runtime.lock" in text
     assert "python:3.11-slim" in text
     assert re.search(r"(?m)^ENV\s[^\n]*PYTHONUNBUFFERED=1", text)
 

@@ -9,17 +9,17 @@ from datetime import UTC, datetime
 import pytest
 
 from services.enrich.handlers import (
-    LinkTarget,
-    Recorded,
-    StoredStory,
     handle_ingested,
     handle_republish,
     page_path_for,
+    send_due_refreshes,
 )
+from services.enrich.ports import Archive, LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
 from shared.errors import PermanentError
-from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested
+from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested, Event
 from shared.models import Article, Tag
+from shared.streams import REPUBLISH
 
 pytestmark = pytest.mark.unit
 
@@ -109,8 +109,25 @@ class MemoryArchive:
     async def linked_by(self, article_id: str) -> list[str]:
         return sorted(s for s, targets in self.links.items() if article_id in targets)
 
-    async def schedule_refresh(self, article_ids: Sequence[str], reason: str) -> None:
+    async def schedule(self, article_ids: Sequence[str], reason: str) -> None:
         self.refreshes.extend((a, reason) for a in article_ids)
+
+    async def articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        return {a: self.stories[a][0] for a in article_ids if a in self.stories}
+
+    async def due(self) -> int:
+        return len(self.refreshes)
+
+    async def take(self) -> tuple[list[str], object]:
+        return list(dict.fromkeys(a for a, _ in self.refreshes)), len(self.refreshes)
+
+    async def done(self, lease: object) -> None:
+        assert isinstance(lease, int)
+        del self.refreshes[:lease]
+
+    @property
+    def ports(self) -> Archive:
+        return Archive(stories=self, index=self, links=self, refreshes=self)
 
 
 def article(guid: str, headline: str, paragraphs: list[str], version: str = "1", day: int = 1,
@@ -130,7 +147,7 @@ async def ingest(archive: MemoryArchive, story: Article) -> list[ArticleEnriched
     event = ArticleIngested(
         article_id=story.article_id, guid=story.guid, version=story.version, article=story
     )
-    return [enriched for _, enriched in await handle_ingested(event, archive)]
+    return [enriched for _, enriched in await handle_ingested(event, archive.ports)]
 
 
 async def seed(archive: MemoryArchive) -> dict[str, Article]:
@@ -204,7 +221,7 @@ async def test_republish_applies_editor_pins_and_bans_and_never_cascades() -> No
     request = ArticleRepublishRequested(
         article_id=war1, guid="urn:war1", version="1", pin=[kenya], ban=[war2]
     )
-    [(_, enriched)] = await handle_republish(request, archive)
+    [(_, enriched)] = await handle_republish(request, archive.ports)
     ids = [link.article_id for link in enriched.read_also + enriched.related]
     assert kenya in ids and war2 not in ids
     assert len(archive.refreshes) == before
@@ -213,7 +230,7 @@ async def test_republish_applies_editor_pins_and_bans_and_never_cascades() -> No
 async def test_republishing_an_unknown_story_is_a_permanent_error() -> None:
     request = ArticleRepublishRequested(article_id="0" * 16, guid="urn:none", version="1")
     with pytest.raises(PermanentError):
-        await handle_republish(request, MemoryArchive())
+        await handle_republish(request, MemoryArchive().ports)
 
 
 async def test_a_refresh_reuses_the_analysis_and_publishes_only_when_links_changed() -> None:
@@ -228,8 +245,39 @@ async def test_a_refresh_reuses_the_analysis_and_publishes_only_when_links_chang
         )
 
     # war2 and war3 arrived after war1: its links change, and its page is published again.
-    [(_, enriched)] = await handle_republish(refresh(), archive)
+    [(_, enriched)] = await handle_republish(refresh(), archive.ports)
     assert enriched.read_also or enriched.related
     assert archive.analysed == analysed, "a refresh must not re-tag or re-index the story"
     # Nothing new since: the same links, so nothing to publish.
-    assert await handle_republish(refresh(), archive) == []
+    assert await handle_republish(refresh(), archive.ports) == []
+
+
+async def test_due_refreshes_become_republish_requests_unless_the_pipeline_is_behind() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    assert archive.refreshes
+    sent: list[tuple[str, Sequence[Event]]] = []
+
+    async def emit(stream: str, events: Sequence[Event]) -> None:
+        sent.append((stream, events))
+
+    async def behind() -> bool:
+        return True
+
+    async def caught_up() -> bool:
+        return False
+
+    assert await send_due_refreshes(archive, archive, emit, behind) == 0
+    assert sent == [] and archive.refreshes, "held back, and still due"
+    count = await send_due_refreshes(archive, archive, emit, caught_up)
+    [(stream, requests)] = sent
+    assert stream == REPUBLISH and count == len(requests) > 0
+    by_id = {story.article_id: story for story in stories.values()}
+    for request in requests:
+        assert isinstance(request, ArticleRepublishRequested)
+        assert request.reason == "related-refresh"
+        assert (request.guid, request.version) == (
+            by_id[request.article_id].guid,
+            by_id[request.article_id].version,
+        )
+    assert archive.refreshes == [], "sent and confirmed"

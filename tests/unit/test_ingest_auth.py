@@ -16,8 +16,8 @@ from services.ingest.auth import (
     superdesk_signature,
     wirepress_signature,
 )
-from services.ingest.handlers import Problem
-from shared.settings import FeedConfig, Settings
+from services.ingest.ports import Problem
+from services.ingest.settings import FeedConfig, IngestSettings
 
 pytestmark = pytest.mark.unit
 
@@ -296,7 +296,7 @@ def test_feeds_from_json_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     monkeypatch.setenv("INGEST_FEEDS", json.dumps(feeds))
     monkeypatch.delenv("INGEST_TOKEN", raising=False)
-    settings = Settings(wirepress_env="production")
+    settings = IngestSettings(wirepress_env="production")
     names = [f.name for f in settings.feeds()]
     assert names == ["superdesk", "wire"]
     assert settings.ingest_feeds["superdesk"].default_tz == "Europe/Oslo"
@@ -305,7 +305,7 @@ def test_feeds_from_json_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_ingest_token_is_the_default_bearer_feed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INGEST_FEEDS", raising=False)
-    settings = Settings(wirepress_env="production", ingest_token="tok")
+    settings = IngestSettings(wirepress_env="production", ingest_token="tok")
     [feed] = settings.feeds()
     assert (feed.name, feed.auth, feed.secret.get_secret_value()) == ("default", ("bearer",), "tok")
 
@@ -313,11 +313,11 @@ def test_ingest_token_is_the_default_bearer_feed(monkeypatch: pytest.MonkeyPatch
 def test_no_secret_outside_dev(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("INGEST_FEEDS", raising=False)
     monkeypatch.delenv("INGEST_TOKEN", raising=False)
-    production = Settings(wirepress_env="production")
+    production = IngestSettings(wirepress_env="production")
     assert production.feeds() == ()
     with pytest.raises(RuntimeError, match="INGEST_FEEDS"):
         production.require_feeds()
-    assert Settings(wirepress_env="dev").feeds()[0].name == "default"
+    assert IngestSettings(wirepress_env="dev").feeds()[0].name == "default"
 
 
 @pytest.mark.parametrize(
@@ -338,4 +338,4 @@ def test_bad_feed_configurations_fail_at_start(
 ) -> None:
     monkeypatch.delenv("INGEST_FEEDS", raising=False)
     with pytest.raises(ValidationError):
-        Settings(wirepress_env="production", ingest_token="tok", ingest_feeds=feeds)
+        IngestSettings(wirepress_env="production", ingest_token="tok", ingest_feeds=feeds)

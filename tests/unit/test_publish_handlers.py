@@ -9,21 +9,17 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.publish.handlers import (
-    PageState,
-    SiteEntry,
-    StaleView,
-    handle_article,
-    handle_site_page,
-    sha256_hex,
-)
+from services.publish.handlers import handle_article, handle_site_page
+from services.publish.ports import PageState, PublishConfig, StaleView
 from shared.events import ArticlePublished, ArticleRendered, SitePageRendered
-from shared.models import version_ordering
+from shared.hashing import sha256_hex
+from shared.models import ListingEntry, version_ordering
 from shared.streams import PUBLISHED
 
 pytestmark = pytest.mark.unit
 
 SITE = "https://news.example"
+CONFIG = PublishConfig(site_url=SITE, page_cache_control="pages", site_cache_control="listings")
 
 
 @dataclass
@@ -31,6 +27,7 @@ class MemoryBucket:
     pages: dict[str, tuple[bytes, str]] = field(default_factory=dict)
     writes: int = 0
     forgotten: list[str] = field(default_factory=list)
+    cache_control: dict[str, str] = field(default_factory=dict)
 
     async def head(self, path: str) -> PageState | None:
         if path not in self.pages:
@@ -38,9 +35,17 @@ class MemoryBucket:
         body, ordering = self.pages[path]
         return PageState(etag=sha256_hex(body)[:8], ordering=ordering, sha256=sha256_hex(body))
 
-    async def put(self, path: str, html: bytes, ordering: str, expected: PageState | None) -> None:
+    async def put(
+        self,
+        path: str,
+        html: bytes,
+        ordering: str,
+        expected: PageState | None,
+        cache_control: str,
+    ) -> None:
         assert (await self.head(path)) == expected, "compare-and-set must name what it read"
         self.pages[path] = (html, ordering)
+        self.cache_control[path] = cache_control
         self.writes += 1
 
     async def delete(self, path: str) -> None:
@@ -53,7 +58,6 @@ class MemoryBucket:
 @dataclass
 class MemoryLedger:
     tombstones: dict[str, str] = field(default_factory=dict)
-    site: dict[str, SiteEntry] = field(default_factory=dict)
     locked: list[str] = field(default_factory=list)
 
     @contextlib.asynccontextmanager
@@ -66,12 +70,6 @@ class MemoryLedger:
 
     async def set_tombstone(self, article_id: str, ordering: str) -> None:
         self.tombstones[article_id] = ordering
-
-    async def list_on_site(self, entry: SiteEntry) -> None:
-        self.site[entry.article_id] = entry
-
-    async def take_off_site(self, article_id: str) -> None:
-        self.site.pop(article_id, None)
 
 
 def rendered(
@@ -86,28 +84,41 @@ def rendered(
         html=html,
         withdrawn=withdrawn,
         headline="Story",
+        listing=None if withdrawn else LISTING,
     )
 
 
-async def publish(event: ArticleRendered, bucket: MemoryBucket, ledger: MemoryLedger) -> str:
-    [(stream, outcome)] = await handle_article(event, bucket, ledger, SITE)
+LISTING = ListingEntry(article_id="a1", headline="Story", path="2026/08/story-a1/index.html")
+
+
+async def published(
+    event: ArticleRendered, bucket: MemoryBucket, ledger: MemoryLedger
+) -> ArticlePublished:
+    [(stream, outcome)] = await handle_article(event, bucket, ledger, CONFIG)
     assert stream == PUBLISHED and isinstance(outcome, ArticlePublished)
     assert outcome.url == f"{SITE}/2026/08/story-a1/index.html"
-    return outcome.outcome
+    return outcome
 
 
-async def test_first_version_is_written_and_listed_on_the_site() -> None:
+async def publish(event: ArticleRendered, bucket: MemoryBucket, ledger: MemoryLedger) -> str:
+    return (await published(event, bucket, ledger)).outcome
+
+
+async def test_first_version_is_written_and_its_listing_passed_on() -> None:
     bucket, ledger = MemoryBucket(), MemoryLedger()
-    assert await publish(rendered("1"), bucket, ledger) == "written"
+    outcome = await published(rendered("1"), bucket, ledger)
+    assert outcome.outcome == "written" and outcome.listing == LISTING
     assert bucket.pages["2026/08/story-a1/index.html"][0] == b"<p>page</p>"
-    assert "a1" in ledger.site
+    assert bucket.cache_control["2026/08/story-a1/index.html"] == "pages"
     assert ledger.locked == ["a1"]
 
 
-async def test_the_same_page_again_is_not_rewritten() -> None:
+async def test_the_same_page_again_is_not_rewritten_but_still_listed() -> None:
     bucket, ledger = MemoryBucket(), MemoryLedger()
     await publish(rendered("1"), bucket, ledger)
-    assert await publish(rendered("1"), bucket, ledger) == "unchanged"
+    # A retry after a crash between the write and its ack: the listing must still follow.
+    again = await published(rendered("1"), bucket, ledger)
+    assert again.outcome == "unchanged" and again.listing == LISTING
     assert bucket.writes == 1
 
 
@@ -127,10 +138,11 @@ async def test_an_older_version_never_overwrites_a_newer_one() -> None:
 async def test_a_kill_deletes_the_page_and_a_late_older_version_cannot_bring_it_back() -> None:
     bucket, ledger = MemoryBucket(), MemoryLedger()
     await publish(rendered("1"), bucket, ledger)
-    assert await publish(rendered("2", None, withdrawn=True), bucket, ledger) == "withdrawn"
+    withdrawn = await published(rendered("2", None, withdrawn=True), bucket, ledger)
+    assert withdrawn.outcome == "withdrawn" and withdrawn.listing is None
     assert bucket.pages == {}
-    assert "a1" not in ledger.site
-    assert await publish(rendered("1"), bucket, ledger) == "stale"
+    stale = await published(rendered("1"), bucket, ledger)
+    assert stale.outcome == "stale" and stale.listing is None
     assert bucket.pages == {}
     # A later version may bring the story back (a withheld story released, say).
     assert await publish(rendered("3"), bucket, ledger) == "written"
@@ -145,9 +157,10 @@ async def test_front_page_renders_are_ordered() -> None:
             page_path="index.html", html=html,
         )  # fmt: skip
 
-    assert await handle_site_page(front("00002", "<p>new</p>"), bucket, ledger) == []
-    await handle_site_page(front("00001", "<p>old</p>"), bucket, ledger)
+    assert await handle_site_page(front("00002", "<p>new</p>"), bucket, ledger, CONFIG) == []
+    await handle_site_page(front("00001", "<p>old</p>"), bucket, ledger, CONFIG)
     assert bucket.pages["index.html"][0] == b"<p>new</p>"
+    assert bucket.cache_control["index.html"] == "listings"
 
 
 @dataclass
@@ -161,10 +174,17 @@ class BucketWithStaleBelief(MemoryBucket):
             return None
         return await super().head(path)
 
-    async def put(self, path: str, html: bytes, ordering: str, expected: PageState | None) -> None:
+    async def put(
+        self,
+        path: str,
+        html: bytes,
+        ordering: str,
+        expected: PageState | None,
+        cache_control: str,
+    ) -> None:
         if expected != await MemoryBucket.head(self, path):
             raise StaleView(path)
-        await super().put(path, html, ordering, expected)
+        await super().put(path, html, ordering, expected, cache_control)
 
 
 async def test_a_stale_view_of_the_bucket_is_corrected_and_never_overwrites_a_newer_page() -> None:

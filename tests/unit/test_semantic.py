@@ -1,4 +1,5 @@
-"""The archive's latent semantic model (services/enrich/semantic.py) and its use in the ranking."""
+"""The archive's latent semantic model (services/enrich/relevance/semantic.py) and its use in
+the ranking."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from services.enrich import semantic
-from services.enrich.relevance import RelatedIndex, StoryFeatures
-from services.enrich.semantic import SemanticModel
+from services.enrich.relevance import RelatedIndex, StoryFeatures, semantic
+from services.enrich.relevance.semantic import SemanticModel
 
 pytestmark = pytest.mark.unit
 

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import inspect
+import json
+from pathlib import Path
+
 import pytest
 
-from services.enrich.tagging import MEDTOP_SCHEME, SUBJECT_SCHEME, slugify_tag, tag_story
+from services.enrich.tagging import MEDTOP_SCHEME, SUBJECT_SCHEME, lexicon, slugify_tag, tag_story
+from services.enrich.tagging.data import gazetteer, key
+from services.enrich.tagging.keywords import KEYWORD_STOPWORDS
+from services.enrich.tagging.topics import topic_index
+from services.enrich.text import DATA_DIR, STOPWORDS, fold, word_list
+from shared.html import plain_text, sanitize_body, split_blocks
 from shared.models import Subject
 
 pytestmark = pytest.mark.unit
@@ -168,3 +177,202 @@ def test_slugs_unique_and_confidences_in_range():
     slugs = [t.slug for t in tags]
     assert len(slugs) == len(set(slugs))
     assert all(0.0 <= t.confidence <= 1.0 for t in tags)
+
+
+# --------------------------------------------------------------------------------------------
+# The dateline: a sentence of its own
+# --------------------------------------------------------------------------------------------
+
+DEMO = Path(__file__).resolve().parents[2] / "demo"
+DEMO_FILES = sorted((DEMO / "stories").glob("*.json")) + sorted((DEMO / "updates").glob("*.json"))
+
+
+def _words(text):
+    return fold(text).lower().replace(",", " ").split()
+
+
+def _demo_story(path):
+    """Headline, dateline and body text of a demo story, the body as the service reads it
+    (its blocks' plain text, joined by blank lines)."""
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    blocks = split_blocks(sanitize_body(doc["body_html"]))
+    body = "\n\n".join(plain_text(block) for block in blocks)
+    return doc["headline"], " ".join(doc["located"].split()), body, doc.get("keywords", [])
+
+
+def _known_place(name):
+    return key(name) in gazetteer().places
+
+
+def _runs_on_from(dateline, name):
+    """Whether ``name`` is the dateline (or its end: "Texas" of "Port O'Connor, Texas") followed
+    by more words: "Nairobi Police" from "NAIROBI" and "Police said ..."."""
+    ours, theirs = _words(name), _words(dateline)
+    return any(
+        ours[: len(theirs) - k] == theirs[k:] and len(ours) > len(theirs) - k
+        for k in range(len(theirs))
+    )
+
+
+def test_demo_feed_has_datelines():
+    assert len(DEMO_FILES) >= 40
+    assert all(_demo_story(path)[1] for path in DEMO_FILES)
+
+
+@pytest.mark.parametrize("path", DEMO_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_no_tag_runs_on_from_the_dateline_into_the_body(path):
+    headline, dateline, body, keywords = _demo_story(path)
+    tags = tag_story(headline, body, [], keywords, dateline=dateline)
+    joined = [
+        t.slug
+        for t in tags
+        if t.type != "keyword" and _runs_on_from(dateline, t.name) and not _known_place(t.name)
+    ]
+    assert joined == []
+
+
+def test_the_check_sees_a_dateline_prepended_to_the_body():
+    # What the service did before dateline=: "Nairobi" and "Police said" made one name.
+    tags = tag_story("Protests", "NAIROBI\n\nPolice said 12 people were arrested.", [])
+    assert any(_runs_on_from("NAIROBI", t.name) for t in tags)
+
+
+@pytest.mark.parametrize("path", DEMO_FILES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_the_datelines_own_place_is_still_tagged(path):
+    headline, dateline, body, keywords = _demo_story(path)
+    places = _by_type(tag_story(headline, body, [], keywords, dateline=dateline), "place")
+    named = [gazetteer().places.get(key(part)) for part in dateline.split(",")]
+    for place, _ in filter(None, named):
+        assert place.name in places or f"{place.name} (U.S. state)" in places
+
+
+@pytest.mark.parametrize(
+    ("dateline", "first_words", "place", "kept"),
+    [
+        ("NAIROBI", "Police said on Tuesday that 12 people were arrested.", "Nairobi", None),
+        ("London", "The Bank of England held rates.", "London", "Bank of England"),
+        ("Brussels", "European Union ministers met.", "Brussels", "European Union"),
+        ("Nairobi, Kenya", "Texaco Inc said it would sell assets.", "Kenya", "Texaco"),
+    ],
+)
+def test_dateline_place_counts_and_names_after_it_stand_alone(dateline, first_words, place, kept):
+    tags = tag_story("Story", first_words, [], dateline=dateline)
+    places = _by_type(tags, "place")
+    orgs = _by_type(tags, "organisation")
+    assert place in places
+    assert places[place].confidence >= 0.75  # a place of its own, not one inside a name
+    assert not [name for name in orgs if _runs_on_from(dateline, name)]
+    if kept:
+        assert kept in orgs
+
+
+def test_dateline_counts_as_a_mention_like_the_old_prepended_line():
+    body = "Ukraine's military said on Monday it had advanced. Kyiv was calm."
+    apart = _by_type(tag_story("Advance", body, [], dateline="KYIV"), "place")
+    prepended = _by_type(tag_story("Advance", f"KYIV (Reuters) - {body}", []), "place")
+    assert apart["Kyiv"].confidence == prepended["Kyiv"].confidence
+    assert set(apart) == set(prepended)
+
+
+def test_a_body_that_starts_with_a_dateline_is_read_as_before():
+    tags = tag_story(
+        "Protests", "NAIROBI, Kenya (Reuters) - Police said 12 people were arrested.", []
+    )
+    assert {"Nairobi", "Kenya"} <= set(_by_type(tags, "place"))
+    assert not _by_type(tags, "organisation")
+
+
+def test_dateline_is_keyword_only_and_optional():
+    parameter = inspect.signature(tag_story).parameters["dateline"]
+    assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameter.default is None
+    assert tag_story("Talks", "Talks went on.", [], dateline=None) == tag_story(
+        "Talks", "Talks went on.", []
+    )
+    assert tag_story("Talks", "Talks went on.", [], dateline="") == tag_story(
+        "Talks", "Talks went on.", []
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The word lists, shipped as data
+# --------------------------------------------------------------------------------------------
+
+WORD_LISTS = [
+    "person_titles.txt",
+    "honorifics.txt",
+    "office_words.txt",
+    "speech_verbs.txt",
+    "name_connectors.txt",
+    "name_particles.txt",
+    "organisation_words.txt",
+    "legal_suffixes.txt",
+    "number_words.txt",
+    "weekdays.txt",
+    "months.txt",
+    "stop_caps.txt",
+    "abbreviations.txt",
+    "name_suffixes.txt",
+    "generic_label_parts.txt",
+    "keyword_stoplist.txt",
+]
+
+
+@pytest.mark.parametrize("name", WORD_LISTS)
+def test_word_lists_load_and_are_non_empty(name):
+    words = word_list(name)
+    assert words
+    assert all(w == w.strip().lower() and not w.startswith("#") for w in words)
+    assert (DATA_DIR / name).read_text(encoding="utf-8").startswith("# ")  # says what it is for
+
+
+def test_lexicon_is_the_lists_and_their_combinations():
+    assert lexicon.HONORIFICS <= lexicon.TITLES
+    assert lexicon.NAME_PARTICLES <= lexicon.CONNECTORS
+    assert lexicon.NAME_ENDS == lexicon.CONNECTORS - lexicon.NAME_PARTICLES
+    assert lexicon.DAYS <= lexicon.MONTHS_DAYS <= lexicon.STOP_CAPS
+    assert lexicon.NUMBER_WORDS <= lexicon.STOP_CAPS
+    assert {"mr.", "u.s.", "inc."} <= lexicon.ABBREVIATIONS
+
+
+def test_keyword_stopwords_are_the_service_list_and_the_tagger_extras():
+    assert STOPWORDS <= KEYWORD_STOPWORDS
+    assert word_list("keyword_stoplist.txt") <= KEYWORD_STOPWORDS
+    assert {"company", "billion", "officials", "across", "mr"} <= KEYWORD_STOPWORDS
+
+
+def test_curated_topic_terms_name_level_2_topics():
+    doc = json.loads((DATA_DIR / "topic_terms.json").read_text(encoding="utf-8"))
+    assert doc["note"]
+    index = topic_index()
+    level2 = {t.label.lower() for t in index.topics.values() if t.level == 2}
+    assert doc["terms"]
+    for label, terms in doc["terms"].items():
+        assert label in level2
+        assert terms
+        assert all(term == term.strip().lower() and term for term in terms)
+
+
+def test_public_api():
+    import services.enrich.tagging as tagging
+
+    assert sorted(tagging.__all__) == [
+        "MEDTOP_SCHEME",
+        "SUBJECT_SCHEME",
+        "slugify_tag",
+        "tag_story",
+    ]
+    assert tagging.__doc__ and "rule" in tagging.__doc__
+
+
+def test_a_dateline_names_places_never_people() -> None:
+    # Two capitalised words the gazetteer does not know are not somebody because they stand in
+    # the dateline: only the places it names count there.
+    tags = tag_story(
+        "Lunar lander lifts off",
+        "A privately built lander lifted off on Saturday, the company said.",
+        [],
+        dateline="Cape Canaveral, Florida",
+    )
+    assert not [t for t in tags if t.type == "person"]
+    assert "place-florida" in {t.slug for t in tags}

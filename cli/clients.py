@@ -1,0 +1,89 @@
+"""Asking the services what they own, over their query APIs (`shared.queries`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+
+import httpx
+
+from shared.queries import IndexStatus, ListingState, ListingStatus, Lookup, StoryPage, StoryRecord
+
+TIMEOUT_S = 10.0
+
+
+class ServiceUnreachable(Exception):
+    """A service did not answer its query."""
+
+
+async def _request(
+    client: httpx.AsyncClient, method: str, url: str, **kwargs: object
+) -> httpx.Response:
+    try:
+        response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
+    except httpx.HTTPError as exc:
+        raise ServiceUnreachable(f"{url}: {exc}") from exc
+    if response.status_code >= 500:
+        raise ServiceUnreachable(f"{url}: {response.status_code}")
+    return response
+
+
+class EnrichClient:
+    def __init__(self, base_url: str, client: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = client or httpx.AsyncClient(timeout=TIMEOUT_S)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def stories(self, names: Sequence[str]) -> list[StoryRecord]:
+        """The stories enrich holds among these (named by article id or guid)."""
+        found: list[StoryRecord] = []
+        for start in range(0, len(names), 1000):
+            body = Lookup(article_ids=list(names[start : start + 1000])).model_dump_json()
+            response = await _request(
+                self.client, "POST", f"{self.base_url}/v1/stories/lookup", content=body
+            )
+            response.raise_for_status()
+            found += [StoryRecord.model_validate(item) for item in response.json()]
+        return found
+
+    async def every_story(self, page_size: int = 500) -> AsyncIterator[list[StoryRecord]]:
+        cursor: str | None = "0"
+        while cursor is not None:
+            response = await _request(
+                self.client,
+                "GET",
+                f"{self.base_url}/v1/stories",
+                params={"cursor": cursor, "limit": page_size},
+            )
+            response.raise_for_status()
+            page = StoryPage.model_validate(response.json())
+            yield page.stories
+            cursor = page.cursor
+
+    async def index(self) -> IndexStatus:
+        response = await _request(self.client, "GET", f"{self.base_url}/v1/index")
+        response.raise_for_status()
+        return IndexStatus.model_validate(response.json())
+
+
+class RenderClient:
+    def __init__(self, base_url: str, client: httpx.AsyncClient | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client = client or httpx.AsyncClient(timeout=TIMEOUT_S)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def listing(self) -> ListingStatus:
+        response = await _request(self.client, "GET", f"{self.base_url}/v1/listing")
+        response.raise_for_status()
+        return ListingStatus.model_validate(response.json())
+
+    async def states(self, article_ids: Sequence[str]) -> list[ListingState]:
+        body = Lookup(article_ids=list(article_ids)).model_dump_json()
+        response = await _request(
+            self.client, "POST", f"{self.base_url}/v1/listing/lookup", content=body
+        )
+        response.raise_for_status()
+        return [ListingState.model_validate(item) for item in response.json()]

@@ -1,0 +1,276 @@
+"""For ops: what every stream and consumer group is doing, the dead letters and their
+requeueing, and replaying an archived payload through ingest.
+
+Streams and their groups are the pipeline's shared ground, so `status` reads them directly;
+what a service keeps to itself (enrich's index, render's listing) it asks that service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from redis.asyncio import Redis
+
+from cli.clients import EnrichClient, RenderClient, ServiceUnreachable
+from cli.settings import ToolSettings
+from shared.broker import DATA_FIELD, create_redis
+from shared.logging import configure_logging
+from shared.streams import ALL_STREAMS, CONSUMER_GROUPS, dead_letter
+
+
+def _text(value: Any) -> Any:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+# --- status ------------------------------------------------------------------------------------
+
+
+async def stream_status(redis: Redis) -> list[dict[str, Any]]:
+    streams: list[dict[str, Any]] = []
+    for stream in ALL_STREAMS:
+        entry: dict[str, Any] = {
+            "stream": stream,
+            "length": await redis.xlen(stream),
+            "dead_letters": await redis.xlen(dead_letter(stream)),
+            "groups": [],
+        }
+        if await redis.exists(stream):
+            for group in await redis.xinfo_groups(stream):
+                name = _text(group["name"])
+                oldest = await redis.xpending_range(stream, name, "-", "+", 1)
+                entry["groups"].append(
+                    {
+                        "group": name,
+                        "consumers": group["consumers"],
+                        "lag": group.get("lag"),
+                        "pending": group["pending"],
+                        "oldest_pending_idle_ms": (
+                            oldest[0]["time_since_delivered"] if oldest else None
+                        ),
+                    }
+                )
+        streams.append(entry)
+    return streams
+
+
+async def collect_status(settings: ToolSettings) -> dict[str, Any]:
+    redis = create_redis(settings.redis_url)
+    enrich = EnrichClient(settings.enrich_url)
+    render = RenderClient(settings.render_url)
+    report: dict[str, Any] = {}
+    try:
+        report["streams"] = await stream_status(redis)
+        try:
+            report["related_index"] = (await enrich.index()).model_dump(mode="json")
+        except ServiceUnreachable as exc:
+            report["related_index"] = {"error": str(exc)}
+        try:
+            report["listing"] = (await render.listing()).model_dump(mode="json")
+        except ServiceUnreachable as exc:
+            report["listing"] = {"error": str(exc)}
+        return report
+    finally:
+        await asyncio.gather(redis.aclose(), enrich.aclose(), render.aclose())
+
+
+def format_status(report: dict[str, Any]) -> str:
+    lines = [
+        f"{'stream':<24} {'length':>8} {'dead':>6}  {'group':<8} {'lag':>6} {'pending':>8} "
+        f"{'oldest idle':>12} {'consumers':>9}"
+    ]
+    for entry in report["streams"]:
+        groups = entry["groups"] or [None]
+        for i, group in enumerate(groups):
+            head = (
+                f"{entry['stream']:<24} {entry['length']:>8} {entry['dead_letters']:>6}"
+                if i == 0
+                else " " * 40
+            )
+            if group is None:
+                lines.append(f"{head}  {'-':<8}")
+                continue
+            idle = group["oldest_pending_idle_ms"]
+            lines.append(
+                f"{head}  {group['group']:<8} {group['lag'] if group['lag'] is not None else '?':>6} "
+                f"{group['pending']:>8} {(f'{idle / 1000:.1f}s' if idle is not None else '-'):>12} "
+                f"{group['consumers']:>9}"
+            )
+    lines.append("")
+    lines += _index_lines(report.get("related_index") or {})
+    lines += _listing_lines(report.get("listing") or {})
+    return "\n".join(lines)
+
+
+def _index_lines(index: dict[str, Any]) -> list[str]:
+    if "error" in index:
+        return [f"related-links index: enrich did not answer ({index['error']})"]
+    lines = [
+        f"related-links index: {index.get('stories', 0)} stories; link refreshes: "
+        f"{index.get('refreshes_due', 0)} due, {index.get('refreshes_waiting', 0)} queued"
+    ]
+    model = index.get("semantic_model")
+    if model is None:
+        lines.append("semantic model: none yet (fitted once the archive is large enough)")
+    else:
+        fitted = datetime.fromtimestamp(model["fitted_at"], UTC).strftime("%Y-%m-%d %H:%M")
+        lines.append(
+            f"semantic model: fitted {fitted} UTC on {model['stories']} stories, "
+            f"{model['dims']} dimensions, {model['terms']} terms"
+        )
+    return lines
+
+
+def _listing_lines(listing: dict[str, Any]) -> list[str]:
+    if "error" in listing:
+        return [f"site listing: render did not answer ({listing['error']})"]
+    return [
+        f"site listing: {listing.get('stories', 0)} stories listed, "
+        f"{listing.get('pages_waiting', 0)} listing pages waiting for a rebuild"
+    ]
+
+
+# --- dead letters ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    dead_id: str
+    stream: str
+    group: str
+    entry_id: str
+    reason: str
+    deliveries: int
+    failed_at: float
+
+
+async def list_dead(
+    redis: Redis, streams: Sequence[str] | None = None, limit: int = 100
+) -> list[DeadLetter]:
+    found: list[DeadLetter] = []
+    for stream in streams or list(CONSUMER_GROUPS):
+        for dead_id, fields in await redis.xrange(dead_letter(stream), count=limit):
+            found.append(
+                DeadLetter(
+                    dead_id=_text(dead_id),
+                    stream=_text(fields.get(b"stream", b"")) or stream,
+                    group=_text(fields.get(b"group", b"")),
+                    entry_id=_text(fields.get(b"entry_id", b"")),
+                    reason=_text(fields.get(b"reason", b"")),
+                    deliveries=int(fields.get(b"deliveries") or 0),
+                    failed_at=float(fields.get(b"failed_at") or 0),
+                )
+            )
+    return found
+
+
+async def requeue(redis: Redis, stream: str, dead_ids: Sequence[str] | None, maxlen: int) -> int:
+    """Append dead messages to their stream again, as new entries, and drop them from the dead
+    letters in the same transaction; every group reads them again (handlers are idempotent)."""
+    entries = await redis.xrange(dead_letter(stream))
+    wanted = set(dead_ids) if dead_ids is not None else None
+    moved = 0
+    for dead_id, fields in entries:
+        if wanted is not None and _text(dead_id) not in wanted:
+            continue
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(stream, {DATA_FIELD: fields[b"data"]}, maxlen=maxlen, approximate=True)
+            pipe.xdel(dead_letter(stream), dead_id)
+            await pipe.execute()
+        moved += 1
+    return moved
+
+
+# --- commands --------------------------------------------------------------------------------
+
+
+def status_command(args: argparse.Namespace) -> int:
+    report = asyncio.run(collect_status(ToolSettings()))
+    print(json.dumps(report, indent=2) if args.json else format_status(report))
+    return 0
+
+
+async def _dead_letters(args: argparse.Namespace, settings: ToolSettings) -> int:
+    redis = create_redis(settings.redis_url)
+    try:
+        if args.action == "requeue":
+            if not args.stream:
+                print("name the stream to requeue on", file=sys.stderr)
+                return 2
+            if not args.all and not args.ids:
+                print("name dead-letter ids, or --all", file=sys.stderr)
+                return 2
+            moved = await requeue(
+                redis, args.stream, None if args.all else args.ids, settings.stream_maxlen
+            )
+            print(f"requeued {moved} messages on {args.stream}")
+            return 0
+        dead = await list_dead(redis, [args.stream] if args.stream else None, args.limit)
+        if args.json:
+            print(json.dumps([asdict(d) for d in dead], indent=2))
+            return 0
+        for d in dead:
+            print(
+                f"{d.stream} {d.dead_id} (entry {d.entry_id}, {d.deliveries} deliveries): "
+                f"{d.reason}"
+            )
+        return 0
+    finally:
+        await redis.aclose()
+
+
+def dead_letters_command(args: argparse.Namespace) -> int:
+    return asyncio.run(_dead_letters(args, ToolSettings()))
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    from services.ingest import IngestSettings, Problem, replay_payload
+
+    settings = IngestSettings()
+    configure_logging("replay", settings.log_level, settings.log_json)
+    try:
+        outcome = asyncio.run(replay_payload(settings, args.raw_key))
+    except Problem as problem:
+        field = f" (field {problem.field})" if problem.field else ""
+        print(
+            f"{args.raw_key}: {problem.title} [{problem.status} {problem.slug}]{field}: "
+            f"{problem.detail}",
+            file=sys.stderr,
+        )
+        # 75 (EX_TEMPFAIL): the pipeline is busy or down, the same replay can be run again.
+        return 75 if problem.status == 503 else 1
+    except KeyError:
+        print(f"{args.raw_key}: not in the archive", file=sys.stderr)
+        return 1
+    print(json.dumps(outcome.model_dump(mode="json"), indent=2))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    status = sub.add_parser("status", help="streams, consumer lag, pending and dead letters")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(func=status_command)
+
+    dead = sub.add_parser("dead-letters", help="list dead-lettered messages, or requeue them")
+    dead.add_argument("action", choices=["list", "requeue"])
+    dead.add_argument("stream", nargs="?", help="e.g. wirepress:rendered (list: all streams)")
+    dead.add_argument("ids", nargs="*", metavar="DEAD_ID", help="requeue: these dead letters")
+    dead.add_argument("--all", action="store_true", help="requeue: every dead letter of STREAM")
+    dead.add_argument("--limit", type=int, default=100, help="list: per stream")
+    dead.add_argument("--json", action="store_true")
+    dead.set_defaults(func=dead_letters_command)
+
+    replay = sub.add_parser(
+        "replay",
+        help="run an archived raw payload through ingest again",
+        description="Parse and emit an archived payload exactly as a push would (duplicates are "
+        "answered as such). Exits 1 if it is rejected, 75 if the pipeline is unavailable.",
+    )
+    replay.add_argument("raw_key", metavar="RAW_KEY")
+    replay.set_defaults(func=replay_command)

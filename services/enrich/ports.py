@@ -1,0 +1,129 @@
+"""What enrich's decisions need from the outside world, one port per job, and the types that
+cross over. The app gives Redis-backed ones (`adapters.py`); tests give in-memory ones."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from services.enrich.relevance import Embedder, LinkPicks, StoryFeatures
+from shared.events import Event
+from shared.models import Article, Tag
+
+#: Puts events on a stream, outside a consumer's handler (shared.broker.publish_events).
+Emit = Callable[[str, Sequence[Event]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the story records say about a version of a story they were just given."""
+
+    page_path: str
+    stale: bool  # an older version than one already recorded: never overwrites it
+    corrected: bool  # an earlier version was recorded before this one
+
+
+@dataclass(frozen=True)
+class StoredStory:
+    article: Article
+    page_path: str
+    corrected: bool
+    pinned: tuple[str, ...] = ()
+    banned: tuple[str, ...] = ()
+    # What the last enrichment of this version found: its tags, and its links as a signature.
+    tags: tuple[Tag, ...] | None = None
+    links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LinkTarget:
+    """What a page shows of a story it links to."""
+
+    article_id: str
+    headline: str
+    page_path: str
+    excerpt: str
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class EnrichConfig:
+    read_also: int = 2
+    related_posts: int = 5
+    # Optional sentence embeddings, blended into the ranking of the best text candidates.
+    embedder: Embedder | None = None
+
+
+class StoryRecords(Protocol):
+    """Every story seen: its latest version, page path, status and what links to it show."""
+
+    async def record(self, article: Article, page_path: str, excerpt: str) -> Recorded: ...
+
+    async def load(self, article_id: str) -> StoredStory | None: ...
+
+    async def set_overrides(
+        self, article_id: str, pinned: Sequence[str], banned: Sequence[str]
+    ) -> None: ...
+
+    async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]:
+        """The stories among these that are on the site, as links show them."""
+
+    async def articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
+        """The stored version of each of these stories that is known."""
+
+
+class LinkIndex(Protocol):
+    """The related-links index every replica ranks against."""
+
+    async def index(self, features: StoryFeatures) -> None: ...
+
+    async def unindex(self, article_id: str) -> None: ...
+
+    async def pick(
+        self,
+        features: StoryFeatures,
+        pinned: Sequence[str],
+        banned: Sequence[str],
+        read_also: int,
+        related_posts: int,
+    ) -> LinkPicks: ...
+
+    async def stored_features(self, article_id: str) -> StoryFeatures | None: ...
+
+
+class LinkGraph(Protocol):
+    """Which stories link to which, so a kill or a correction finds every page to fix."""
+
+    async def save_enrichment(
+        self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
+    ) -> None:
+        """Keep a story's tags and link signature, and which stories it links to now."""
+
+    async def linked_by(self, article_id: str) -> list[str]: ...
+
+
+class RefreshQueue(Protocol):
+    """Stories whose links are due a refresh."""
+
+    async def schedule(self, article_ids: Sequence[str], reason: str) -> None:
+        """Republish these stories soon; a story already waiting keeps its place (one refresh
+        per story per interval, however many new stories relate to it)."""
+
+    async def due(self) -> int: ...
+
+    async def take(self) -> tuple[list[str], object]:
+        """Refreshes due now, leased; and the lease, to confirm once they are sent."""
+
+    async def done(self, lease: object) -> None: ...
+
+
+@dataclass(frozen=True)
+class Archive:
+    """Everything enrich keeps, by job."""
+
+    stories: StoryRecords
+    index: LinkIndex
+    links: LinkGraph
+    refreshes: RefreshQueue

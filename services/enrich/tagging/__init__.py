@@ -1,0 +1,47 @@
+"""Tags that say who, where and what a story is about: a pure, rule-based tagger.
+
+Why rules and gazetteers rather than a statistical NER model: the tagger must install from PyPI,
+run offline on a CPU and cost about a millisecond a story. The small spaCy pipeline is not on PyPI
+(only unofficial re-uploads are), GLiNER and Flair download their weights from a hub at run time,
+and even the small spaCy model costs several milliseconds a story (`bench/bench_tagging_spacy.py`:
+about 30-40 times ours). So:
+
+* places (`places`): a gazetteer shipped as data (``data/places.json``: countries, US states,
+  large cities and capitals from GeoNames, plus curated aliases such as "U.S." or "Kiev",
+  historical states and demonyms such as "Ukrainian", which count at a lower confidence). A city
+  or state also implies its country, at a lower confidence.
+* people (`people`): capitalised-name sequences with a cue: a title or honorific before them
+  ("President", "Finance Minister", "Mr"), or a speech verb beside them ("..., said Jane Doe").
+  Mentions are clustered by surname within the story, so "Zelensky", "President Zelensky" and
+  "Volodymyr Zelensky" are one tag, named by the longest form seen.
+* organisations (`organisations`): a curated list of well-known bodies with acronyms and long
+  forms (``data/organisations.json``), name sequences ending in or built on an organisation word
+  ("... Corp", "... Ministry", "Bank of ..."), and acronym <-> long-form links within the story
+  ("North Atlantic Treaty Organization (NATO)", or an acronym spelling a long form's initials).
+* topics (`topics`): IPTC Media Topics (``data/mediatopics.csv``, CC BY 4.0 IPTC) matched by their
+  labels and those of their narrower topics, plus curated newswire terms
+  (``data/topic_terms.json``), scored per level-2 topic with the level-1 parent added.
+* wire subjects (`subjects`): kept as ``subject`` tags and mapped onto Media Topics (IPTC subject
+  codes by their top-level code, or by an exact label match; wire Media Topic codes directly).
+* keywords (`keywords`): the wire's own keywords, plus a few salient words repeated in headline
+  and body.
+
+Names are looked for in capitalised runs of words (`tokens`, `runs`); the word lists the rules
+read (titles, organisation words, sentence openers, ...) are data files in ``data/`` too
+(`lexicon`). The dateline is a sentence of its own: its place counts, but no name runs on from it
+into the body. Every confidence is a named constant in the module of its idea (`confidence` for
+the shared ones).
+
+Everything is loaded lazily on the first call and cached for the life of the process. Newswire
+vocabulary repeats, so what each token means, each capitalised run's entities, name keys and slugs
+are memoised too (in bounded LRU caches, about 10 MB when full).
+"""
+
+from __future__ import annotations
+
+from services.enrich.tagging.slugs import slugify_tag
+from services.enrich.tagging.subjects import SUBJECT_SCHEME
+from services.enrich.tagging.tagger import tag_story
+from services.enrich.tagging.topics import MEDTOP_SCHEME
+
+__all__ = ["MEDTOP_SCHEME", "SUBJECT_SCHEME", "slugify_tag", "tag_story"]

@@ -1,0 +1,35 @@
+"""The word lists the entity rules read, one data file each in `services/enrich/data/`.
+
+Each file says in its header what its words are for. All are lowercase and matched against
+lowercased tokens.
+"""
+
+from __future__ import annotations
+
+from services.enrich.text import word_list
+
+#: Words that stand before a person's name and mark it as one ("President", "analyst").
+TITLES = word_list("person_titles.txt")
+#: Titles that only ever stand before a person ("Mr", "Dame").
+HONORIFICS = word_list("honorifics.txt")
+#: Words of a title phrase that are not part of the name after it ("Finance", "State").
+OFFICE_WORDS = word_list("office_words.txt")
+SPEECH_VERBS = word_list("speech_verbs.txt")
+#: Lowercase words a capitalised name may run through ("Bank of Japan", "Procter & Gamble").
+CONNECTORS = word_list("name_connectors.txt")
+#: Connectors that belong to a person's name ("de Gaulle", "bin Salman").
+NAME_PARTICLES = word_list("name_particles.txt")
+#: Connectors that end a name after a title ("Zelensky of Ukraine").
+NAME_ENDS = CONNECTORS - NAME_PARTICLES
+#: A capitalised run with one of these names an organisation ("... Authority", "... Inc").
+ORG_WORDS = word_list("organisation_words.txt")
+LEGAL_SUFFIXES = word_list("legal_suffixes.txt")
+NUMBER_WORDS = word_list("number_words.txt")
+DAYS = word_list("weekdays.txt")
+#: A capitalised run is split at these ("Monday President Ruto said").
+MONTHS_DAYS = word_list("months.txt") | DAYS
+#: Capitalised words that are never (part of) a name.
+STOP_CAPS = word_list("stop_caps.txt") | MONTHS_DAYS | NUMBER_WORDS
+#: Abbreviations whose final period does not end a sentence.
+ABBREVIATIONS = word_list("abbreviations.txt")
+NAME_SUFFIXES = word_list("name_suffixes.txt")

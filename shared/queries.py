@@ -1,0 +1,83 @@
+"""What the services answer when asked about what they own: the query API's models.
+
+Services meet through streams; tools (and the editors' desk) that need to know something a
+service keeps ask that service over HTTP, on the port its /healthz is on, instead of reading its
+Redis keys. The answers are these models, so asker and answerer agree on one shape:
+
+* enrich: `GET /v1/stories/{id}`, `POST /v1/stories/lookup`, `GET /v1/stories?cursor=&limit=`
+  (StoryRecord, StoryPage) and `GET /v1/index` (IndexStatus);
+* render: `GET /v1/listing` (ListingStatus) and `POST /v1/listing/lookup` (ListingState).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Lookup(BaseModel):
+    """The body of a lookup: the stories asked about."""
+
+    article_ids: list[str] = Field(
+        max_length=10_000, description="Article ids (or, for enrich, guids)."
+    )
+
+
+class StoryRecord(BaseModel):
+    """Enrich's record of a story: the latest version it has seen."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    guid: str
+    version: str
+    ordering: str = Field(description="The version's ordering (shared.models.version_ordering).")
+    pubstatus: str = Field(description="usable, withheld or canceled.")
+    page_path: str
+    headline: str
+    published_at: datetime | None = None
+    corrected: bool = False
+
+
+class StoryPage(BaseModel):
+    """Some of every story enrich holds: `GET /v1/stories?cursor=&limit=`."""
+
+    stories: list[StoryRecord]
+    cursor: str | None = Field(
+        default=None, description="Pass as `cursor` for the next page; None on the last."
+    )
+
+
+class IndexStatus(BaseModel):
+    """Enrich's related-links index and its queue of link refreshes."""
+
+    stories: int = Field(description="Stories in the index (on the site).")
+    semantic_model: dict[str, Any] | None = Field(
+        default=None, description="The fitted model's metadata, None before the first fit."
+    )
+    refreshes_due: int = Field(description="Link refreshes due now.")
+    refreshes_waiting: int = Field(description="Link refreshes queued, due or not.")
+
+
+class ListingState(BaseModel):
+    """Whether a story is listed on the site, or was taken down, and at which version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    article_id: str
+    listed_ordering: str | None = Field(
+        default=None, description="The ordering of the version listed; None if not listed."
+    )
+    withdrawn_ordering: str | None = Field(
+        default=None, description="The ordering at which it was taken down, if it was."
+    )
+
+
+class ListingStatus(BaseModel):
+    """Render's listing of the site."""
+
+    stories: int = Field(description="Stories listed.")
+    generation: int = Field(description="Bumped on every change to the listing.")
+    pages_waiting: int = Field(description="Listing pages queued for a rebuild.")
