@@ -51,7 +51,7 @@ class DueQueue:
         self._lease_due = redis.register_script(_LEASE_DUE)
         self._confirm = redis.register_script(_CONFIRM)
 
-    async def schedule(self, members: Iterable[str], due_at: float) -> None:
+    async def schedule_at(self, members: Iterable[str], due_at: float) -> None:
         """Due at `due_at`; a member already waiting keeps the earlier of its two times."""
         mapping = dict.fromkeys(members, due_at)
         if mapping:
@@ -82,3 +82,13 @@ class DueQueue:
         done = lease.members if members is None else list(members)
         if done:
             await self._confirm(keys=[self.key], args=[lease.until, *done])
+
+    # The shape the services' ports give a queue: take what is due, say when it is done.
+
+    async def take(self) -> tuple[list[str], object]:
+        lease = await self.lease()
+        return lease.members, lease
+
+    async def done(self, lease: object) -> None:
+        assert isinstance(lease, Lease)
+        await self.confirm(lease)

@@ -22,8 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from shared.broker import create_broker, create_redis, ensure_groups
+from shared.broker import create_broker, create_redis, ensure_groups, publish_events
 from shared.delivery import StreamConsumer
+from shared.events import Event
 from shared.settings import ServiceSettings
 from shared.streams import CONSUMER_GROUPS
 
@@ -54,6 +55,11 @@ class Runtime:
         consumer.subscribe()
         self.consumers.append(consumer)
         return consumer
+
+    async def emit(self, stream: str, events: Sequence[Event]) -> None:
+        """Put events on a stream from the service's own background work (a handler's outputs
+        go with its ack instead)."""
+        await publish_events(self.redis, stream, events, self.settings.stream_maxlen)
 
     def alive(self) -> bool:
         return all(c.alive() for c in self.consumers) and all(

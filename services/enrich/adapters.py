@@ -26,7 +26,7 @@ from services.enrich import keys
 from services.enrich.ports import LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links, semantic
 from services.enrich.relevance.semantic import SemanticModel
-from shared.duequeue import DueQueue, Lease
+from shared.duequeue import DueQueue
 from shared.errors import RetryLater
 from shared.locks import redis_lock
 from shared.models import Article, Tag
@@ -238,11 +238,11 @@ class RedisLinkGraph:
         )
 
 
-class RedisRefreshQueue:
+class RedisRefreshQueue(DueQueue):
     """Link refreshes due (`ports.RefreshQueue`), leased so a crash loses none."""
 
     def __init__(self, redis: Redis, *, refresh_delay_s: float) -> None:
-        self.queue = DueQueue(redis, keys.REFRESH_DUE, lease_s=REFRESH_LEASE_S)
+        super().__init__(redis, keys.REFRESH_DUE, lease_s=REFRESH_LEASE_S)
         self.refresh_delay_s = refresh_delay_s
 
     async def schedule(self, article_ids: Sequence[str], reason: str) -> None:
@@ -251,22 +251,8 @@ class RedisRefreshQueue:
         # A story already waiting keeps its earlier time: one refresh per interval, however
         # many related stories arrive; a kill's refresh goes at once, it cannot wait.
         delay = 0.0 if reason == "link-changed" else self.refresh_delay_s
-        await self.queue.schedule(article_ids, time.time() + delay)
+        await self.schedule_at(article_ids, time.time() + delay)
         logger.debug("refresh (%s) scheduled for %s", reason, ", ".join(article_ids))
-
-    async def due(self) -> int:
-        return await self.queue.due()
-
-    async def waiting(self) -> int:
-        return await self.queue.waiting()
-
-    async def take(self) -> tuple[list[str], object]:
-        lease = await self.queue.lease()
-        return lease.members, lease
-
-    async def done(self, lease: object) -> None:
-        assert isinstance(lease, Lease)
-        await self.queue.confirm(lease)
 
 
 class SharedIndex:

@@ -24,8 +24,7 @@ from services.enrich.relevance.embeddings import load_embedder
 from services.enrich.settings import EnrichSettings
 from services.enrich.tagging import tag_story
 from shared.backlog import worst_backlog
-from shared.broker import publish_events
-from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested, Event, Output
+from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested, Output
 from shared.models import as_article_id
 from shared.queries import IndexStatus, Lookup, StoryPage
 from shared.service import Runtime, consumer_app
@@ -41,9 +40,6 @@ async def _refresh_loop(runtime: Runtime, archive: Archive, stories: RedisStoryR
     """Send due link refreshes as republish requests (any replica may take any of them)."""
     settings = runtime.settings
 
-    async def emit(stream: str, events: Sequence[Event]) -> None:
-        await publish_events(runtime.redis, stream, events, settings.stream_maxlen)
-
     async def pipeline_behind() -> bool:
         backlog = await worst_backlog(runtime.redis)
         return backlog is not None and backlog.entries > settings.ingest_max_lag
@@ -51,7 +47,7 @@ async def _refresh_loop(runtime: Runtime, archive: Archive, stories: RedisStoryR
     while True:
         await asyncio.sleep(REFRESH_POLL_S)
         try:
-            await send_due_refreshes(archive.refreshes, stories, emit, pipeline_behind)
+            await send_due_refreshes(archive.refreshes, stories, runtime.emit, pipeline_behind)
         except asyncio.CancelledError:
             raise
         except Exception:

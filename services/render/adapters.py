@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from services.render import keys
 from services.render.ports import ListingChange, ListingSnapshot
-from shared.duequeue import DueQueue, Lease
+from shared.duequeue import DueQueue
 from shared.models import ListingEntry
 from shared.queries import ListingState
 
@@ -118,22 +118,7 @@ class RedisListing:
         return int(await self.redis.get(keys.LISTING_GENERATION) or 0)
 
 
-class RedisPagesDue:
-    """Listing pages due a rebuild, leased so a replica that dies mid-rebuild loses none."""
-
-    def __init__(self, redis: Redis) -> None:
-        self.queue = DueQueue(redis, keys.PAGES_DUE, lease_s=60.0)
-
-    async def take(self) -> tuple[list[str], object]:
-        lease = await self.queue.lease()
-        return lease.members, lease
-
-    async def done(self, lease: object) -> None:
-        assert isinstance(lease, Lease)
-        await self.queue.confirm(lease)
-
-    async def next_due(self) -> float | None:
-        return await self.queue.next_due()
-
-    async def waiting(self) -> int:
-        return await self.queue.waiting()
+def pages_due(redis: Redis) -> DueQueue:
+    """Listing pages due a rebuild (`ports.PagesDue`), leased so a replica that dies
+    mid-rebuild loses none."""
+    return DueQueue(redis, keys.PAGES_DUE, lease_s=60.0)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.render.adapters import RedisListing, RedisPagesDue
+from services.render.adapters import RedisListing, pages_due
 from services.render.handlers import (
     PageRenderer,
     handle_enriched,
@@ -23,8 +23,8 @@ from services.render.handlers import (
     rebuild_due_pages,
 )
 from services.render.settings import RenderSettings
-from shared.broker import publish_events
-from shared.events import ArticleEnriched, ArticlePublished, Event, Output
+from shared.duequeue import DueQueue
+from shared.events import ArticleEnriched, ArticlePublished, Output
 from shared.queries import ListingStatus, Lookup
 from shared.service import Runtime, consumer_app
 from shared.streams import ENRICHED, PUBLISHED, RENDER, RENDERED
@@ -39,7 +39,7 @@ REBUILD_CHECK_S = 5.0
 async def _rebuild_listing_pages(
     runtime: Runtime,
     listing: RedisListing,
-    pages_due: RedisPagesDue,
+    due: DueQueue,
     renderer: PageRenderer,
     wake: asyncio.Event,
     front_page_stories: int,
@@ -47,14 +47,11 @@ async def _rebuild_listing_pages(
     """Rebuild listing pages as they come due (any replica takes any page): woken by this
     replica's own listing changes, and every REBUILD_CHECK_S for work left by another."""
 
-    async def emit(stream: str, events: Sequence[Event]) -> None:
-        await publish_events(runtime.redis, stream, events, runtime.settings.stream_maxlen)
-
     while True:
         try:
             # Cleared before looking, so a change made while we look still wakes us.
             wake.clear()
-            next_due = await pages_due.next_due()
+            next_due = await due.next_due()
             wait = REBUILD_CHECK_S if next_due is None else next_due - time.time()
             if wait > 0:
                 with contextlib.suppress(TimeoutError):
@@ -62,9 +59,9 @@ async def _rebuild_listing_pages(
                 continue
             await rebuild_due_pages(
                 listing,
-                pages_due,
+                due,
                 renderer,
-                emit,
+                runtime.emit,
                 now=datetime.now(UTC),
                 front_page_stories=front_page_stories,
             )
@@ -79,11 +76,11 @@ async def _rebuild_listing_pages(
 def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
     async def status(request: Request) -> Response:
         listing: RedisListing = runtime.resources["listing"]
-        pages_due: RedisPagesDue = runtime.resources["pages_due"]
+        due: DueQueue = runtime.resources["pages_due"]
         answer = ListingStatus(
             stories=await listing.size(),
             generation=await listing.generation(),
-            pages_waiting=await pages_due.waiting(),
+            pages_waiting=await due.waiting(),
         )
         return JSONResponse(answer.model_dump(mode="json"))
 
@@ -105,8 +102,8 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
     async def setup(runtime: Runtime) -> Callable[[], Awaitable[None]] | None:
         renderer = PageRenderer(site_url=settings.site_url, site_name=settings.site_name)
         listing = RedisListing(runtime.redis)
-        pages_due = RedisPagesDue(runtime.redis)
-        runtime.resources.update(listing=listing, pages_due=pages_due)
+        due = pages_due(runtime.redis)
+        runtime.resources.update(listing=listing, pages_due=due)
         wake = asyncio.Event()
 
         async def on_enriched(event: ArticleEnriched) -> Sequence[Output]:
@@ -131,7 +128,7 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
         runtime.background.append(
             asyncio.create_task(
                 _rebuild_listing_pages(
-                    runtime, listing, pages_due, renderer, wake, settings.front_page_stories
+                    runtime, listing, due, renderer, wake, settings.front_page_stories
                 )
             )
         )
