@@ -1,4 +1,4 @@
-"""Benchmark of the relevance engine (services/enrich/relevance.py): quality and speed.
+"""Benchmark of the relevance engine (services/enrich/relevance/): quality and speed.
 
 Quality: related-link precision@5 on Reuters-21578 (single-topic subset, see the dataset README).
 For each of 1,000 query articles (``random.Random(0).sample(sorted(ids), 1000)``) the five picks
@@ -21,18 +21,21 @@ seed-0 figure is only reported. The "ablation" section lists each variant tried 
   passed as tags;
 * "our tags": the service ranking with the tags OUR tagger gives each story (``tag_story(title,
   body, [], [])``, keyword tags dropped, exactly what the service indexes);
-* with sentence embeddings (all-MiniLM-L6-v2, the optional ``services.enrich.embeddings``
-  component): cosine kNN alone, and the service ranking with the cosine blend. The vectors come
-  from ``--embeddings FILE.npz``, written by ``python -m services.enrich.embeddings CORPUS OUT``
-  in an environment that has the model package (``--embedder-python`` runs that for you); the
-  file also records the model's CPU cost per story and install size. Rows are skipped without it.
+* with sentence embeddings (all-MiniLM-L6-v2, the optional
+  ``services.enrich.relevance.embeddings`` component): cosine kNN alone, and the service ranking
+  with the cosine blend. The vectors come from ``--embeddings FILE.npz``, written by
+  ``python -m services.enrich.relevance.embeddings CORPUS OUT`` in an environment that has the
+  model package (``--embedder-python`` runs that for you); the file also records the model's CPU
+  cost per story and install size. Rows are skipped without it.
 
 Speed: archives of 1k/10k/100k stories synthesised from the corpus (each copy perturbed with
 random word drops and a local shuffle, ids suffixed), p50/p95 query time, add time per story
 and index memory per story (tracemalloc peak of building the index).
 
-    python bench/bench_enrich.py --out bench/results/enrich.json [--quick] \
+    python -m bench.enrich --out bench/results/enrich.json [--quick] \
         [--embeddings /tmp/wirepress-bench/reuters-minilm.npz [--embedder-python PY]]
+
+(from the repository root).
 """
 
 from __future__ import annotations
@@ -46,7 +49,6 @@ import math
 import random
 import statistics
 import subprocess
-import sys
 import time
 import tracemalloc
 from collections import defaultdict
@@ -56,12 +58,11 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from services.enrich import relevance as rel
+from services.enrich.relevance import corpus, features, params, semantic
 
-from services.enrich import relevance as rel  # noqa: E402
-from services.enrich import semantic  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[1]  # the repository
+# The project's shared/ folder sits beside the repository.
 DATASET = ROOT.parent / "shared" / "datasets" / "reuters21578" / "articles.jsonl"
 N_QUERIES = 1000
 DEFAULT_EMBEDDINGS = Path("/tmp/wirepress-bench/reuters-minilm.npz")
@@ -205,11 +206,11 @@ def service_features(
     tags: Callable[[dict[str, Any]], list[str]] | None = None,
     vectors: dict[str, np.ndarray] | None = None,
 ) -> dict[str, rel.StoryFeatures]:
-    feats = {r["id"]: rel.features_from_record(r, tags(r) if tags else ()) for r in recs}
+    feats = {r["id"]: corpus.features_from_record(r, tags(r) if tags else ()) for r in recs}
     if vectors is not None:
         feats = {
             i: dataclasses.replace(
-                f, embedding=rel._pack_vector(vectors[i]), embedding_model="all-MiniLM-L6-v2"
+                f, embedding=features._pack_vector(vectors[i]), embedding_model="all-MiniLM-L6-v2"
             )
             for i, f in feats.items()
         }
@@ -368,7 +369,7 @@ def quality(
         "semantic model alone (LSA cosine)",
         lambda: cosine_picks(semantic_vectors(recs), queries, k),
     )
-    # Tag rows: the bonus is off in the service (TAG_BOOST = 0, see relevance.py), so these
+    # Tag rows: the bonus is off in the service (TAG_BOOST = 0, see relevance/params.py), so these
     # show what it would do at its former weight, with Reuters' own index terms and with ours.
     with parameters(TAG_BOOST=0.5):
         run(
@@ -400,7 +401,7 @@ def quality(
             "empty_slot": "miss",
         },
         "rows": rows,
-        "threshold_used": rel.MIN_RELATIVE_SCORE,
+        "threshold_used": params.MIN_RELATIVE_SCORE,
         "threshold_curve": threshold_curve(raw_picks, raw_scores, labels, queries),
         "link_precision_by_score": margin_precision(raw_picks, raw_scores, labels, queries),
     }
@@ -413,9 +414,12 @@ def quality(
 
 @contextlib.contextmanager
 def parameters(**values: float) -> Iterator[None]:
-    """Temporarily set parameters of the relevance module (K1, B, FEEDBACK_*, TITLE_WEIGHT, ...)
-    or of the semantic one (SEMANTIC_DIMS)."""
-    module = {name: rel if hasattr(rel, name) else semantic for name in values}
+    """Temporarily set parameters of the ranking (relevance/params.py: K1, B, FEEDBACK_*,
+    TITLE_WEIGHT, ...) or of the semantic model (SEMANTIC_DIMS). The code reads them from those
+    modules at call time, so setting the module attribute is enough."""
+    module = {name: params if hasattr(params, name) else semantic for name in values}
+    unknown = [name for name in values if not hasattr(module[name], name)]
+    assert not unknown, f"no such parameter: {unknown}"  # a typo would silently change nothing
     old = {name: getattr(module[name], name) for name in values}
     for name, v in values.items():
         setattr(module[name], name, v)
@@ -479,8 +483,8 @@ def ablation(
         )
     rows = []
     base: np.ndarray | None = None
-    for name, params, kw in variants:
-        with parameters(**params):
+    for name, overrides, kw in variants:
+        with parameters(**overrides):
             picks, _ = service_picks(recs, held + tune, 5, **kw)
         row: dict[str, Any] = {"variant": name}
         for set_name, qs in (("tune", tune), ("held", held)):
@@ -516,11 +520,18 @@ def ablation(
 def load_vectors(
     path: Path, embedder_python: str | None
 ) -> tuple[dict[str, np.ndarray] | None, dict[str, Any]]:
-    """Vectors from ``path``, written first by ``embedder_python -m services.enrich.embeddings``
-    when missing. (None, reason) when neither is possible."""
+    """Vectors from ``path``, written first by
+    ``embedder_python -m services.enrich.relevance.embeddings`` when missing. (None, reason) when
+    neither is possible."""
     if not path.exists() and embedder_python:
         path.parent.mkdir(parents=True, exist_ok=True)
-        cmd = [embedder_python, "-m", "services.enrich.embeddings", str(DATASET), str(path)]
+        cmd = [
+            embedder_python,
+            "-m",
+            "services.enrich.relevance.embeddings",
+            str(DATASET),
+            str(path),
+        ]
         print("embedding the corpus:", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True, cwd=ROOT)
     if not path.exists():
@@ -558,9 +569,9 @@ def synth_features(recs: list[dict[str, Any]], n: int, seed: int = 0) -> list[re
                 f"{r['id']}~{copy}",
                 title,
                 body,
-                rel._split_paragraphs(body),
+                corpus._split_paragraphs(body),
                 [],
-                rel._parse_time(r.get("published")),
+                corpus._parse_time(r.get("published")),
             )
         )
     return out
@@ -576,7 +587,7 @@ def speed_with_vectors(
 
     def with_vec(f: rel.StoryFeatures) -> rel.StoryFeatures:
         v = rng.standard_normal(dim).astype(np.float32)
-        return dataclasses.replace(f, embedding=rel._pack_vector(v), embedding_model="random")
+        return dataclasses.replace(f, embedding=features._pack_vector(v), embedding_model="random")
 
     vfeats = {f.story_id: with_vec(f) for f in feats}
     index = rel.RelatedIndex()
@@ -669,7 +680,7 @@ def speed(recs: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m bench.enrich", description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "enrich.json")
     ap.add_argument("--quick", action="store_true", help="skip the 100k-story speed run")
     ap.add_argument("--skip-speed", action="store_true")
@@ -686,22 +697,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     result: dict[str, Any] = {
         "parameters": {
-            "TITLE_WEIGHT": rel.TITLE_WEIGHT,
-            "K1": rel.K1,
-            "B": rel.B,
-            "MAX_QUERY_TERMS": rel.MAX_QUERY_TERMS,
-            "FEEDBACK_DOCS": rel.FEEDBACK_DOCS,
-            "FEEDBACK_WEIGHT": rel.FEEDBACK_WEIGHT,
-            "FEEDBACK_TERMS": rel.FEEDBACK_TERMS,
-            "TAG_BOOST": rel.TAG_BOOST,
-            "TEXT_WEIGHT": rel.TEXT_WEIGHT,
-            "SEMANTIC_WEIGHT": rel.SEMANTIC_WEIGHT,
-            "EMBED_WEIGHT": rel.EMBED_WEIGHT,
+            "TITLE_WEIGHT": params.TITLE_WEIGHT,
+            "K1": params.K1,
+            "B": params.B,
+            "MAX_QUERY_TERMS": params.MAX_QUERY_TERMS,
+            "FEEDBACK_DOCS": params.FEEDBACK_DOCS,
+            "FEEDBACK_WEIGHT": params.FEEDBACK_WEIGHT,
+            "FEEDBACK_TERMS": params.FEEDBACK_TERMS,
+            "TAG_BOOST": params.TAG_BOOST,
+            "TEXT_WEIGHT": params.TEXT_WEIGHT,
+            "SEMANTIC_WEIGHT": params.SEMANTIC_WEIGHT,
+            "EMBED_WEIGHT": params.EMBED_WEIGHT,
             "SEMANTIC_DIMS": semantic.SEMANTIC_DIMS,
             "SEMANTIC_MIN_STORIES": semantic.SEMANTIC_MIN_STORIES,
-            "RECENCY_BOOST": rel.RECENCY_BOOST,
-            "MIN_RELATIVE_SCORE": rel.MIN_RELATIVE_SCORE,
-            "NEAR_DUP_HAMMING": rel.NEAR_DUP_HAMMING,
+            "RECENCY_BOOST": params.RECENCY_BOOST,
+            "MIN_RELATIVE_SCORE": params.MIN_RELATIVE_SCORE,
+            "NEAR_DUP_HAMMING": params.NEAR_DUP_HAMMING,
         }
     }
     if not args.skip_quality:

@@ -145,7 +145,7 @@ def to_tags(ents: Iterable[tuple[str, str]], imply_country: bool) -> list[Simple
 
 
 def _story_body(body: str, dateline: str | None) -> str:
-    # What spaCy reads: the dateline as the first line of the body. bench_tagging.evaluate passes
+    # What spaCy reads: the dateline as the first line of the body. bench.tagging.evaluate passes
     # the dateline apart (tag_story's dateline=), so the adapter joins them the same way.
     return f"{dateline}\n{body}" if dateline else body
 
@@ -155,7 +155,7 @@ def _text(title: str, body: str) -> str:
 
 
 def _evaluate_with(rows: list[dict], with_dateline: bool, tagger: Callable) -> dict:
-    """bench_tagging.evaluate with `tagger` standing in for tag_story."""
+    """bench.tagging.evaluate with `tagger` standing in for tag_story."""
     original = bt.tag_story
     bt.tag_story = tagger
     try:

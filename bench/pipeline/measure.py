@@ -1,0 +1,397 @@
+"""The measurement run: push the stories to ingest, follow `wirepress:published` until every one
+is written, wait for the pipeline to settle, and take the CPU counters around it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from faststream.redis.parser.binary import BinaryMessageFormatV1
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from bench.pipeline.stack import (
+    BenchStack,
+    cpu_seconds,
+    machine_busy_seconds,
+    start_profilers,
+    stop_profilers,
+)
+from bench.pipeline.stories import make_stories
+from shared.broker import DATA_FIELD, create_redis
+from shared.events import ArticlePublished
+from shared.models import article_id_for
+from shared.streams import CONSUMER_GROUPS, PUBLISHED, dead_letter
+
+# An article id and the JSON body pushed for it.
+Body = tuple[str, bytes]
+
+
+@dataclass
+class Run:
+    accepted_at: dict[str, float] = field(default_factory=dict)  # article_id -> wall time of 202
+    statuses: collections.Counter[int] = field(default_factory=collections.Counter)
+    retries: int = 0
+    errors: list[str] = field(default_factory=list)
+    first_sent: float = 0.0
+    last_answer: float = 0.0
+    published_at: dict[str, float] = field(default_factory=dict)  # article_id -> occurred_at
+    outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+
+
+@dataclass
+class Snapshot:
+    """CPU counters at one moment: every process of the stack, the bench itself, the machine."""
+
+    processes: dict[str, float | None]
+    own_cpu: float  # utime + stime of this process
+    loadavg: tuple[float, float, float]
+    machine_busy: float
+
+    @classmethod
+    def take(cls, pids: dict[str, int]) -> Snapshot:
+        processes = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        return cls(processes, own.ru_utime + own.ru_stime, os.getloadavg(), machine_busy_seconds())
+
+
+@dataclass
+class Counters:
+    """The counters around the measured part."""
+
+    before: Snapshot
+    after: Snapshot  # when the last story was first written (or the wait timed out)
+    settled: dict[str, float | None]  # processes' CPU once the pipeline was idle again
+    wall_s: float  # from the first push to `after`
+    settle_s: float  # from `after` to `settled`
+
+
+@dataclass
+class Measurement:
+    """Everything one run observed; `report` turns it into figures."""
+
+    run: Run
+    counters: Counters
+    warmup: int  # stories pushed before measuring
+    stories: int  # stories measured
+    words: list[int]  # per story, warm-up included
+    body_sizes: list[int]  # bytes of each JSON body, warm-up included
+    pids: dict[str, int]  # every process of the stack, replicas included
+    dead_letters: dict[str, int]  # dead-letter stream -> entries
+    profile_dir: Path | None
+
+
+# --------------------------------------------------------------------------------------------
+# Load
+# --------------------------------------------------------------------------------------------
+
+
+async def _post(
+    client: httpx.AsyncClient, headers: dict[str, str], article_id: str, body: bytes, run: Run
+) -> None:
+    """One story, retried on connection errors and 503s (up to 20 attempts)."""
+    for attempt in range(20):
+        try:
+            response = await client.post("/v1/stories", content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            run.retries += 1
+            if attempt == 19:
+                run.errors.append(f"{article_id}: {exc!r}")
+            await asyncio.sleep(0.2)
+            continue
+        now = time.time()
+        run.statuses[response.status_code] += 1
+        if response.status_code == 503:
+            run.retries += 1
+            await asyncio.sleep(0.5)
+            continue
+        if response.status_code == 202:
+            run.accepted_at[article_id] = now
+        else:
+            run.errors.append(f"{article_id}: HTTP {response.status_code} {response.text}")
+        run.last_answer = now
+        return
+
+
+async def push_all(
+    client: httpx.AsyncClient,
+    token: str,
+    bodies: list[Body],
+    concurrency: int,
+    rate: float,
+    run: Run,
+) -> None:
+    """`concurrency` senders; closed loop, or open at `rate` stories/s when it is above 0."""
+    queue: asyncio.Queue[tuple[int, str, bytes]] = asyncio.Queue()
+    for i, (article_id, body) in enumerate(bodies):
+        queue.put_nowait((i, article_id, body))
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    start = time.monotonic()
+    run.first_sent = time.time()
+
+    async def sender() -> None:
+        while not queue.empty():
+            i, article_id, body = queue.get_nowait()
+            if rate > 0:  # open loop: story i is due at start + i/rate, whatever came before
+                delay = start + i / rate - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            await _post(client, headers, article_id, body, run)
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+
+
+# --------------------------------------------------------------------------------------------
+# Following the published stream
+# --------------------------------------------------------------------------------------------
+
+
+def _published(fields: dict[bytes, bytes]) -> ArticlePublished:
+    body, _ = BinaryMessageFormatV1.parse(fields[DATA_FIELD])
+    return ArticlePublished.model_validate_json(body)
+
+
+async def _read_published(
+    redis: Redis, position: str, block_ms: int
+) -> list[tuple[str, dict[bytes, bytes]]]:
+    """The entries of the published stream after `position` (waiting up to `block_ms`)."""
+    reply = await redis.xread({PUBLISHED: position}, count=1000, block=block_ms)
+    return [
+        (entry_id.decode(), fields)
+        for _stream, entries in reply or []
+        for entry_id, fields in entries
+    ]
+
+
+async def follow_published(
+    redis: Redis, wanted: set[str], run: Run, done: asyncio.Event, start_id: str = "0"
+) -> str:
+    """Read the published stream from `start_id` until every wanted article was written."""
+    last = start_id
+    while not done.is_set():
+        for entry_id, fields in await _read_published(redis, last, 500):
+            last = entry_id
+            event = _published(fields)
+            if event.article_id not in wanted:
+                continue
+            run.outcomes[event.outcome] += 1
+            if event.outcome == "written" and event.article_id not in run.published_at:
+                run.published_at[event.article_id] = event.occurred_at.timestamp()
+        if wanted.issubset(run.published_at):
+            break
+    return last
+
+
+async def _busy_groups(redis: Redis) -> bool:
+    """Whether any consumer group has lag or pending entries."""
+    for stream in CONSUMER_GROUPS:
+        with contextlib.suppress(ResponseError):
+            for group in await redis.xinfo_groups(stream):
+                if (group.get("lag") or 0) or group.get("pending"):
+                    return True
+    return False
+
+
+async def settle(
+    redis: Redis,
+    position: str,
+    wanted: set[str] | None,
+    run: Run | None,
+    quiet: float,
+    limit: float,
+) -> str:
+    """Wait until the pipeline is idle: no consumer group with lag or pending entries and nothing
+    new on the published stream for `quiet` seconds (follow-on work such as the related-link
+    refreshes that republish earlier stories lands within that). Returns the stream position."""
+    start = last_activity = time.monotonic()
+    while time.monotonic() - start < limit:
+        for entry_id, fields in await _read_published(redis, position, 250):
+            position = entry_id
+            last_activity = time.monotonic()
+            if run is not None:
+                event = _published(fields)
+                if wanted is None or event.article_id in wanted:
+                    run.outcomes[event.outcome] += 1
+        if await _busy_groups(redis):
+            last_activity = time.monotonic()
+        if time.monotonic() - last_activity >= quiet:
+            break
+    return position
+
+
+async def dead_letters(redis: Redis) -> dict[str, int]:
+    """XLEN of every dead-letter stream that exists."""
+    counts = {}
+    for stream in CONSUMER_GROUPS:
+        key = dead_letter(stream)
+        if await redis.exists(key):
+            counts[key] = int(await redis.xlen(key))
+    return counts
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    if not sorted_values:
+        return float("nan")
+    k = (len(sorted_values) - 1) * q
+    lo = int(k)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (k - lo)
+
+
+def per_second(times: list[float], origin: float) -> list[int]:
+    if not times:
+        return []
+    bins = [0] * (int(max(times) - origin) + 1)
+    for t in times:
+        bins[max(0, int(t - origin))] += 1
+    return bins
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def _bodies(args: argparse.Namespace) -> tuple[list[Body], list[int]]:
+    """The warm-up and measured stories' bodies, and each story's word count."""
+    stories = make_stories(args.stories + args.warmup, args.seed, f"s{args.seed}")
+    words = [s.pop("_words") for s in stories]
+    bodies = [
+        (article_id_for(s["uri"]), json.dumps(s, ensure_ascii=False).encode()) for s in stories
+    ]
+    return bodies, words
+
+
+async def _warm_up(
+    client: httpx.AsyncClient, token: str, redis: Redis, warm: list[Body], args: argparse.Namespace
+) -> str:
+    """The first story through each service pays for imports, template compiles, pools: push the
+    warm-up stories, wait until they are written and the follow-on work they set off (front page,
+    link refreshes) is done. Returns the published stream's position."""
+    position = "0"
+    if warm:
+        warm_run = Run()
+        await push_all(client, token, warm, min(4, args.concurrency), 0, warm_run)
+        done = asyncio.Event()
+        position = await asyncio.wait_for(
+            follow_published(redis, set(warm_run.accepted_at), warm_run, done), 120
+        )
+    return await settle(redis, position, None, None, args.settle, 60)
+
+
+async def _print_progress(run: Run, t0: float) -> None:
+    while True:
+        await asyncio.sleep(5)
+        print(
+            f"  {time.monotonic() - t0:6.1f}s accepted {len(run.accepted_at):5d}"
+            f"  written {len(run.published_at):5d}",
+            flush=True,
+        )
+
+
+async def _push_and_follow(
+    client: httpx.AsyncClient,
+    token: str,
+    redis: Redis,
+    measured: list[Body],
+    run: Run,
+    position: str,
+    args: argparse.Namespace,
+) -> tuple[set[str], str]:
+    """Push the measured stories while following the published stream, until every accepted
+    one is written or `args.timeout` passes. Returns the stories waited for and the position."""
+    wanted = {article_id for article_id, _ in measured}
+    done = asyncio.Event()
+    reader = asyncio.create_task(follow_published(redis, wanted, run, done, position))
+    ticker = asyncio.create_task(_print_progress(run, time.monotonic()))
+    try:
+        await push_all(client, token, measured, args.concurrency, args.rate, run)
+        wanted.intersection_update(run.accepted_at)  # wait only for what was accepted
+        await asyncio.wait_for(asyncio.shield(reader), args.timeout)
+    except TimeoutError:
+        print(f"timed out after {args.timeout}s waiting for publications", file=sys.stderr)
+    finally:
+        done.set()
+        ticker.cancel()
+        with contextlib.suppress(BaseException):
+            position = await asyncio.wait_for(reader, 5)
+    return wanted, position
+
+
+async def _measured_part(
+    client: httpx.AsyncClient,
+    redis: Redis,
+    bench: BenchStack,
+    measured: list[Body],
+    position: str,
+    args: argparse.Namespace,
+) -> tuple[Run, Counters]:
+    """The measured stories, with the counters taken before, when they are written and (with
+    `--settle`) once the pipeline is idle again."""
+    before = Snapshot.take(bench.pids)
+    run = Run()
+    t0 = time.monotonic()
+    wanted, position = await _push_and_follow(
+        client, bench.env["INGEST_TOKEN"], redis, measured, run, position, args
+    )
+    wall = time.monotonic() - t0
+    after = Snapshot.take(bench.pids)
+    settled, settle_s = after.processes, 0.0
+    if args.settle > 0:
+        print(f"  waiting for the pipeline to go idle ({args.settle}s quiet) ...", flush=True)
+        t1 = time.monotonic()
+        await settle(redis, position, wanted, run, args.settle, 300)
+        settle_s = time.monotonic() - t1
+        settled = {name: cpu_seconds(pid) for name, pid in bench.pids.items()}
+    return run, Counters(before, after, settled, wall, settle_s)
+
+
+async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
+    """Warm up, then push `args.stories` stories and measure them (py-spy with `--profile`)."""
+    bodies, words = _bodies(args)
+    warm, measured = bodies[: args.warmup], bodies[args.warmup :]
+    redis = create_redis(bench.env["REDIS_URL"])
+    limits = httpx.Limits(
+        max_connections=args.concurrency, max_keepalive_connections=args.concurrency
+    )
+    client = httpx.AsyncClient(base_url=bench.env["INGEST_URL"], timeout=60, limits=limits)
+    profilers: dict[str, subprocess.Popen[bytes]] = {}
+    profile_dir = Path(args.profile) if args.profile else None
+    try:
+        position = await _warm_up(client, bench.env["INGEST_TOKEN"], redis, warm, args)
+        if profile_dir:
+            profilers = start_profilers(bench.pids, profile_dir)
+            await asyncio.sleep(1.0)
+        run, counters = await _measured_part(client, redis, bench, measured, position, args)
+        dead = await dead_letters(redis)
+    finally:
+        stop_profilers(profilers)
+        await client.aclose()
+        await redis.aclose()
+    return Measurement(
+        run=run,
+        counters=counters,
+        warmup=len(warm),
+        stories=len(measured),
+        words=words,
+        body_sizes=[len(body) for _, body in bodies],
+        pids=dict(bench.pids),
+        dead_letters=dead,
+        profile_dir=profile_dir,
+    )
