@@ -36,12 +36,33 @@ logger = logging.getLogger(__name__)
 REBUILD_CHECK_S = 5.0
 
 
+class RebuildAlarm:
+    """Wakes the rebuild loop when a change comes due sooner than it is waiting for (not at
+    every change: a burst of stories would otherwise wake it once each)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        # 0 while the loop is looking at the queue rather than sleeping: a change then may not
+        # be in what it reads, so it looks again.
+        self.deadline = 0.0
+
+    def due_at(self, when: float) -> None:
+        if self.deadline == 0.0 or when < self.deadline:
+            self.event.set()
+
+    async def sleep_until(self, deadline: float) -> None:
+        self.deadline = deadline
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), max(0.0, deadline - time.time()))
+        self.deadline = 0.0
+
+
 async def _rebuild_listing_pages(
     runtime: Runtime,
     listing: RedisListing,
     due: DueQueue,
     renderer: PageRenderer,
-    wake: asyncio.Event,
+    alarm: RebuildAlarm,
     front_page_stories: int,
 ) -> None:
     """Rebuild listing pages as they come due (any replica takes any page): woken by this
@@ -50,12 +71,12 @@ async def _rebuild_listing_pages(
     while True:
         try:
             # Cleared before looking, so a change made while we look still wakes us.
-            wake.clear()
+            alarm.event.clear()
             next_due = await due.next_due()
-            wait = REBUILD_CHECK_S if next_due is None else next_due - time.time()
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), min(wait, REBUILD_CHECK_S))
+            now = time.time()
+            if next_due is None or next_due > now:
+                limit = now + REBUILD_CHECK_S
+                await alarm.sleep_until(limit if next_due is None else min(next_due, limit))
                 continue
             await rebuild_due_pages(
                 listing,
@@ -104,17 +125,18 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
         listing = RedisListing(runtime.redis)
         due = pages_due(runtime.redis)
         runtime.resources.update(listing=listing, pages_due=due)
-        wake = asyncio.Event()
+        alarm = RebuildAlarm()
 
         async def on_enriched(event: ArticleEnriched) -> Sequence[Output]:
             return [(RENDERED, handle_enriched(event, renderer))]
 
         async def on_published(event: ArticlePublished) -> Sequence[Output]:
-            outputs = await handle_published(
+            due_at = await handle_published(
                 event, listing, now=time.time(), debounce_s=settings.listing_debounce_s
             )
-            wake.set()
-            return outputs
+            if due_at is not None:
+                alarm.due_at(due_at)
+            return []
 
         runtime.consume(
             stream=ENRICHED, group=RENDER, adapter=TypeAdapter(ArticleEnriched), handle=on_enriched
@@ -128,7 +150,7 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
         runtime.background.append(
             asyncio.create_task(
                 _rebuild_listing_pages(
-                    runtime, listing, due, renderer, wake, settings.front_page_stories
+                    runtime, listing, due, renderer, alarm, settings.front_page_stories
                 )
             )
         )

@@ -33,7 +33,6 @@ from shared.events import (
     ArticleEnriched,
     ArticlePublished,
     ArticleRendered,
-    Output,
     SitePageRendered,
 )
 from shared.html import body_blocks, excerpt_of, is_heading, make_excerpt
@@ -315,13 +314,15 @@ def pages_touched(change: ListingChange) -> list[str]:
 
 async def handle_published(
     event: ArticlePublished, listing: Listing, *, now: float, debounce_s: float
-) -> Sequence[Output]:
+) -> float | None:
     """Keep the listing by what publish did; the pages it touches are rebuilt `debounce_s`
-    after the first change (one rebuild for a burst of stories)."""
+    after the first change (one rebuild for a burst of stories). When it changed the listing:
+    the time the pages it touched come due at the latest."""
     change = listing_change(event)
-    if change is not None:
-        await listing.apply(change, pages_touched(change), now + debounce_s)
-    return []
+    if change is None:
+        return None
+    due_at = now + debounce_s
+    return due_at if await listing.apply(change, pages_touched(change), due_at) else None
 
 
 def render_site_index(

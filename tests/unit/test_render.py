@@ -538,14 +538,17 @@ async def test_publish_outcomes_keep_the_listing_and_mark_the_front_page_due() -
         await handle_published(
             outcome("written", listing=entry), listing, now=100.0, debounce_s=1.0
         )
-        == []
+        == 101.0
     )
     assert listing.due == {FRONT_PAGE: 101.0}
     # Later changes within the second keep the first due time: one rebuild for the burst.
     await handle_published(outcome("withdrawn", "0002"), listing, now=100.5, debounce_s=1.0)
     assert listing.due == {FRONT_PAGE: 101.0} and "id1" not in listing.entries
     # A late outcome of the version before the take-down changes nothing.
-    await handle_published(outcome("unchanged", "0001", entry), listing, now=102.0, debounce_s=1.0)
+    late = await handle_published(
+        outcome("unchanged", "0001", entry), listing, now=102.0, debounce_s=1.0
+    )
+    assert late is None, "nothing changed: nothing due"
     assert "id1" not in listing.entries and listing.generation == 2
 
 

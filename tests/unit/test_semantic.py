@@ -19,7 +19,7 @@ pytestmark = pytest.mark.unit
 # also carries six words from a large pool of subject-less ones (names, figures, places in real
 # copy). A rare word shared by chance can outweigh the subject's words in BM25: the trap the
 # model is for. The tests fit as many dimensions as there are subjects, so the structure is
-# clear-cut; whether the model helps on real news is measured in bench/bench_enrich.py.
+# clear-cut; whether the model helps on real news is measured in bench/enrich.py.
 SUBJECTS = {f"subject{s}": [f"s{s}word{i}" for i in range(40)] for s in range(8)}
 NOISE = [f"rare{i}" for i in range(1000)]
 DIMS = len(SUBJECTS)

@@ -1,9 +1,9 @@
 """The ranking's tunable parameters: few, generic, each with how it was chosen.
 
 Read them at call time as ``params.NAME``, never as copies (``from .params import NAME``): the
-bench's ablation (bench/bench_enrich.py) sets attributes of this module to try each variant.
+bench's ablation (bench/enrich.py) sets attributes of this module to try each variant.
 
-How they were chosen (bench/bench_enrich.py, "ablation" in bench/results/enrich.json): every
+How they were chosen (bench/enrich.py, "ablation" in bench/results/enrich.json): every
 variant is measured on TUNING queries (the 4,000 Reuters-21578 stories outside the seed-0
 sample) and a change is adopted only when its paired gain on those queries is at least three
 standard errors (z >= 3: a Bonferroni-corrected 5 % level for the ~25 variants tried); the

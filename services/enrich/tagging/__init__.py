@@ -3,7 +3,7 @@
 Why rules and gazetteers rather than a statistical NER model: the tagger must install from PyPI,
 run offline on a CPU and cost about a millisecond a story. The small spaCy pipeline is not on PyPI
 (only unofficial re-uploads are), GLiNER and Flair download their weights from a hub at run time,
-and even the small spaCy model costs several milliseconds a story (`bench/bench_tagging_spacy.py`:
+and even the small spaCy model costs several milliseconds a story (`bench/tagging_spacy.py`:
 about 30-40 times ours). So:
 
 * places (`places`): a gazetteer shipped as data (``data/places.json``: countries, US states,
