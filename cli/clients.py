@@ -6,13 +6,21 @@ from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
-from shared.queries import IndexStatus, ListingState, ListingStatus, Lookup, StoryPage, StoryRecord
+from shared.queries import (
+    MAX_LOOKUP,
+    IndexStatus,
+    ListingState,
+    ListingStatus,
+    Lookup,
+    StoryPage,
+    StoryRecord,
+)
 
 TIMEOUT_S = 10.0
 
 
 class ServiceUnreachable(Exception):
-    """A service did not answer its query."""
+    """A service did not answer its query, or answered it with an error."""
 
 
 async def _request(
@@ -22,8 +30,8 @@ async def _request(
         response = await client.request(method, url, **kwargs)  # type: ignore[arg-type]
     except httpx.HTTPError as exc:
         raise ServiceUnreachable(f"{url}: {exc}") from exc
-    if response.status_code >= 500:
-        raise ServiceUnreachable(f"{url}: {response.status_code}")
+    if response.status_code >= 400:
+        raise ServiceUnreachable(f"{url}: {response.status_code} {response.text[:200]}")
     return response
 
 
@@ -38,12 +46,11 @@ class EnrichClient:
     async def stories(self, names: Sequence[str]) -> list[StoryRecord]:
         """The stories enrich holds among these (named by article id or guid)."""
         found: list[StoryRecord] = []
-        for start in range(0, len(names), 1000):
-            body = Lookup(article_ids=list(names[start : start + 1000])).model_dump_json()
+        for start in range(0, len(names), MAX_LOOKUP):
+            body = Lookup(article_ids=list(names[start : start + MAX_LOOKUP])).model_dump_json()
             response = await _request(
                 self.client, "POST", f"{self.base_url}/v1/stories/lookup", content=body
             )
-            response.raise_for_status()
             found += [StoryRecord.model_validate(item) for item in response.json()]
         return found
 
@@ -56,14 +63,12 @@ class EnrichClient:
                 f"{self.base_url}/v1/stories",
                 params={"cursor": cursor, "limit": page_size},
             )
-            response.raise_for_status()
             page = StoryPage.model_validate(response.json())
             yield page.stories
             cursor = page.cursor
 
     async def index(self) -> IndexStatus:
         response = await _request(self.client, "GET", f"{self.base_url}/v1/index")
-        response.raise_for_status()
         return IndexStatus.model_validate(response.json())
 
 
@@ -77,13 +82,15 @@ class RenderClient:
 
     async def listing(self) -> ListingStatus:
         response = await _request(self.client, "GET", f"{self.base_url}/v1/listing")
-        response.raise_for_status()
         return ListingStatus.model_validate(response.json())
 
     async def states(self, article_ids: Sequence[str]) -> list[ListingState]:
-        body = Lookup(article_ids=list(article_ids)).model_dump_json()
-        response = await _request(
-            self.client, "POST", f"{self.base_url}/v1/listing/lookup", content=body
-        )
-        response.raise_for_status()
-        return [ListingState.model_validate(item) for item in response.json()]
+        found: list[ListingState] = []
+        for start in range(0, len(article_ids), MAX_LOOKUP):
+            chunk = list(article_ids[start : start + MAX_LOOKUP])
+            body = Lookup(article_ids=chunk).model_dump_json()
+            response = await _request(
+                self.client, "POST", f"{self.base_url}/v1/listing/lookup", content=body
+            )
+            found += [ListingState.model_validate(item) for item in response.json()]
+        return found

@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Sequence
 
 from redis.asyncio import Redis
 
-from cli.clients import EnrichClient
+from cli.clients import EnrichClient, ServiceUnreachable
 from cli.settings import ToolSettings
 from shared.backlog import BULK_SHARE, wait_for_capacity
-from shared.broker import create_redis, publish_events
+from shared.broker import create_redis, ensure_groups, publish_events
 from shared.events import ArticleRepublishRequested
 from shared.logging import configure_logging
 from shared.models import as_article_id
@@ -103,6 +103,8 @@ async def request_republish(
     enrich = EnrichClient(settings.enrich_url)
     sent, known = 0, set()
     try:
+        # Before the first entry: a stream this creates gets its groups from its beginning.
+        await ensure_groups(redis)
         async for records in _records(enrich, names):
             known |= {record.article_id for record in records}
             requests = requests_for(records, pin=pin, ban=ban)
@@ -136,6 +138,9 @@ def republish_command(args: argparse.Namespace) -> int:
         )
     except TimeoutError as exc:
         print(f"republishing stopped part-way: {exc}", file=sys.stderr)
+        return 1
+    except ServiceUnreachable as exc:
+        print(f"enrich did not answer, nothing more was sent: {exc}", file=sys.stderr)
         return 1
     for name in missing:
         print(f"not in the archive: {name}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -20,7 +21,7 @@ from typing import Literal
 import httpx
 from redis.asyncio import Redis
 
-from cli.clients import EnrichClient, RenderClient
+from cli.clients import EnrichClient, RenderClient, ServiceUnreachable
 from cli.settings import ToolSettings
 from shared.backlog import stream_backlogs
 from shared.broker import create_redis
@@ -182,14 +183,15 @@ async def wait_published(
     redis = create_redis(settings.redis_url)
     try:
         while waiting and time.monotonic() < deadline:
-            for state in await render.states(sorted(waiting)):
-                version = pushed[state.article_id]
-                listed, gone = state.listed_ordering, state.withdrawn_ordering
-                if listed is not None and _version_part(listed) >= version:
-                    waiting.discard(state.article_id)
-                elif gone is not None and _version_part(gone) >= version:
-                    waiting.discard(state.article_id)
-                    withdrawn.add(state.article_id)
+            with contextlib.suppress(ServiceUnreachable):  # render restarting: ask again
+                for state in await render.states(sorted(waiting)):
+                    version = pushed[state.article_id]
+                    listed, gone = state.listed_ordering, state.withdrawn_ordering
+                    if listed is not None and _version_part(listed) >= version:
+                        waiting.discard(state.article_id)
+                    elif gone is not None and _version_part(gone) >= version:
+                        waiting.discard(state.article_id)
+                        withdrawn.add(state.article_id)
             if waiting:
                 await asyncio.sleep(0.25)
         settled = 0
@@ -197,7 +199,11 @@ async def wait_published(
         while not waiting and settled < 2:
             if time.monotonic() > deadline:
                 return WaitOutcome(sorted(set(pushed) - withdrawn), sorted(withdrawn))
-            settled = settled + 1 if await _pipeline_idle(redis, enrich, render) else 0
+            try:
+                idle = await _pipeline_idle(redis, enrich, render)
+            except ServiceUnreachable:
+                idle = False
+            settled = settled + 1 if idle else 0
             await asyncio.sleep(0.25)
         return WaitOutcome(sorted(waiting), sorted(withdrawn))
     finally:

@@ -38,15 +38,35 @@ def create_redis(redis_url: str) -> Redis:
 
 
 async def ensure_groups(client: Redis) -> None:
-    """Create every consumer group at id 0, so nothing published before a consumer starts is skipped."""
+    """Create every consumer group that does not exist yet, before anything writes to its stream:
+    `wirepress init`, every service as it starts, and every tool before it emits call this, so
+    a group on a new stream starts at its beginning and nothing published before its consumer
+    first runs is skipped.
+
+    A group new to a stream that already holds entries (an upgrade that adds a consumer) starts
+    from now instead: those entries were written for the consumers of the time, and reading them
+    all would put the new group that far behind at once. What it needs of the past it gets by
+    a republish (`wirepress republish --all`)."""
     for stream, groups in CONSUMER_GROUPS.items():
         for group in groups:
+            existing = int(await client.xlen(stream))
+            start = "$" if existing else "0"
             try:
-                await client.xgroup_create(stream, group, id="0", mkstream=True)
-                logger.info("created consumer group %s on %s", group, stream)
+                await client.xgroup_create(stream, group, id=start, mkstream=True)
             except ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
+                continue
+            if existing:
+                logger.warning(
+                    "new consumer group %s on %s starts after its %s existing entries "
+                    "(republish what it should see of them)",
+                    group,
+                    stream,
+                    existing,
+                )
+            else:
+                logger.info("created consumer group %s on %s", group, stream)
 
 
 async def encode_event(event: BaseModel) -> bytes:

@@ -16,12 +16,19 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+#: Stories one lookup may ask about (askers send more in several lookups).
+MAX_LOOKUP = 1000
+#: The largest lookup body read (a thousand guids of up to 1 KiB each).
+MAX_LOOKUP_BYTES = 1024 * 1024
+
 
 class Lookup(BaseModel):
     """The body of a lookup: the stories asked about."""
 
+    model_config = ConfigDict(extra="forbid")
+
     article_ids: list[str] = Field(
-        max_length=10_000, description="Article ids (or, for enrich, guids)."
+        max_length=MAX_LOOKUP, description="Article ids (or, for enrich, guids)."
     )
 
 

@@ -16,15 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faststream.redis import RedisBroker
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shared.broker import create_broker, create_redis, ensure_groups, publish_events
 from shared.delivery import StreamConsumer
 from shared.events import Event
+from shared.queries import MAX_LOOKUP, MAX_LOOKUP_BYTES, Lookup
 from shared.settings import ServiceSettings
 from shared.streams import CONSUMER_GROUPS
 
@@ -86,6 +88,50 @@ async def _leave_groups(runtime: Runtime) -> None:
 
 
 Setup = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]]
+
+
+class BadQuery(Exception):
+    """A query the service cannot answer as asked: answered 400 with the reason."""
+
+
+async def read_lookup(request: Request) -> Lookup:
+    """The stories a lookup asks about, read within bounds (BadQuery otherwise)."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > MAX_LOOKUP_BYTES:
+            raise BadQuery(f"a lookup is at most {MAX_LOOKUP_BYTES} bytes")
+    try:
+        return Lookup.model_validate_json(bytes(body))
+    except ValidationError as exc:
+        raise BadQuery(
+            f'a lookup is {{"article_ids": [...]}}, at most {MAX_LOOKUP}: {exc}'
+        ) from exc
+
+
+def int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """A whole-number query parameter, clamped to [low, high] (BadQuery if it is not one)."""
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        return min(max(int(text), low), high)
+    except ValueError as exc:
+        raise BadQuery(f"{name} must be a whole number") from exc
+
+
+def query(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """A query endpoint: a question it cannot answer as asked is a 400 that says why."""
+
+    async def answer(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except BadQuery as exc:
+            return JSONResponse({"detail": str(exc)[:1000]}, status_code=400)
+
+    return answer
 
 
 def consumer_app(

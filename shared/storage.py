@@ -56,14 +56,9 @@ class Storage:
         self.client.close()
 
     def ensure_buckets(self) -> None:
-        """Both buckets exist, the site's readable by anyone (idempotent)."""
-        self.ensure_site_bucket()
-        self.ensure_archive_bucket()
-
-    def ensure_archive_bucket(self) -> None:
+        """Both buckets exist, the site's readable by anyone (`wirepress init`; idempotent, but
+        it sets the site bucket's policy, so the services never call it)."""
         self._ensure(self.settings.archive_bucket)
-
-    def ensure_site_bucket(self) -> None:
         self._ensure(self.settings.site_bucket)
         policy = {
             "Version": "2012-10-17",

@@ -107,6 +107,7 @@ def settings_env(settings: StackSettings) -> dict[str, str]:
         "enrich_url",
         "render_url",
         "listing_debounce_s",
+        "related_refresh_delay_s",
     )
     return {name.upper(): str(getattr(settings, name)) for name in fields}
 

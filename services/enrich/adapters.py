@@ -39,7 +39,16 @@ SEMANTIC_FIT_LOCK_MS = 600_000
 INDEX_LOG_MAXLEN = 1_000_000
 COMPACT_MIN_STALE = 1000
 REFRESH_LEASE_S = 60.0
-_RECORD_FIELDS = ["article", "page_path", "status", "ordering", "corrected"]
+_RECORD_FIELDS = [
+    "guid",
+    "version",
+    "headline",
+    "page_path",
+    "status",
+    "ordering",
+    "published_at",
+    "corrected",
+]
 
 
 def _entry_key(entry_id: bytes | str) -> tuple[int, int]:
@@ -61,7 +70,8 @@ if current and current == ARGV[1] then
 end
 redis.call('HSETNX', KEYS[1], 'page_path', ARGV[2])
 redis.call('HSET', KEYS[1], 'ordering', ARGV[1], 'article', ARGV[3], 'status', ARGV[4],
-  'headline', ARGV[5], 'excerpt', ARGV[6], 'published_at', ARGV[7], 'corrected', corrected)
+  'headline', ARGV[5], 'excerpt', ARGV[6], 'published_at', ARGV[7], 'corrected', corrected,
+  'guid', ARGV[9], 'version', ARGV[10])
 redis.call('SADD', KEYS[2], ARGV[8])
 return {0, redis.call('HGET', KEYS[1], 'page_path'), corrected}
 """
@@ -86,6 +96,8 @@ class RedisStoryRecords:
                 excerpt,
                 article.published_at.isoformat() if article.published_at else "",
                 article.article_id,
+                article.guid,
+                article.version,
             ],
         )
         return Recorded(
@@ -145,12 +157,44 @@ class RedisStoryRecords:
             )
         return found
 
-    async def articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
-        return {r.article_id: a for r, a in await self._rows(article_ids)}
-
     async def records(self, article_ids: Sequence[str]) -> list[StoryRecord]:
-        """What enrich's queries answer about these stories (the known ones)."""
-        return [record for record, _ in await self._rows(article_ids)]
+        """What enrich's queries answer about these stories (the known ones), read from the
+        records' fields: the stored article is parsed only for a record written before they
+        held its guid and version."""
+        if not article_ids:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for article_id in article_ids:
+                pipe.hmget(keys.article_key(article_id), _RECORD_FIELDS)
+            rows = await pipe.execute()
+        found = []
+        for article_id, row in zip(article_ids, rows, strict=True):
+            fields = dict(
+                zip(_RECORD_FIELDS, (v.decode() if v else None for v in row), strict=True)
+            )
+            if fields["page_path"] is None or fields["headline"] is None:
+                continue
+            if fields["guid"] is None or fields["version"] is None:
+                raw = await self.redis.hget(keys.article_key(article_id), "article")
+                if raw is None:
+                    continue
+                article = Article.model_validate_json(raw)
+                fields |= {"guid": article.guid, "version": article.version}
+            published = fields["published_at"]
+            found.append(
+                StoryRecord(
+                    article_id=article_id,
+                    guid=fields["guid"],
+                    version=fields["version"],
+                    ordering=fields["ordering"] or "",
+                    pubstatus=fields["status"] or "usable",
+                    page_path=fields["page_path"],
+                    headline=fields["headline"],
+                    published_at=datetime.fromisoformat(published) if published else None,
+                    corrected=fields["corrected"] == "1",
+                )
+            )
+        return found
 
     async def page(self, cursor: int, limit: int) -> tuple[list[StoryRecord], int]:
         """Some of every story, and the cursor for the rest (0 when done). A story may come
@@ -161,34 +205,6 @@ class RedisStoryRecords:
 
     async def count(self) -> int:
         return int(await self.redis.scard(keys.ARTICLE_IDS))
-
-    async def _rows(self, article_ids: Sequence[str]) -> list[tuple[StoryRecord, Article]]:
-        if not article_ids:
-            return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for article_id in article_ids:
-                pipe.hmget(keys.article_key(article_id), _RECORD_FIELDS)
-            rows = await pipe.execute()
-        found = []
-        for article_id, (raw, path, status, ordering, corrected) in zip(
-            article_ids, rows, strict=True
-        ):
-            if raw is None or path is None:
-                continue
-            article = Article.model_validate_json(raw)
-            record = StoryRecord(
-                article_id=article_id,
-                guid=article.guid,
-                version=article.version,
-                ordering=(ordering or b"").decode() or article.ordering,
-                pubstatus=(status or b"").decode() or article.pubstatus,
-                page_path=path.decode(),
-                headline=article.headline,
-                published_at=article.published_at,
-                corrected=corrected == b"1",
-            )
-            found.append((record, article))
-        return found
 
 
 # A story's links and the reverse links (which stories link to each target) change together, in

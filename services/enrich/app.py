@@ -26,14 +26,14 @@ from services.enrich.tagging import tag_story
 from shared.backlog import worst_backlog
 from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested, Output
 from shared.models import as_article_id
-from shared.queries import IndexStatus, Lookup, StoryPage
-from shared.service import Runtime, consumer_app
+from shared.queries import IndexStatus, StoryPage
+from shared.service import Runtime, consumer_app, int_param, query, read_lookup
 from shared.streams import ENRICH, INGESTED, REPUBLISH
 
 logger = logging.getLogger(__name__)
 
 REFRESH_POLL_S = 0.5
-MAX_PAGE = 1000
+MAX_PAGE = 1000  # stories a page of GET /v1/stories holds at most
 
 
 async def _refresh_loop(runtime: Runtime, archive: Archive, stories: RedisStoryRecords) -> None:
@@ -80,13 +80,13 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
         return JSONResponse(records[0].model_dump(mode="json"))
 
     async def lookup(request: Request) -> Response:
-        asked = Lookup.model_validate_json(await request.body())
+        asked = await read_lookup(request)
         records = await stories().records([as_article_id(a) for a in asked.article_ids])
         return JSONResponse([record.model_dump(mode="json") for record in records])
 
     async def every_story(request: Request) -> Response:
-        cursor = int(request.query_params.get("cursor", "0") or 0)
-        limit = min(int(request.query_params.get("limit", "500")), MAX_PAGE)
+        cursor = int_param(request, "cursor", 0, 0, 2**63 - 1)
+        limit = int_param(request, "limit", 500, 1, MAX_PAGE)
         records, next_cursor = await stories().page(cursor, limit)
         page = StoryPage(stories=records, cursor=str(next_cursor) if next_cursor else None)
         return JSONResponse(page.model_dump(mode="json"))
@@ -103,10 +103,10 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
         return JSONResponse(status.model_dump(mode="json"))
 
     return [
-        Route("/v1/stories", every_story),
-        Route("/v1/stories/lookup", lookup, methods=["POST"]),
-        Route("/v1/stories/{article_id}", one_story),
-        Route("/v1/index", index_status),
+        Route("/v1/stories", query(every_story)),
+        Route("/v1/stories/lookup", query(lookup), methods=["POST"]),
+        Route("/v1/stories/{article_id}", query(one_story)),
+        Route("/v1/index", query(index_status)),
     ]
 
 

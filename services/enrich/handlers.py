@@ -241,11 +241,14 @@ async def send_due_refreshes(
     due, lease = await refreshes.take()
     if not due:
         return 0
-    stored = await stories.articles(due)
     requests = [
-        ArticleRepublishRequested.about(stored[article_id], reason="related-refresh")
-        for article_id in due
-        if article_id in stored
+        ArticleRepublishRequested(
+            article_id=record.article_id,
+            guid=record.guid,
+            version=record.version,
+            reason="related-refresh",
+        )
+        for record in await stories.records(due)
     ]
     await emit(REPUBLISH, requests)
     await refreshes.done(lease)

@@ -11,6 +11,7 @@ from typing import Protocol
 from services.enrich.relevance import Embedder, LinkPicks, StoryFeatures
 from shared.events import Event
 from shared.models import Article, Tag
+from shared.queries import StoryRecord
 
 #: Puts events on a stream, outside a consumer's handler (shared.broker.publish_events).
 Emit = Callable[[str, Sequence[Event]], Awaitable[None]]
@@ -70,8 +71,8 @@ class StoryRecords(Protocol):
     async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]:
         """The stories among these that are on the site, as links show them."""
 
-    async def articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
-        """The stored version of each of these stories that is known."""
+    async def records(self, article_ids: Sequence[str]) -> list[StoryRecord]:
+        """What is on record of each of these stories that is known."""
 
 
 class LinkIndex(Protocol):

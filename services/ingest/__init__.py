@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from services.ingest.handlers import parse_payload
 from services.ingest.ports import Problem
-from services.ingest.settings import IngestSettings
+from services.ingest.settings import DEV_INGEST_TOKEN, IngestSettings
 
 if TYPE_CHECKING:
     from services.ingest.app import replay_payload
 
-__all__ = ["IngestSettings", "Problem", "parse_payload", "replay_payload"]
+__all__ = ["DEV_INGEST_TOKEN", "IngestSettings", "Problem", "parse_payload", "replay_payload"]
 
 
 def __getattr__(name: str) -> Any:

@@ -107,7 +107,9 @@ class S3RawArchive:
     async def put(self, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> None:
         try:
             await asyncio.to_thread(self.storage.archive_raw, key, body, content_type, metadata)
-        except (BotoCoreError, ClientError, OSError) as exc:
+        except Exception as exc:
+            # Whatever keeps the payload from the archive, the push is refused (503) and can be
+            # repeated: nothing is accepted that is not archived.
             raise Unavailable(str(exc)) from exc
 
     async def get(self, key: str) -> RawPayload:

@@ -93,7 +93,6 @@ class IngestHttp:
         settings = self.settings
         async with running_acceptor(settings) as opened:
             await ensure_groups(opened.redis)
-            await asyncio.to_thread(opened.archive.storage.ensure_archive_bucket)
             self.running = opened
             self.authenticator = Authenticator(
                 self.feeds,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
@@ -27,7 +26,6 @@ def create_app(settings: PublishSettings | None = None) -> Starlette:
 
     async def setup(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         storage = Storage(settings)
-        await asyncio.to_thread(storage.ensure_site_bucket)
         store = S3PageStore(storage, runtime.redis)
         ledger = RedisLedger(runtime.redis)
 

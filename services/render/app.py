@@ -25,8 +25,8 @@ from services.render.handlers import (
 from services.render.settings import RenderSettings
 from shared.duequeue import DueQueue
 from shared.events import ArticleEnriched, ArticlePublished, Output
-from shared.queries import ListingStatus, Lookup
-from shared.service import Runtime, consumer_app
+from shared.queries import ListingStatus
+from shared.service import Runtime, consumer_app, query, read_lookup
 from shared.streams import ENRICHED, PUBLISHED, RENDER, RENDERED
 
 logger = logging.getLogger(__name__)
@@ -107,13 +107,13 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
 
     async def lookup(request: Request) -> Response:
         listing: RedisListing = runtime.resources["listing"]
-        asked = Lookup.model_validate_json(await request.body())
+        asked = await read_lookup(request)
         states = await listing.states(asked.article_ids)
         return JSONResponse([state.model_dump(mode="json") for state in states])
 
     return [
-        Route("/v1/listing", status),
-        Route("/v1/listing/lookup", lookup, methods=["POST"]),
+        Route("/v1/listing", query(status)),
+        Route("/v1/listing/lookup", query(lookup), methods=["POST"]),
     ]
 
 

@@ -302,9 +302,22 @@ def listing_change(event: ArticlePublished) -> ListingChange | None:
     down delists it; a stale outcome changes nothing."""
     if event.outcome == "withdrawn":
         return ListingChange("delist", event.article_id, event.ordering)
-    if event.outcome in ("written", "unchanged") and event.listing is not None:
+    if event.outcome in ("written", "unchanged"):
+        if event.listing is None:
+            # Rendered before listing entries existed (an upgrade in flight): the one-off
+            # `wirepress republish --all` of the upgrade lists it.
+            logger.warning(
+                "v%s is up but carries no listing entry: not listed until republished",
+                event.version,
+                extra={"article_id": event.article_id},
+            )
+            return None
         return ListingChange("list", event.article_id, event.ordering, event.listing)
     return None
+
+
+#: Every listing page render keeps.
+LISTING_PAGES = frozenset({FRONT_PAGE})
 
 
 def pages_touched(change: ListingChange) -> list[str]:
@@ -347,7 +360,7 @@ def render_listing_page(
     page: str, snapshot: ListingSnapshot, generated_at: datetime, renderer: PageRenderer
 ) -> SitePageRendered:
     """One listing page, rendered from a snapshot of the listing."""
-    if page != FRONT_PAGE:
+    if page not in LISTING_PAGES:
         raise ValueError(f"no listing page {page!r}")
     return render_site_index(snapshot.entries, snapshot.generation, generated_at, renderer)
 
@@ -366,8 +379,12 @@ async def rebuild_due_pages(
     pages, lease = await pages_due.take()
     if not pages:
         return []
+    known = [page for page in pages if page in LISTING_PAGES]
+    for page in set(pages) - set(known):
+        # Queued by another version of render: no page of ours, so nothing to rebuild.
+        logger.warning("no listing page %r: dropped from the queue", page)
     snapshot = await listing.newest(front_page_stories)
-    await emit(RENDERED, [render_listing_page(page, snapshot, now, renderer) for page in pages])
+    await emit(RENDERED, [render_listing_page(page, snapshot, now, renderer) for page in known])
     await pages_due.done(lease)
     logger.info("listing pages rebuilt at generation %s: %s", snapshot.generation, pages)
-    return pages
+    return known

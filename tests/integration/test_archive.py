@@ -19,7 +19,7 @@ from services.enrich.adapters import (
     SharedIndex,
 )
 from services.enrich.handlers import page_path_for
-from services.enrich.keys import REFRESH_DUE, SEMANTIC_FIT_LOCK
+from services.enrich.keys import REFRESH_DUE, SEMANTIC_FIT_LOCK, article_key
 from services.enrich.relevance import StoryFeatures, features_for, semantic
 from shared.broker import create_redis
 from shared.locks import LOCK_PREFIX
@@ -139,6 +139,9 @@ async def test_an_older_version_is_never_recorded_over_a_newer_one(settings: Sta
     assert (record.guid, record.version, record.pubstatus) == ("urn:x", "4", "usable")
     assert record.page_path == first.page_path and record.corrected
     assert await archive.records(["0123456789abcdef"]) == []
+    # A record written before records held the guid and version: read from the stored story.
+    await redis.hdel(article_key(v4.article_id), "guid", "version")
+    assert await archive.records([v4.article_id]) == [record]
     await redis.aclose()
 
 

@@ -172,6 +172,23 @@ async def test_ensure_groups_is_idempotent(settings: StackSettings) -> None:
     await client.aclose()
 
 
+async def test_a_group_new_to_a_stream_with_history_starts_from_now(
+    settings: StackSettings,
+) -> None:
+    # An upgrade that adds a consumer to a stream of the past: it must not start thousands of
+    # entries behind (which would also make ingest refuse feeds), nor skip what comes next.
+    client = create_redis(settings.redis_url)
+    await client.xgroup_destroy(RENDERED, PUBLISH)
+    await client.xadd(RENDERED, {"__data__": b"written for the consumers of the time"})
+    await ensure_groups(client)
+    [group] = await client.xinfo_groups(RENDERED)
+    assert group["lag"] == 0 and group["pending"] == 0
+    await client.xadd(RENDERED, {"__data__": b"after the upgrade"})
+    [group] = await client.xinfo_groups(RENDERED)
+    assert group["lag"] == 1
+    await client.aclose()
+
+
 async def test_dead_letters_are_listed_with_their_reason_and_can_be_requeued(
     settings: StackSettings,
 ) -> None:

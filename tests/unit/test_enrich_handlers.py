@@ -19,6 +19,7 @@ from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pi
 from shared.errors import PermanentError
 from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested, Event
 from shared.models import Article, Tag
+from shared.queries import StoryRecord
 from shared.streams import REPUBLISH
 
 pytestmark = pytest.mark.unit
@@ -112,8 +113,23 @@ class MemoryArchive:
     async def schedule(self, article_ids: Sequence[str], reason: str) -> None:
         self.refreshes.extend((a, reason) for a in article_ids)
 
-    async def articles(self, article_ids: Sequence[str]) -> dict[str, Article]:
-        return {a: self.stories[a][0] for a in article_ids if a in self.stories}
+    async def records(self, article_ids: Sequence[str]) -> list[StoryRecord]:
+        return [
+            StoryRecord(
+                article_id=a,
+                guid=article.guid,
+                version=article.version,
+                ordering=article.ordering,
+                pubstatus=article.pubstatus,
+                page_path=path,
+                headline=article.headline,
+                published_at=article.published_at,
+                corrected=corrected,
+            )
+            for a in article_ids
+            if a in self.stories
+            for article, path, corrected in [self.stories[a]]
+        ]
 
     async def due(self) -> int:
         return len(self.refreshes)
