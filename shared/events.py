@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from shared.models import Article, ListingEntry, RelatedLink, Tag
+from shared.models import Article, ListingEntry, RelatedLink, Section, Tag
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -159,6 +159,9 @@ class ArticleEnriched(Event):
         "request's reason.",
         examples=["ingested"],
     )
+    section: Section | None = Field(
+        default=None, description="The section of the site it belongs in."
+    )
 
 
 class ArticleRendered(Event):
@@ -208,10 +211,12 @@ class ArticleRendered(Event):
 
 
 class SitePageRendered(Event):
-    """A page that belongs to the site rather than to one story (the front page).
+    """A page that belongs to the site rather than to one story: home, a section, tag, author
+    or date listing and its pages, a feed, a sitemap, robots.txt, the 404 page.
 
-    `article_id` names the page (`site:index`); `ordering` is the listing generation it was
-    rendered from, so an older render never replaces a newer one.
+    `article_id` names the page (`site:<path>`); `ordering` is the listing generation it was
+    rendered from, so an older render never replaces a newer one. With `withdrawn`, the page
+    is to be taken down (a listing that shrank by a page, a tag no story carries any more).
     """
 
     event_type: Literal["site.rendered"] = Field(
@@ -226,7 +231,17 @@ class SitePageRendered(Event):
     )
     page_path: str = Field(description="Where the page goes.", examples=["index.html"])
     html: str = Field(
-        description="The whole page.", examples=["<!doctype html><html lang=en>…</html>"]
+        default="",
+        description="The whole page (or feed, or sitemap), as text.",
+        examples=["<!doctype html><html lang=en>…</html>"],
+    )
+    content_type: str = Field(
+        default="text/html; charset=utf-8",
+        description="Its media type, as the bucket serves it.",
+        examples=["application/rss+xml; charset=utf-8"],
+    )
+    withdrawn: bool = Field(
+        default=False, description="Take the page down instead.", examples=[False]
     )
 
 

@@ -155,13 +155,18 @@ class Article(BaseModel):
         "related links.",
         examples=[["urn:newsml:example.com:20260310:kursk-background"]],
     )
+    embargoed: datetime | None = Field(
+        default=None,
+        description="Not to appear anywhere before this time (UTC): stored, and released then.",
+        examples=[_TIME],
+    )
     timezone_assumed: bool = Field(
         default=False,
         description="A timestamp came without a zone and was read in the feed's own zone.",
         examples=[False],
     )
 
-    @field_validator("firstcreated", "versioncreated")
+    @field_validator("firstcreated", "versioncreated", "embargoed")
     @classmethod
     def _in_utc(cls, value: datetime | None) -> datetime | None:
         return utc(value) if value is not None else None
@@ -193,6 +198,10 @@ class Article(BaseModel):
     @property
     def published_at(self) -> datetime | None:
         return self.firstcreated or self.versioncreated
+
+    def held_at(self, now: datetime) -> bool:
+        """Under embargo at `now`: stored, but on no page, listing, feed or link yet."""
+        return self.embargoed is not None and self.embargoed > utc(now)
 
 
 TagType = Literal["person", "organisation", "place", "topic", "subject", "keyword"]
@@ -252,8 +261,26 @@ class RelatedLink(BaseModel):
     )
 
 
+class Section(BaseModel):
+    """The section of the site a story belongs in (`shared/sections.py`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    slug: str = Field(description="Stable and URL-safe.", examples=["politics"])
+    name: str = Field(description="As readers see it.", examples=["Politics"])
+
+
+class Author(BaseModel):
+    """Somebody a byline names; each has a page of their stories."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(description="As the byline gives it.", examples=["Jane Doe"])
+    slug: str = Field(description="Stable and URL-safe.", examples=["jane-doe"])
+
+
 class ListingEntry(BaseModel):
-    """What listing pages (the front page, and later section, tag and author pages) show of
+    """What listing pages (home, section, tag, author and date pages, feeds, sitemaps) show of
     one story. Render makes it with the page; publish passes it on once the page is up."""
 
     model_config = ConfigDict(frozen=True)
@@ -279,3 +306,12 @@ class ListingEntry(BaseModel):
     )
     byline: str | None = Field(default=None, description="Who wrote it.", examples=["Jane Doe"])
     tags: list[Tag] = Field(default_factory=list, description="Its tags.")
+    section: Section | None = Field(default=None, description="Its section.")
+    authors: list[Author] = Field(default_factory=list, description="Who its byline names.")
+    language: str = Field(default="en", description="BCP 47 language tag.", examples=["en"])
+    image: Image | None = Field(default=None, description="Its lead picture, if any.")
+    content_html: str = Field(
+        default="",
+        description="Its body, sanitised, for the feeds that carry whole stories.",
+        examples=["<p>Ukrainian troops crossed into Russia's Kursk region on Saturday.</p>"],
+    )

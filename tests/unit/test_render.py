@@ -12,13 +12,13 @@ import pytest
 from lxml import html as lxml_html
 
 from services.render.handlers import (
-    PageRenderer,
     handle_enriched,
     handle_published,
     listing_change,
     rebuild_due_pages,
     render_site_index,
 )
+from services.render.pages import PageRenderer
 from services.render.ports import FRONT_PAGE, ListingChange, ListingSnapshot
 from shared.events import (
     ArticleEnriched,
