@@ -17,11 +17,11 @@ from starlette.routing import BaseRoute, Route
 
 from services.render.adapters import RedisListing, pages_due
 from services.render.handlers import (
-    PageRenderer,
     handle_enriched,
     handle_published,
     rebuild_due_pages,
 )
+from services.render.pages import PageRenderer
 from services.render.settings import RenderSettings
 from shared.duequeue import DueQueue
 from shared.events import ArticleEnriched, ArticlePublished, Output
