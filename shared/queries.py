@@ -41,7 +41,9 @@ class StoryRecord(BaseModel):
     guid: str
     version: str
     ordering: str = Field(description="The version's ordering (shared.models.version_ordering).")
-    pubstatus: str = Field(description="usable, withheld or canceled.")
+    pubstatus: str = Field(
+        description="usable, withheld or canceled; embargoed while held until its time."
+    )
     page_path: str
     headline: str
     published_at: datetime | None = None

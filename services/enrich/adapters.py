@@ -39,6 +39,8 @@ SEMANTIC_FIT_LOCK_MS = 600_000
 INDEX_LOG_MAXLEN = 1_000_000
 COMPACT_MIN_STALE = 1000
 REFRESH_LEASE_S = 60.0
+#: A story under embargo, in its record's status.
+HELD_STATUS = "embargoed"
 _RECORD_FIELDS = [
     "guid",
     "version",
@@ -84,14 +86,17 @@ class RedisStoryRecords:
         self.redis = redis
         self._record = redis.register_script(_RECORD)
 
-    async def record(self, article: Article, page_path: str, excerpt: str) -> Recorded:
+    async def record(
+        self, article: Article, page_path: str, excerpt: str, *, held: bool = False
+    ) -> Recorded:
         stale, stored_path, corrected = await self._record(
             keys=[keys.article_key(article.article_id), keys.ARTICLE_IDS],
             args=[
                 article.ordering,
                 page_path,
                 article.model_dump_json(),
-                article.pubstatus,
+                # Only a usable story is a link target: an embargoed one is not, yet.
+                HELD_STATUS if held else article.pubstatus,
                 article.headline,
                 excerpt,
                 article.published_at.isoformat() if article.published_at else "",
@@ -269,6 +274,15 @@ class RedisRefreshQueue(DueQueue):
         delay = 0.0 if reason == "link-changed" else self.refresh_delay_s
         await self.schedule_at(article_ids, time.time() + delay)
         logger.debug("refresh (%s) scheduled for %s", reason, ", ".join(article_ids))
+
+
+class RedisReleaseQueue(DueQueue):
+    """Stories under embargo (`ports.ReleaseQueue`), due out at their embargo's time. In Redis
+    (with its append-only file), so the schedule survives a restart of any service and of
+    Redis itself."""
+
+    def __init__(self, redis: Redis) -> None:
+        super().__init__(redis, keys.RELEASE_DUE, lease_s=REFRESH_LEASE_S)
 
 
 class SharedIndex:

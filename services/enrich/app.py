@@ -14,11 +14,17 @@ from starlette.routing import BaseRoute, Route
 from services.enrich.adapters import (
     RedisLinkGraph,
     RedisRefreshQueue,
+    RedisReleaseQueue,
     RedisStoryRecords,
     SemanticRefitter,
     SharedIndex,
 )
-from services.enrich.handlers import handle_ingested, handle_republish, send_due_refreshes
+from services.enrich.handlers import (
+    handle_ingested,
+    handle_republish,
+    send_due_refreshes,
+    send_due_releases,
+)
 from services.enrich.ports import Archive, EnrichConfig
 from services.enrich.relevance.embeddings import load_embedder
 from services.enrich.settings import EnrichSettings
@@ -27,6 +33,7 @@ from shared.backlog import worst_backlog
 from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested, Output
 from shared.models import as_article_id
 from shared.queries import IndexStatus, StoryPage
+from shared.sections import load_sections
 from shared.service import Runtime, consumer_app, int_param, query, read_lookup
 from shared.streams import ENRICH, INGESTED, REPUBLISH
 
@@ -53,6 +60,19 @@ async def _refresh_loop(runtime: Runtime, archive: Archive, stories: RedisStoryR
         except Exception:
             # Unconfirmed refreshes come due again when their lease runs out.
             logger.exception("related-link refresh failed")
+
+
+async def _release_loop(runtime: Runtime, archive: Archive, poll_s: float) -> None:
+    """Send the stories whose embargo has ended out, as they come due (any replica)."""
+    while True:
+        await asyncio.sleep(poll_s)
+        try:
+            await send_due_releases(archive.releases, archive.stories, runtime.emit)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # What was taken comes due again when its lease runs out.
+            logger.exception("embargo release failed")
 
 
 async def _semantic_loop(refitter: SemanticRefitter, interval_s: float) -> None:
@@ -119,7 +139,11 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
         index = SharedIndex(redis)
         refreshes = RedisRefreshQueue(redis, refresh_delay_s=settings.related_refresh_delay_s)
         archive = Archive(
-            stories=stories, index=index, links=RedisLinkGraph(redis), refreshes=refreshes
+            stories=stories,
+            index=index,
+            links=RedisLinkGraph(redis),
+            refreshes=refreshes,
+            releases=RedisReleaseQueue(redis),
         )
         runtime.resources.update(stories=stories, index=index, refreshes=refreshes)
         await index.load_index()
@@ -129,6 +153,7 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
             read_also=settings.read_also,
             related_posts=settings.related_posts,
             embedder=load_embedder() if settings.enrich_embeddings else None,
+            sections=load_sections(settings.sections_file),
         )
 
         async def handle(event: ArticleIngested | ArticleRepublishRequested) -> Sequence[Output]:
@@ -140,6 +165,9 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
         for stream in (INGESTED, REPUBLISH):
             runtime.consume(stream=stream, group=ENRICH, adapter=ENRICH_INPUT, handle=handle)
         runtime.background.append(asyncio.create_task(_refresh_loop(runtime, archive, stories)))
+        runtime.background.append(
+            asyncio.create_task(_release_loop(runtime, archive, settings.release_poll_s))
+        )
         refitter = SemanticRefitter(redis, index)
         runtime.background.append(
             asyncio.create_task(_semantic_loop(refitter, settings.semantic_refit_check_s))

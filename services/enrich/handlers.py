@@ -17,10 +17,12 @@ from services.enrich.ports import (
     EnrichConfig,
     LinkTarget,
     RefreshQueue,
+    ReleaseQueue,
     StoredStory,
     StoryRecords,
 )
 from services.enrich.relevance import Embedder, StoryFeatures, features_for
+from services.enrich.sections import section_for
 from services.enrich.tagging import tag_story
 from services.enrich.text import StoryText, story_text
 from shared.errors import PermanentError
@@ -33,6 +35,11 @@ logger = logging.getLogger(__name__)
 MAX_SLUG_CHARS = 80
 # Republish reasons that come from the system itself rather than an editor.
 REFRESH_REASONS = frozenset({"related-refresh", "link-changed"})
+# An embargoed story's time has come.
+RELEASE_REASON = "embargo-lifted"
+# Render and publish again from what is stored, without re-tagging or re-ranking (a template
+# changed): `wirepress site rebuild`.
+REBUILD_REASON = "rebuild"
 DEFAULT_CONFIG = EnrichConfig()
 
 
@@ -59,12 +66,34 @@ def tags_for(article: Article, text: StoryText | None = None) -> list[Tag]:
     )
 
 
+def is_held(article: Article, config: EnrichConfig) -> bool:
+    """Under embargo now: kept, but on no page, listing, feed or link until it is lifted. (A
+    kill or a hold is never held back: what is up must come down at once.)"""
+    return article.on_site and article.held_at(config.clock())
+
+
+async def hold(article: Article, archive: Archive) -> None:
+    """Keep an embargoed story out of every ranking, and due out at its embargo's time."""
+    assert article.embargoed is not None
+    await archive.index.unindex(article.article_id)
+    await archive.releases.schedule_at([article.article_id], article.embargoed.timestamp())
+    logger.info(
+        "v%s under embargo until %s: held",
+        article.version,
+        article.embargoed.isoformat(),
+        extra={"article_id": article.article_id},
+    )
+
+
 async def handle_ingested(
     event: ArticleIngested, archive: Archive, config: EnrichConfig = DEFAULT_CONFIG
 ) -> list[tuple[str, ArticleEnriched]]:
     article = event.article
     text = story_text(article)
-    recorded = await archive.stories.record(article, page_path_for(article), text.excerpt)
+    held = is_held(article, config)
+    recorded = await archive.stories.record(
+        article, page_path_for(article), text.excerpt, held=held
+    )
     if recorded.stale:
         logger.info(
             "v%s is older than the version on record: not enriched (ingest keeps its raw copy)",
@@ -72,20 +101,39 @@ async def handle_ingested(
             extra={"article_id": article.article_id},
         )
         return []
+    if held:
+        # An earlier version already out stays as it was; this one waits for its time.
+        await hold(article, archive)
+        return []
     stored = StoredStory(
         article=article, page_path=recorded.page_path, corrected=recorded.corrected
     )
-    enriched = await enrich(stored, archive, event.correlation_id, config, text=text)
+    return await publish_story(stored, archive, event.correlation_id, config, text=text)
+
+
+async def publish_story(
+    stored: StoredStory,
+    archive: Archive,
+    correlation_id: str,
+    config: EnrichConfig,
+    *,
+    text: StoryText | None = None,
+    reason: str = "ingested",
+) -> list[tuple[str, ArticleEnriched]]:
+    """A story going out (new, corrected, released from embargo, killed): enriched, and the
+    pages it changes scheduled for a refresh."""
+    article = stored.article
+    enriched = await enrich(stored, archive, correlation_id, config, text=text)
     assert enriched is not None
     if article.on_site:
         # The stories this one relates to most now have a better link to show: refresh them.
         await archive.refreshes.schedule(strongly_related(enriched), "related-refresh")
-    if not article.on_site or recorded.corrected:
+    if not article.on_site or stored.corrected:
         # Killed or withheld: every page that links to it must lose the link; corrected: its
         # headline on those pages must follow.
         linking = await archive.links.linked_by(article.article_id)
         await archive.refreshes.schedule(linking, "link-changed")
-    return [(ENRICHED, enriched)]
+    return [(ENRICHED, enriched.model_copy(update={"reason": reason}))]
 
 
 def strongly_related(enriched: ArticleEnriched, limit: int = 3) -> list[str]:
@@ -112,8 +160,22 @@ async def handle_republish(
     stored = await archive.stories.load(event.article_id)
     if stored is None:
         raise PermanentError(f"article {event.article_id} is not in the archive")
+    article = stored.article
+    if is_held(article, config):
+        # Whatever asked (a release come early, an editor, a refresh): not before its time.
+        await hold(article, archive)
+        return []
+    if event.reason == RELEASE_REASON:
+        # Its time has come: out as a new story would be, linked and linking.
+        await archive.stories.record(article, stored.page_path, story_text(article).excerpt)
+        return await publish_story(
+            stored, archive, event.correlation_id, config, reason=RELEASE_REASON
+        )
+    mode = "rebuild" if event.reason == REBUILD_REASON else None
     refresh = event.reason in REFRESH_REASONS
-    enriched = await enrich(stored, archive, event.correlation_id, config, refresh=refresh)
+    enriched = await enrich(
+        stored, archive, event.correlation_id, config, refresh=refresh, mode=mode
+    )
     if enriched is None:
         return []
     return [(ENRICHED, enriched.model_copy(update={"reason": event.reason}))]
@@ -127,9 +189,13 @@ async def enrich(
     *,
     refresh: bool = False,
     text: StoryText | None = None,
+    mode: str | None = None,
 ) -> ArticleEnriched | None:
-    """Tag and link a story. With `refresh`, returns None when its links have not changed."""
+    """Tag and link a story. With `refresh`, returns None when its links have not changed; with
+    mode "rebuild", the stored tags and links are used as they are."""
     article = stored.article
+    if mode == "rebuild" and stored.tags is not None:
+        return await _as_stored(stored, archive, correlation_id, config)
     features = (
         await archive.index.stored_features(article.article_id)
         if refresh and stored.tags is not None and article.on_site
@@ -168,17 +234,48 @@ async def enrich(
         signature,
         [link.article_id for link in read_also_links + related_links],
     )
+    return _enriched(stored, correlation_id, config, tags, read_also_links, related_links)
+
+
+def _enriched(
+    stored: StoredStory,
+    correlation_id: str,
+    config: EnrichConfig,
+    tags: Sequence[Tag],
+    read_also: Sequence[RelatedLink],
+    related: Sequence[RelatedLink],
+) -> ArticleEnriched:
+    article = stored.article
     return ArticleEnriched.about(
         article,
         correlation_id=correlation_id,
         article=article,
         ordering=article.ordering,
         page_path=stored.page_path,
-        tags=tags,
-        read_also=read_also_links,
-        related=related_links,
+        tags=list(tags),
+        read_also=list(read_also),
+        related=list(related),
         corrected=stored.corrected,
+        section=section_for(tags, config.sections),
     )
+
+
+async def _as_stored(
+    stored: StoredStory, archive: Archive, correlation_id: str, config: EnrichConfig
+) -> ArticleEnriched:
+    """The story as last enriched: its stored tags, and its stored links with what their
+    targets show now (a target gone off the site since is left out)."""
+    saved = [parse_link(signature) for signature in stored.links]
+    targets = await archive.stories.targets([link.article_id for link in saved])
+    read_also: list[RelatedLink] = []
+    related: list[RelatedLink] = []
+    for link in saved:
+        target = targets.get(link.article_id)
+        if target is None:
+            continue
+        fresh = _link(target, after_paragraph=link.after_paragraph)
+        (read_also if link.after_paragraph is not None else related).append(fresh)
+    return _enriched(stored, correlation_id, config, stored.tags or (), read_also, related)
 
 
 async def _analyse(
@@ -205,6 +302,19 @@ async def _analyse(
     return tags, features
 
 
+def parse_link(signature: str) -> RelatedLink:
+    """A link back from its signature (`link_signature`)."""
+    head, rest = signature.split("|", 1)
+    headline, path = rest.rsplit("|", 1)  # a headline may hold a "|", a page path never does
+    article_id, _, position = head.partition("@")
+    return RelatedLink(
+        article_id=article_id,
+        headline=headline,
+        path=path,
+        after_paragraph=None if position in ("", "None") else int(position),
+    )
+
+
 def link_signature(
     read_also: Sequence[RelatedLink], related: Sequence[RelatedLink]
 ) -> tuple[str, ...]:
@@ -224,6 +334,26 @@ def _link(target: LinkTarget, after_paragraph: int | None = None) -> RelatedLink
         after_paragraph=after_paragraph,
         published_at=target.published_at,
     )
+
+
+async def send_due_releases(releases: ReleaseQueue, stories: StoryRecords, emit: Emit) -> int:
+    """Embargoes that have come to an end, as requests to publish their stories; how many.
+    They never wait for the pipeline: an embargo ends at its time."""
+    if not await releases.due():
+        return 0
+    due, lease = await releases.take()
+    requests = [
+        ArticleRepublishRequested(
+            article_id=record.article_id,
+            guid=record.guid,
+            version=record.version,
+            reason=RELEASE_REASON,
+        )
+        for record in await stories.records(due)
+    ]
+    await emit(REPUBLISH, requests)
+    await releases.done(lease)
+    return len(requests)
 
 
 async def send_due_refreshes(

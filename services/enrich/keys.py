@@ -17,6 +17,8 @@ SEMANTIC_MODEL = "wirepress:enrich:semantic-model"
 LINKED_BY_PREFIX = "wirepress:enrich:linked-by:"
 # Stories whose links are due a refresh (shared/duequeue.py): article_id -> due time.
 REFRESH_DUE = "wirepress:enrich:refresh-due"
+# Stories under embargo (shared/duequeue.py): article_id -> when the embargo ends.
+RELEASE_DUE = "wirepress:enrich:release-due"
 # The lock one replica fits the semantic model under (shared/locks.py).
 SEMANTIC_FIT_LOCK = "enrich:semantic-fit"
 

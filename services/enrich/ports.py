@@ -3,15 +3,16 @@ cross over. The app gives Redis-backed ones (`adapters.py`); tests give in-memor
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from services.enrich.relevance import Embedder, LinkPicks, StoryFeatures
 from shared.events import Event
 from shared.models import Article, Tag
 from shared.queries import StoryRecord
+from shared.sections import Sections, load_sections
 
 #: Puts events on a stream, outside a consumer's handler (shared.broker.publish_events).
 Emit = Callable[[str, Sequence[Event]], Awaitable[None]]
@@ -49,18 +50,29 @@ class LinkTarget:
     published_at: datetime | None
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class EnrichConfig:
     read_also: int = 2
     related_posts: int = 5
     # Optional sentence embeddings, blended into the ranking of the best text candidates.
     embedder: Embedder | None = None
+    sections: Sections = field(default_factory=load_sections)
+    # Embargoes are judged against this clock (tests give a fixed one).
+    clock: Callable[[], datetime] = _now
 
 
 class StoryRecords(Protocol):
     """Every story seen: its latest version, page path, status and what links to it show."""
 
-    async def record(self, article: Article, page_path: str, excerpt: str) -> Recorded: ...
+    async def record(
+        self, article: Article, page_path: str, excerpt: str, *, held: bool = False
+    ) -> Recorded:
+        """Keep this version unless a newer one is kept; `held`: under embargo, so no page may
+        link to it yet."""
 
     async def load(self, article_id: str) -> StoredStory | None: ...
 
@@ -120,6 +132,19 @@ class RefreshQueue(Protocol):
     async def done(self, lease: object) -> None: ...
 
 
+class ReleaseQueue(Protocol):
+    """Stories under embargo, due out at their embargo's time."""
+
+    async def schedule_at(self, article_ids: Iterable[str], due_at: float) -> None:
+        """Due then; a story already waiting keeps the earlier of its two times."""
+
+    async def due(self) -> int: ...
+
+    async def take(self) -> tuple[list[str], object]: ...
+
+    async def done(self, lease: object) -> None: ...
+
+
 @dataclass(frozen=True)
 class Archive:
     """Everything enrich keeps, by job."""
@@ -128,3 +153,4 @@ class Archive:
     index: LinkIndex
     links: LinkGraph
     refreshes: RefreshQueue
+    releases: ReleaseQueue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 
 from shared.settings import ServiceSettings
@@ -20,3 +22,8 @@ class EnrichSettings(ServiceSettings):
     # A story's links are refreshed this long after a strongly related story arrives, so a burst
     # of related stories costs one republish, not one each.
     related_refresh_delay_s: float = Field(default=30.0, ge=0)
+    # The site's sections and the Media Topics that lead to each (shared/data/sections.toml).
+    sections_file: Path | None = None
+    # How often a replica looks for embargoes that have ended: a released story goes out
+    # within about this long of its time.
+    release_poll_s: float = Field(default=0.25, gt=0)

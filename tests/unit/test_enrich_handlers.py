@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from services.enrich.handlers import (
+    REBUILD_REASON,
+    RELEASE_REASON,
     handle_ingested,
     handle_republish,
+    link_signature,
     page_path_for,
+    parse_link,
     send_due_refreshes,
 )
-from services.enrich.ports import Archive, LinkTarget, Recorded, StoredStory
+from services.enrich.ports import Archive, EnrichConfig, LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
 from shared.errors import PermanentError
 from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested, Event
-from shared.models import Article, Tag
+from shared.models import Article, RelatedLink, Tag
 from shared.queries import StoryRecord
 from shared.streams import REPUBLISH
 
@@ -47,14 +52,22 @@ class MemoryArchive:
     features: dict[str, StoryFeatures] = field(default_factory=dict)
     saved: dict[str, tuple[tuple[Tag, ...], tuple[str, ...]]] = field(default_factory=dict)
     analysed: int = 0
+    held: set[str] = field(default_factory=set)
+    releases: dict[str, float] = field(default_factory=dict)
 
-    async def record(self, article: Article, page_path: str, excerpt: str) -> Recorded:
-        held = self.stories.get(article.article_id)
-        if held and held[0].ordering > article.ordering:
-            return Recorded(page_path=held[1], stale=True, corrected=False)
-        corrected = bool(held) and (held[2] or held[0].ordering < article.ordering)
-        path = held[1] if held else page_path
+    async def record(
+        self, article: Article, page_path: str, excerpt: str, *, held: bool = False
+    ) -> Recorded:
+        known = self.stories.get(article.article_id)
+        if known and known[0].ordering > article.ordering:
+            return Recorded(page_path=known[1], stale=True, corrected=False)
+        corrected = bool(known) and (known[2] or known[0].ordering < article.ordering)
+        path = known[1] if known else page_path
         self.stories[article.article_id] = (article, path, corrected)
+        if held:
+            self.held.add(article.article_id)
+        else:
+            self.held.discard(article.article_id)
         return Recorded(page_path=path, stale=False, corrected=corrected)
 
     async def load(self, article_id: str) -> StoredStory | None:
@@ -92,7 +105,7 @@ class MemoryArchive:
         found = {}
         for article_id in article_ids:
             article, path, _ = self.stories[article_id]
-            if article.on_site:
+            if article.on_site and article_id not in self.held:
                 found[article_id] = LinkTarget(
                     article_id, article.headline, path, "", article.published_at
                 )
@@ -143,11 +156,31 @@ class MemoryArchive:
 
     @property
     def ports(self) -> Archive:
-        return Archive(stories=self, index=self, links=self, refreshes=self)
+        return Archive(
+            stories=self, index=self, links=self, refreshes=self, releases=MemoryReleases(self)
+        )
+
+
+@dataclass
+class MemoryReleases:
+    archive: MemoryArchive
+
+    async def schedule_at(self, article_ids: Iterable[str], due_at: float) -> None:
+        for a in article_ids:
+            self.archive.releases[a] = min(due_at, self.archive.releases.get(a, due_at))
+
+    async def due(self) -> int:
+        return len(self.archive.releases)
+
+    async def take(self) -> tuple[list[str], object]:
+        return sorted(self.archive.releases), None
+
+    async def done(self, lease: object) -> None:
+        self.archive.releases.clear()
 
 
 def article(guid: str, headline: str, paragraphs: list[str], version: str = "1", day: int = 1,
-            pubstatus: str = "usable") -> Article:  # fmt: skip
+            pubstatus: str = "usable", embargoed: datetime | None = None) -> Article:  # fmt: skip
     return Article(
         guid=guid,
         version=version,
@@ -156,6 +189,7 @@ def article(guid: str, headline: str, paragraphs: list[str], version: str = "1",
         pubstatus=pubstatus,  # type: ignore[arg-type]
         firstcreated=datetime(2026, 8, day, 8, tzinfo=UTC),
         versioncreated=datetime(2026, 8, day, 8 + int(version), tzinfo=UTC),
+        embargoed=embargoed,
     )
 
 
@@ -297,3 +331,105 @@ async def test_due_refreshes_become_republish_requests_unless_the_pipeline_is_be
             by_id[request.article_id].version,
         )
     assert archive.refreshes == [], "sent and confirmed"
+
+
+# --- sections, embargoes, rebuilds ---------------------------------------------------------
+
+NOON = datetime(2026, 8, 20, 12, tzinfo=UTC)
+
+
+def at(moment: datetime) -> EnrichConfig:
+    return EnrichConfig(clock=lambda: moment)
+
+
+async def ingest_at(archive: MemoryArchive, story: Article, moment: datetime) -> list[Any]:
+    event = ArticleIngested.about(story, article=story)
+    return await handle_ingested(event, archive.ports, at(moment))
+
+
+def lift(story: Article) -> ArticleRepublishRequested:
+    return ArticleRepublishRequested.about(story, reason=RELEASE_REASON)
+
+
+async def test_every_enriched_story_gets_a_section_from_its_topics() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    [kenya] = await ingest(
+        archive, article("urn:kenya2", "Kenya parliament passes finance bill", KENYA, day=9)
+    )
+    [war] = await ingest(archive, article("urn:war9", "Kursk fighting", WAR, day=9))
+    assert kenya.section is not None and war.section is not None
+    assert kenya.section.slug in {"politics", "business"}
+    assert war.section.slug == "world"
+    assert stories
+
+
+async def test_an_embargoed_story_is_held_out_of_everything_until_its_time() -> None:
+    archive = MemoryArchive()
+    await seed(archive)
+    held = article("urn:held", "Kursk offensive stalls", WAR, day=20, embargoed=NOON)
+    assert await ingest_at(archive, held, NOON - timedelta(hours=1)) == []
+    assert held.article_id not in archive.index_, "never a related link before its time"
+    assert archive.releases == {held.article_id: NOON.timestamp()}
+    # Asked for early (an editor's republish, a refresh): still nothing.
+    early = ArticleRepublishRequested.about(held)
+    assert await handle_republish(early, archive.ports, at(NOON - timedelta(minutes=1))) == []
+    # Its time: out as a new story, indexed, linking and linked.
+    archive.releases.clear()
+    [(_, enriched)] = await handle_republish(lift(held), archive.ports, at(NOON))
+    assert enriched.reason == RELEASE_REASON and enriched.article.guid == "urn:held"
+    assert enriched.read_also or enriched.related
+    assert held.article_id in archive.index_
+    assert held.article_id not in archive.held
+
+
+async def test_a_correction_can_move_an_embargo_and_a_kill_before_it_means_never() -> None:
+    archive = MemoryArchive()
+    await seed(archive)
+    first = article("urn:moved", "Kursk talks", WAR, day=20, embargoed=NOON)
+    await ingest_at(archive, first, NOON - timedelta(hours=2))
+    later = NOON + timedelta(hours=3)
+    moved = article("urn:moved", "Kursk talks", WAR, version="2", day=20, embargoed=later)
+    assert await ingest_at(archive, moved, NOON - timedelta(hours=1)) == []
+    # The first embargo's release comes and finds the story held longer: nothing goes out.
+    assert await handle_republish(lift(first), archive.ports, at(NOON)) == []
+    assert archive.releases[first.article_id] <= later.timestamp()
+
+    killed = article("urn:moved", "(killed)", [], version="3", day=20, pubstatus="canceled")
+    [(_, kill)] = await ingest_at(archive, killed, NOON + timedelta(hours=1))
+    assert not kill.article.on_site
+    # The release at the moved time finds a kill: a take-down, never the story.
+    [(_, after)] = await handle_republish(lift(moved), archive.ports, at(later))
+    assert not after.article.on_site and after.read_also == [] and after.related == []
+
+
+async def test_a_rebuild_uses_the_stored_tags_and_links_without_ranking_again() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    war1 = stories["war1"]
+    [(_, before)] = await handle_republish(ArticleRepublishRequested.about(war1), archive.ports)
+    analysed = archive.analysed
+    rebuild = ArticleRepublishRequested.about(war1, reason=REBUILD_REASON)
+    [(_, rebuilt)] = await handle_republish(rebuild, archive.ports)
+    assert archive.analysed == analysed, "no re-tagging, no re-indexing"
+    assert rebuilt.reason == REBUILD_REASON
+    assert rebuilt.tags == before.tags and rebuilt.section == before.section
+    assert [link.article_id for link in rebuilt.read_also] == [
+        link.article_id for link in before.read_also
+    ]
+    assert [(l.article_id, l.after_paragraph) for l in rebuilt.related] == [
+        (l.article_id, l.after_paragraph) for l in before.related
+    ]
+
+
+def test_a_link_signature_reads_back_even_with_a_bar_in_the_headline() -> None:
+    link = RelatedLink(article_id="a1", headline="Markets | Live", path="2026/08/x/index.html",
+                       after_paragraph=2)  # fmt: skip
+    [signature] = link_signature([link], [])
+    back = parse_link(signature)
+    assert (back.article_id, back.headline, back.path, back.after_paragraph) == (
+        "a1",
+        "Markets | Live",
+        "2026/08/x/index.html",
+        2,
+    )

@@ -42,6 +42,6 @@ from __future__ import annotations
 from services.enrich.tagging.slugs import slugify_tag
 from services.enrich.tagging.subjects import SUBJECT_SCHEME
 from services.enrich.tagging.tagger import tag_story
-from services.enrich.tagging.topics import MEDTOP_SCHEME
+from services.enrich.tagging.topics import MEDTOP_SCHEME, topic_ancestors
 
-__all__ = ["MEDTOP_SCHEME", "SUBJECT_SCHEME", "slugify_tag", "tag_story"]
+__all__ = ["MEDTOP_SCHEME", "SUBJECT_SCHEME", "slugify_tag", "tag_story", "topic_ancestors"]

@@ -198,3 +198,15 @@ def topic_tags(index: TopicIndex, headline: str, *texts: str) -> list[tuple[str,
         parent = round(min(MAX_PARENT, conf + PARENT_PER_SCORE * top_score), 3)
         out[top] = max(out.get(top, 0.0), parent)
     return list(out.items())
+
+
+def topic_ancestors(code: str) -> tuple[str, ...]:
+    """A Media Topic code and its broader codes, the most specific first ("20000763",
+    "20000756", "13000000"); empty for a code the vocabulary does not have."""
+    topics = topic_index().topics
+    chain: list[str] = []
+    current = topics.get(code)
+    while current is not None and current.code not in chain:
+        chain.append(current.code)
+        current = topics.get(current.parent) if current.parent else None
+    return tuple(chain)
