@@ -321,6 +321,281 @@ def test_unknown_feed_zone_is_a_configuration_error_not_a_parse_error() -> None:
     assert not isinstance(caught.value, ParseError)
 
 
+# --- embargo ---------------------------------------------------------------------------------
+
+EMBARGO = datetime(2022, 6, 29, 2, 30, tzinfo=UTC)
+
+
+def g2_embargo(value: str | None) -> bytes:
+    """A G2 text item whose itemMeta carries `<embargoed>` (or none, for None)."""
+    extra = "" if value is None else f"<embargoed>{value}</embargoed>"
+    return news_message(news_item(item_meta_extra=extra))
+
+
+def nitf_release(release: str) -> bytes:
+    """A NITF document whose docdata carries `release` after its doc-id and date.issue."""
+    return nitf(docdata=f'<doc-id id-string="n"/><date.issue norm="20240102T030405Z"/>{release}')
+
+
+@pytest.mark.parametrize(
+    ("payload", "expected_format"),
+    [
+        (ninjs(embargoed="2022-06-29T02:30:00Z"), "ninjs-1"),
+        (ninjs(embargoed="2022-06-29T04:30:00+02:00"), "ninjs-1"),
+        # Superdesk writes +0000, without the colon.
+        (
+            b'{"guid": "g", "type": "text", "headline": "h",'
+            b' "embargoed": "2022-06-29T02:30:00+0000"}',
+            "superdesk-ninjs",
+        ),
+        (
+            b'{"uri": "u", "headlines": [{"value": "h"}],'
+            b' "embargoed": "2022-06-28T22:30:00-04:00"}',
+            "ninjs-2",
+        ),
+        (
+            b'{"uri": "u", "headlines": [{"value": "h"}],'
+            b' "embargoedUntil": "2022-06-29T02:30:00Z"}',
+            "ninjs-3",
+        ),
+        (
+            b'{"uri": "u", "standard": {"name": "ninjs", "version": "3.1"},'
+            b' "headlines": [{"value": "h"}], "embargoeduntil": "2022-06-29T02:30:00.000Z"}',
+            "ninjs-3",
+        ),
+    ],
+)
+def test_ninjs_embargo_with_a_zone(payload: bytes, expected_format: str) -> None:
+    story = parse_story(payload, default_tz="Europe/Oslo")
+    assert story.format == expected_format
+    assert story.article.embargoed == EMBARGO
+    assert story.article.timezone_assumed is False
+    assert story.article.held_at(datetime(2022, 6, 29, 2, 29, tzinfo=UTC))
+    assert not story.article.held_at(EMBARGO)
+
+
+def test_ninjs_zoneless_embargo_is_read_in_the_feed_zone() -> None:
+    article = article_of(
+        ninjs(embargoed="2022-06-29T04:30:00", versioncreated="2022-06-28T10:00:00Z"),
+        default_tz="Europe/Oslo",
+    )
+    assert article.embargoed == EMBARGO
+    assert article.timezone_assumed is True
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_ninjs_absent_or_empty_embargo_is_none(value: str | None) -> None:
+    payload = json.dumps({"uri": "u", "type": "text", "headline": "h", "embargoed": value})
+    assert article_of(payload.encode()).embargoed is None
+    assert article_of(ninjs()).embargoed is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "tomorrow 9am",
+        "2022-02-30T00:00:00Z",
+        "2022-06-29T25:00:00Z",
+        "29.06.2022 04:30",
+        1656469800,
+        True,
+        ["2022-06-29T02:30:00Z"],
+        {"date": "2022-06-29T02:30:00Z"},
+    ],
+)
+def test_ninjs_unreadable_embargo_is_refused(value: object) -> None:
+    payload = json.dumps({"uri": "u", "type": "text", "headline": "h", "embargoed": value})
+    with pytest.raises(InvalidField) as caught:
+        parse_story(payload.encode())
+    assert caught.value.field == "embargoed"
+
+
+def test_ninjs3_unreadable_embargo_until_is_refused_naming_embargoed() -> None:
+    payload = b'{"uri": "u", "headlines": [{"value": "h"}], "embargoedUntil": "soon"}'
+    with pytest.raises(InvalidField) as caught:
+        parse_story(payload)
+    assert caught.value.field == "embargoed"
+    assert "embargoedUntil" in caught.value.reason
+
+
+def test_ninjs_embargo_spellings_that_lowercase_alike_cannot_hide_one() -> None:
+    # Lowercased, the empty `embargoeduntil` would overwrite `embargoedUntil`; neither is lost.
+    payload = (
+        b'{"uri": "u", "headlines": [{"value": "h"}],'
+        b' "embargoedUntil": "2022-06-29T02:30:00Z", "embargoeduntil": ""}'
+    )
+    assert article_of(payload).embargoed == EMBARGO
+
+
+def test_ninjs_several_embargoes_hold_until_the_latest() -> None:
+    payload = (
+        b'{"uri": "u", "headlines": [{"value": "h"}],'
+        b' "embargoed": "2022-06-28T00:00:00Z", "embargoedUntil": "2022-06-29T02:30:00Z"}'
+    )
+    assert article_of(payload).embargoed == EMBARGO
+
+
+def test_ninjs3_nitf_body_release_date_is_an_embargo() -> None:
+    nitf_doc = (
+        '<nitf><head><docdata><date.release norm="20220629T023000Z"/></docdata></head>'
+        "<body><body.content><p>Held.</p></body.content></body></nitf>"
+    )
+    payload = json.dumps(
+        {
+            "uri": "u",
+            "headlines": [{"value": "h"}],
+            "bodies": [{"contentType": "text/vnd.IPTC.NITF", "value": nitf_doc}],
+        }
+    ).encode()
+    article = article_of(payload)
+    assert article.body_html == "<p>Held.</p>"
+    assert article.embargoed == EMBARGO
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "9999-12-31T23:00:00-05:00",
+        "99991231T230000-0500",
+        "0001-01-01T00:00:00+05:00",
+        "9999-12-31T23:30:00",  # no zone: read in America/New_York, past year 9999 in UTC
+    ],
+)
+def test_embargo_out_of_range_is_refused_not_a_crash(value: str) -> None:
+    for payload in (
+        ninjs(embargoed=value),
+        nitf_release(f'<date.release norm="{value}"/>'),
+        g2_embargo(value),
+    ):
+        with pytest.raises(InvalidField) as caught:
+            parse_story(payload, default_tz="America/New_York")
+        assert caught.value.field == "embargoed"
+
+
+def test_any_timestamp_out_of_range_is_refused_not_a_crash() -> None:
+    with pytest.raises(InvalidField) as caught:
+        parse_story(ninjs(versioncreated="9999-12-31T23:00:00-05:00"))
+    assert caught.value.field == "versioncreated"
+
+
+def test_far_future_embargo_in_range_is_kept() -> None:
+    article = article_of(ninjs(embargoed="9999-12-31T23:59:59Z"))
+    assert article.embargoed == datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def test_zoneless_embargo_in_the_repeated_hour_is_read_at_its_later_instant() -> None:
+    # 02:30 happens twice in Oslo on 2024-10-27 (00:30Z and 01:30Z): an embargo must not be
+    # released at the first; other timestamps keep the first reading.
+    article = article_of(
+        ninjs(embargoed="2024-10-27T02:30:00", versioncreated="2024-10-27T02:30:00"),
+        default_tz="Europe/Oslo",
+    )
+    assert article.embargoed == datetime(2024, 10, 27, 1, 30, tzinfo=UTC)
+    assert article.versioncreated == datetime(2024, 10, 27, 0, 30, tzinfo=UTC)
+
+
+def test_zoneless_embargo_in_the_skipped_hour_is_read_at_its_later_instant() -> None:
+    # 02:30 never happens in Oslo on 2024-03-31; the later reading is 03:30 summer time.
+    article = article_of(ninjs(embargoed="2024-03-31T02:30:00"), default_tz="Europe/Oslo")
+    assert article.embargoed == datetime(2024, 3, 31, 1, 30, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "release",
+    [
+        '<date.release norm="20220629T023000Z"/>',
+        '<date.release norm="20220629T043000+0200"/>',
+        '<date.release norm="2022-06-29T02:30:00Z"/>',
+        # The value belongs in norm; a feed that writes it as text still has an embargo.
+        "<date.release>20220629T023000Z</date.release>",
+    ],
+)
+def test_nitf_release_date_is_the_embargo(release: str) -> None:
+    article = article_of(nitf_release(release), default_tz="Europe/Oslo")
+    assert article.embargoed == EMBARGO
+    assert article.timezone_assumed is False
+    # date.issue still says when the version was issued.
+    assert article.versioncreated == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+def test_nitf_zoneless_release_date_is_read_in_the_feed_zone() -> None:
+    article = article_of(
+        nitf_release('<date.release norm="20220629T043000"/>'), default_tz="Europe/Oslo"
+    )
+    assert article.embargoed == EMBARGO
+    assert article.timezone_assumed is True
+
+
+@pytest.mark.parametrize(
+    "release",
+    [
+        "",
+        "<date.release/>",
+        '<date.release norm=""/>',
+        '<date.release norm="  "/>',
+        # date.expire is when the item may no longer be used: not an embargo.
+        '<date.expire norm="20220629T023000Z"/>',
+    ],
+)
+def test_nitf_absent_or_empty_release_date_is_no_embargo(release: str) -> None:
+    assert article_of(nitf_release(release)).embargoed is None
+
+
+@pytest.mark.parametrize("norm", ["next tuesday", "20220230T000000Z", "2022-06-29T02:30+2500"])
+def test_nitf_unreadable_release_date_is_refused(norm: str) -> None:
+    with pytest.raises(InvalidField) as caught:
+        parse_story(nitf_release(f'<date.release norm="{norm}"/>'))
+    assert caught.value.field == "embargoed"
+    assert "date.release" in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    "value", ["2022-06-29T02:30:00Z", "2022-06-29T04:30:00+02:00", "\n  2022-06-29T02:30:00Z  \n"]
+)
+def test_g2_embargo_with_a_zone(value: str) -> None:
+    article = article_of(g2_embargo(value), default_tz="Europe/Oslo")
+    assert article.embargoed == EMBARGO
+    assert article.timezone_assumed is False
+
+
+def test_g2_zoneless_embargo_is_read_in_the_feed_zone() -> None:
+    article = article_of(g2_embargo("2022-06-29T04:30:00"), default_tz="Europe/Oslo")
+    assert article.embargoed == EMBARGO
+    assert article.timezone_assumed is True
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_g2_absent_or_empty_embargo_is_none(value: str | None) -> None:
+    assert article_of(g2_embargo(value)).embargoed is None
+    assert article_of(news_message(news_item(item_meta_extra="<embargoed/>"))).embargoed is None
+
+
+@pytest.mark.parametrize("value", ["until further notice", "2022-06-31T00:00:00Z", "2022-06"])
+def test_g2_unreadable_embargo_is_refused(value: str) -> None:
+    with pytest.raises(InvalidField) as caught:
+        parse_story(g2_embargo(value))
+    assert caught.value.field == "embargoed"
+
+
+def test_g2_inline_nitf_release_date_is_an_embargo_too() -> None:
+    content_set = (
+        '<inlineXML contenttype="application/nitf+xml"><nitf><head><docdata>'
+        '<date.release norm="20220629T023000Z"/></docdata></head>'
+        "<body><body.content><p>Inline.</p></body.content></body></nitf></inlineXML>"
+    )
+    earlier = "<embargoed>2022-06-28T00:00:00Z</embargoed>"
+    item = news_item(item_meta_extra=earlier, content_set=content_set)
+    assert article_of(news_message(item)).embargoed == EMBARGO
+
+
+def test_g2_each_item_of_a_message_has_its_own_embargo() -> None:
+    held = news_item(guid="urn:a", item_meta_extra="<embargoed>2022-06-29T02:30:00Z</embargoed>")
+    free = news_item(guid="urn:b")
+    first, second = parse_stories(news_message(held, free))
+    assert first.article.embargoed == EMBARGO
+    assert second.article.embargoed is None
+
+
 # --- language --------------------------------------------------------------------------------
 
 
@@ -1194,3 +1469,32 @@ def test_parsing_layer_imports_no_transport_or_storage_libraries() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_an_empty_g2_embargo_withholds_the_story_until_a_version_says_when() -> None:
+    # G2 types `embargoed` DateTimeOrNull: empty is an embargo whose end is not known yet.
+    g2 = (
+        b'<newsItem xmlns="http://iptc.org/std/nar/2006-10-01/" guid="urn:test:g2-empty-embargo" '
+        b'version="1"><itemMeta><itemClass qcode="ninat:text"/><pubStatus qcode="stat:usable"/>'
+        b"<embargoed/></itemMeta><contentMeta><headline>Held</headline></contentMeta>"
+        b'<contentSet><inlineXML contenttype="application/xhtml+xml">'
+        b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Text.</p></body></html>'
+        b"</inlineXML></contentSet></newsItem>"
+    )
+    article = formats.parse_story(g2).article
+    assert article.pubstatus == "withheld" and article.embargoed is None
+
+
+def test_a_nitf_embargoed_status_with_a_release_time_is_held_until_that_time() -> None:
+    nitf = (
+        b'<nitf><head><title>Held</title><docdata management-status="embargoed">'
+        b'<doc-id id-string="urn:test:nitf-embargoed"/>'
+        b'<date.release norm="20300101T090000Z"/></docdata></head>'
+        b"<body><body.head><hedline><hl1>Held</hl1></hedline></body.head>"
+        b"<body.content><p>Text.</p></body.content></body></nitf>"
+    )
+    article = formats.parse_story(nitf).article
+    assert article.pubstatus == "usable"
+    assert article.embargoed is not None and article.embargoed.year == 2030
+    withheld = nitf.replace(b'<date.release norm="20300101T090000Z"/>', b"")
+    assert formats.parse_story(withheld).article.pubstatus == "withheld"

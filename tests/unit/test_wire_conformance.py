@@ -8,6 +8,7 @@ words of headline, never the text). A file added to the samples without expectat
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +57,7 @@ class Story:
     image: str | None = None  # href of the first image
     body_starts: str | None = None  # None: body must be empty
     timezone_assumed: bool = False
+    embargoed: datetime | None = None  # every sample that states an embargo must say which
     extra_stories: tuple[str, ...] = ()  # headline prefixes of further text items in a message
 
 
@@ -161,6 +163,8 @@ EXPECTED: dict[str, Story | Rejected] = {
         keywords=("fishing", "lures", "tides"),
         image="high-tide.jpg",
         body_starts='<p lang="en-US">The weather was superb today',
+        # date.release norm="20020226T093000-0500" (date.expire, 2012, is no embargo)
+        embargoed=utc("2002-02-26T14:30:00"),
     ),
     "nitf/superdesk_nitf-ntb.xml": Story(
         format="nitf",
@@ -371,6 +375,7 @@ def check_story(article: Article, expected: Story) -> None:
     else:
         assert article.body_html.startswith(expected.body_starts)
     assert article.timezone_assumed is expected.timezone_assumed
+    assert article.embargoed == expected.embargoed
 
 
 @pytest.mark.parametrize("name", STORIES)
@@ -398,6 +403,38 @@ def test_rejected_sample(name: str) -> None:
     if expected.kind is not None:
         assert isinstance(caught.value, NotATextStory)
         assert caught.value.kind == expected.kind
+
+
+# Where each format states an embargo: ninjs `embargoed` / `embargoedUntil`, NITF `date.release`,
+# G2 `embargoed`. Spelt in a sample at all, the sample's expectations must name the embargo.
+EMBARGO_MARKERS = (b"embargo", b"date.release")
+
+
+@pytest.mark.parametrize("name", STORIES)
+def test_a_sample_that_states_an_embargo_expects_it(name: str) -> None:
+    expected = EXPECTED[name]
+    assert isinstance(expected, Story)
+    states_one = any(marker in sample(name).lower() for marker in EMBARGO_MARKERS)
+    assert (expected.embargoed is not None) is states_one
+    assert parse_story(sample(name)).article.embargoed == expected.embargoed
+
+
+def test_superdesk_sample_with_an_embargo() -> None:
+    """The Superdesk sample as Superdesk sends an embargoed story: the embargo is kept, so the
+    story is held until then."""
+    doc = json.loads(sample("ninjs/superdesk_ninjs2.json"))
+    doc["embargoed"] = "2022-06-29T02:30:00+00:00"
+    story = parse_story(json.dumps(doc).encode())
+    assert story.format == "superdesk-ninjs"
+    assert story.article.embargoed == utc("2022-06-29T02:30:00")
+    assert story.article.held_at(utc("2022-06-29T02:29:59"))
+    assert not story.article.held_at(utc("2022-06-29T02:30:00"))
+
+
+def test_fishing_release_date_holds_the_story_until_then() -> None:
+    article = parse_story(sample("nitf/superdesk_nitf-fishing.xml")).article
+    assert article.held_at(utc("2002-02-26T14:29:59"))
+    assert not article.held_at(utc("2002-02-26T14:30:00"))
 
 
 def test_zoneless_ntb_date_in_the_feed_zone() -> None:

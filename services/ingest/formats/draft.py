@@ -43,6 +43,8 @@ class Draft:
     located: str | None = None
     images: list[Image] = field(default_factory=list)
     related_guids: list[str] = field(default_factory=list)
+    # Not to appear before this: every parser must read it, and refuse one it cannot read.
+    embargoed: Stamp | None = None
 
 
 def _clean(value: str | None) -> str | None:
@@ -83,7 +85,9 @@ def build_article(draft: Draft) -> Article:
         if draft.pubstatus != "canceled":
             raise MissingField("headline", "text story has no headline")
         headline = KILLED_HEADLINE
-    stamps = [s for s in (draft.firstcreated, draft.versioncreated) if s is not None]
+    stamps = [
+        s for s in (draft.firstcreated, draft.versioncreated, draft.embargoed) if s is not None
+    ]
     body = draft.body_html.strip()
     values = {
         "guid": guid,
@@ -102,6 +106,7 @@ def build_article(draft: Draft) -> Article:
         "located": _clean(draft.located),
         "images": _unique_images(draft.images),
         "related_guids": [g for g in _unique(draft.related_guids) if g != guid],
+        "embargoed": draft.embargoed.value if draft.embargoed else None,
         "timezone_assumed": any(s.zone_assumed for s in stamps),
     }
     try:

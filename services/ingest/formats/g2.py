@@ -12,13 +12,13 @@ import binascii
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from shared.models import Image, Subject
+from shared.models import Image, PubStatus, Subject
 
 from .draft import Draft
 from .errors import MalformedPayload, NotATextStory
 from .markup import inner_html, outer_html, text_to_html
-from .nitf import nitf_body_html, nitf_byline, nitf_headline
-from .timestamps import Stamp, optional_timestamp
+from .nitf import nitf_body_html, nitf_byline, nitf_embargo, nitf_headline
+from .timestamps import Stamp, embargo, latest_of, optional_timestamp
 from .vocab import (
     code_part,
     item_kind,
@@ -107,7 +107,8 @@ def _parse_item(item: ET.Element, message: _Message, default_tz: str) -> Draft:
         body_html=body_html,
         description=_description(content),
         language=_language(item, content, message),
-        pubstatus=pubstatus(_qcode(child(meta, "pubStatus")), field="pubStatus"),
+        pubstatus=_held_indefinitely(meta)
+        or pubstatus(_qcode(child(meta, "pubStatus")), field="pubStatus"),
         firstcreated=_stamp(meta, "firstCreated", default_tz)
         or _stamp(content, "contentCreated", default_tz),
         versioncreated=_stamp(meta, "versionCreated", default_tz)
@@ -119,6 +120,7 @@ def _parse_item(item: ET.Element, message: _Message, default_tz: str) -> Draft:
         located=_located(content),
         images=_images(meta, message),
         related_guids=_related(meta, message),
+        embargoed=_embargo(meta, nitf, default_tz),
     )
 
 
@@ -128,6 +130,23 @@ def _qcode(element: ET.Element | None) -> str | None:
 
 def _stamp(parent: ET.Element | None, tag: str, default_tz: str) -> Stamp | None:
     return optional_timestamp(text_of(child(parent, tag)), default_tz, field=tag)
+
+
+def _held_indefinitely(meta: ET.Element | None) -> PubStatus | None:
+    """An empty `embargoed` (G2's DateTimeOrNull) is an embargo whose end is not known yet:
+    the story is withheld until a later version says when, rather than published at once."""
+    for element in children(meta, "embargoed"):
+        if not text_of(element):
+            status = pubstatus(_qcode(child(meta, "pubStatus")), field="pubStatus")
+            return "withheld" if status == "usable" else status
+    return None
+
+
+def _embargo(meta: ET.Element | None, nitf: ET.Element | None, default_tz: str) -> Stamp | None:
+    """itemMeta/embargoed (a date-time, its zone optional; empty is no embargo), and the
+    date.release of an inline NITF body: held until the latest of them."""
+    stated = embargo((("embargoed", text_of(e)) for e in children(meta, "embargoed")), default_tz)
+    return latest_of([stated, nitf_embargo(nitf, default_tz) if nitf is not None else None])
 
 
 def _rank(element: ET.Element) -> int:

@@ -8,6 +8,7 @@ either shape for every field, because real feeds mix them.
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,8 +17,8 @@ from shared.models import Image, Subject
 from .draft import Draft
 from .errors import InvalidField, MalformedPayload, NotATextStory
 from .markup import html_to_text, inner_html, text_to_html
-from .nitf import nitf_body_html, nitf_byline
-from .timestamps import Stamp, optional_timestamp
+from .nitf import nitf_body_html, nitf_byline, nitf_embargo
+from .timestamps import Stamp, embargo, latest_of, optional_timestamp
 from .vocab import (
     item_kind,
     language,
@@ -114,13 +115,14 @@ def parse_ninjs(doc: Json, default_tz: str) -> Draft:
     Keys are lowercased first: that turns 3.x into 2.x, and costs 1.x nothing (its keys are
     lowercase already; association and rendition names are only compared lowercased).
     """
-    doc = _lowercase_keys(doc)
+    as_sent, doc = doc, _lowercase_keys(doc)
     kind = _kind(doc)
     if kind != "text":
         raise NotATextStory(kind)
     version = _string(doc, "version")
     guid, version = _guid(doc, version)
-    body_html, nitf_author = _body(doc)
+    body_html, nitf_doc = _body(doc)
+    nitf_author = nitf_byline(nitf_doc) if nitf_doc is not None else None
     images, related = _associations(doc)
     return Draft(
         guid=guid,
@@ -140,6 +142,7 @@ def parse_ninjs(doc: Json, default_tz: str) -> Draft:
         located=_string(doc, "located"),
         images=images,
         related_guids=related,
+        embargoed=_embargo(as_sent, nitf_doc, default_tz),
     )
 
 
@@ -190,6 +193,22 @@ def _guid(doc: Json, version: str | None) -> tuple[str | None, str | None]:
 
 def _stamp(doc: Json, key: str, default_tz: str) -> Stamp | None:
     return optional_timestamp(doc.get(key), default_tz, field=key)
+
+
+# ninjs 1.x and 2.x `embargoed`, 3.x `embargoedUntil`, lowercased.
+_EMBARGO_KEYS = frozenset({"embargoed", "embargoeduntil"})
+
+
+def _embargo(as_sent: Json, nitf_doc: ET.Element | None, default_tz: str) -> Stamp | None:
+    """The embargo under any spelling of its key, and a NITF body's date.release: the latest.
+
+    Read from the document as sent, not the lowercased one, where `embargoedUntil` and
+    `embargoeduntil` would overwrite each other and could lose an embargo.
+    """
+    stated = embargo(
+        ((str(k), v) for k, v in as_sent.items() if str(k).lower() in _EMBARGO_KEYS), default_tz
+    )
+    return latest_of([stated, nitf_embargo(nitf_doc, default_tz) if nitf_doc is not None else None])
 
 
 def _headline(doc: Json) -> str | None:
@@ -244,8 +263,8 @@ _HTML, _NITF, _TEXT = 0, 1, 2
 _MAIN_BODY_ROLES = ("main", "body", "full", "html", "xhtml", "nitf", "text", "content")
 
 
-def _body(doc: Json) -> tuple[str, str | None]:
-    """The body as HTML, and the NITF byline when the body was a NITF document."""
+def _body(doc: Json) -> tuple[str, ET.Element | None]:
+    """The body as HTML, and the NITF document when that is what the body was."""
     for key, kind in (("body_html", _HTML), ("body_xhtml", _HTML), ("body_nitf", _NITF)):
         value = _string(doc, key)
         if value:
@@ -276,7 +295,7 @@ def _body_kind(body: Json) -> int:
     return _TEXT
 
 
-def _convert(value: str, kind: int, field: str) -> tuple[str, str | None]:
+def _convert(value: str, kind: int, field: str) -> tuple[str, ET.Element | None]:
     if kind == _TEXT:
         return text_to_html(value), None
     if kind == _NITF:
@@ -284,7 +303,7 @@ def _convert(value: str, kind: int, field: str) -> tuple[str, str | None]:
             root = parse_xml(value)
         except MalformedPayload as exc:
             raise MalformedPayload(f"NITF body: {exc.reason}", field=field) from exc
-        return nitf_body_html(root), nitf_byline(root)
+        return nitf_body_html(root), root
     return _xhtml_body(value), None
 
 

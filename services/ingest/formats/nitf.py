@@ -8,7 +8,7 @@ from shared.models import Image, PubStatus, Subject
 
 from .draft import Draft
 from .markup import inner_html, nitf_to_html
-from .timestamps import Stamp, optional_timestamp
+from .timestamps import Stamp, embargo, optional_timestamp
 from .vocab import item_kind, language, pubstatus, subject, subject_from_qcode, urgency
 from .xmlsafe import attr, child, children, descendants, text_of
 
@@ -30,7 +30,7 @@ def parse_nitf(root: ET.Element, default_tz: str) -> Draft:
         body_html=nitf_body_html(root),
         description=text_of(child(body, "body.head/abstract")) or None,
         language=_language(root),
-        pubstatus=_status(docdata),
+        pubstatus=_status(docdata, has_release=nitf_embargo(root, default_tz) is not None),
         firstcreated=_first_created(head, default_tz),
         versioncreated=_version_created(head, default_tz),
         subjects=_subjects(head),
@@ -42,6 +42,7 @@ def parse_nitf(root: ET.Element, default_tz: str) -> Draft:
         ],
         located=_located(body, docdata),
         images=nitf_images(root),
+        embargoed=nitf_embargo(root, default_tz),
     )
 
 
@@ -121,11 +122,15 @@ def _language(root: ET.Element) -> str | None:
     return next((lang for lang in map(language, candidates) if lang), None)
 
 
-def _status(docdata: ET.Element | None) -> PubStatus:
+def _status(docdata: ET.Element | None, *, has_release: bool = False) -> PubStatus:
     for message in children(docdata, "ed-msg"):
         if (attr(message, "msg-type") or "").lower() in _KILL_MESSAGES:
             return "canceled"
-    return pubstatus(attr(docdata, "management-status"), field="management-status")
+    status = attr(docdata, "management-status")
+    # "embargoed" with a release time is held until that time; without one, indefinitely.
+    if has_release and (status or "").strip().lower() == "embargoed":
+        return "usable"
+    return pubstatus(status, field="management-status")
 
 
 def _stamp(element: ET.Element | None, name: str, default_tz: str) -> Stamp | None:
@@ -144,6 +149,13 @@ def _version_created(head: ET.Element | None, default_tz: str) -> Stamp | None:
         if stamp is not None:
             return stamp
     return None
+
+
+def nitf_embargo(root: ET.Element, default_tz: str) -> Stamp | None:
+    """docdata/date.release: when the item may be released (date.expire, when it may no longer
+    be used, is no embargo). The value belongs in `norm`; one sent as text is read too."""
+    releases = children(child(root, "head/docdata"), "date.release")
+    return embargo((("date.release", attr(e, "norm") or text_of(e)) for e in releases), default_tz)
 
 
 def _first_created(head: ET.Element | None, default_tz: str) -> Stamp | None:
