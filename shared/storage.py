@@ -5,6 +5,7 @@ boto3 is synchronous; async callers run these methods in a worker thread.
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from dataclasses import dataclass
@@ -121,17 +122,23 @@ class Storage:
         cache_control: str,
         if_match: str | None,
         if_none_match: bool,
+        content_type: str = "text/html; charset=utf-8",
+        content_encoding: str | None = None,
+        sha256: str | None = None,
     ) -> str:
         """Write a page only if the object is still what we read (compare-and-set on the ETag);
-        returns the new ETag."""
+        returns the new ETag. `body` is stored as given (compressed, with `content_encoding`);
+        `sha256` is the hash of what readers get, the uncompressed bytes."""
         kwargs: dict[str, Any] = {
             "Bucket": self.settings.site_bucket,
             "Key": key,
             "Body": body,
-            "ContentType": "text/html; charset=utf-8",
+            "ContentType": content_type,
             "CacheControl": cache_control,
-            "Metadata": {VERSION_META: ordering, SHA_META: sha256_hex(body)},
+            "Metadata": {VERSION_META: ordering, SHA_META: sha256 or sha256_hex(body)},
         }
+        if content_encoding:
+            kwargs["ContentEncoding"] = content_encoding
         if if_match is not None:
             kwargs["IfMatch"] = if_match
         elif if_none_match:
@@ -148,13 +155,15 @@ class Storage:
         self.client.delete_object(Bucket=self.settings.site_bucket, Key=key)
 
     def get_page(self, key: str) -> bytes | None:
+        """A page as readers get it (decompressed if stored compressed)."""
         try:
             obj = self.client.get_object(Bucket=self.settings.site_bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise
-        return bytes(obj["Body"].read())
+        body = bytes(obj["Body"].read())
+        return gzip.decompress(body) if obj.get("ContentEncoding") == "gzip" else body
 
     def list_pages(self, prefix: str = "") -> list[str]:
         keys: list[str] = []

@@ -92,19 +92,44 @@ async def _apply(
 async def handle_site_page(
     event: SitePageRendered, store: PageStore, ledger: Ledger, config: PublishConfig
 ) -> Sequence[tuple[str, ArticlePublished]]:
-    html = event.html.encode("utf-8")
-
-    async def write_if_newer() -> bool:
-        current = await store.head(event.page_path)
-        if current is not None and (
-            current.ordering > event.ordering or current.sha256 == sha256_hex(html)
-        ):
-            return False
-        await store.put(event.page_path, html, event.ordering, current, config.site_cache_control)
-        return True
-
+    """A listing page, feed or sitemap: written when it is newer than what is there and its
+    bytes changed, or taken down (a listing that shrank by a page). A take-down leaves a
+    tombstone, so an older render arriving late cannot bring the page back."""
     async with ledger.lock(event.article_id):
-        written = await _with_fresh_view(event.page_path, store, write_if_newer)
-    if written:
-        logger.info("site page %s written", event.page_path, extra={"article_id": event.article_id})
+        outcome = await _with_fresh_view(
+            event.page_path, store, lambda: _apply_site_page(event, store, ledger, config)
+        )
+    if outcome in ("written", "withdrawn"):
+        logger.info(
+            "site page %s %s", event.page_path, outcome, extra={"article_id": event.article_id}
+        )
     return []
+
+
+async def _apply_site_page(
+    event: SitePageRendered, store: PageStore, ledger: Ledger, config: PublishConfig
+) -> Outcome:
+    tombstone = await ledger.tombstone(event.article_id)
+    if tombstone is not None and (
+        tombstone > event.ordering or (tombstone == event.ordering and not event.withdrawn)
+    ):
+        return "stale"
+    current = await store.head(event.page_path)
+    if current is not None and current.ordering > event.ordering:
+        return "stale"
+    if event.withdrawn:
+        await store.delete(event.page_path)
+        await ledger.set_tombstone(event.article_id, event.ordering)
+        return "withdrawn"
+    html = event.html.encode("utf-8")
+    if current is not None and current.sha256 == sha256_hex(html):
+        return "unchanged"
+    await store.put(
+        event.page_path,
+        html,
+        event.ordering,
+        current,
+        config.site_cache_control,
+        event.content_type,
+    )
+    return "written"

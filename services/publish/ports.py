@@ -37,6 +37,7 @@ class PageStore(Protocol):
         ordering: str,
         expected: PageState | None,
         cache_control: str,
+        content_type: str = "text/html; charset=utf-8",
     ) -> None:
         """Write only if the page is still `expected` (None: only if there is no page); raise
         StaleView if it is not."""

@@ -3,6 +3,7 @@ other tools where everything is."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import subprocess
@@ -59,7 +60,10 @@ def test_stack_up_is_idempotent_publishes_a_story_and_down_stops_everything(tmp_
         assert pushed.returncode == 0, pushed.stdout + pushed.stderr
         # `push --wait` returns once the story is listed and the front page shows it.
         with urllib.request.urlopen(f"{env['SITE_URL']}/index.html", timeout=5) as response:
-            assert b"Kursk" in response.read()
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+            assert b"Kursk" in body
 
         status = wirepress("status", "--json", env=env)
         assert status.returncode == 0, status.stderr

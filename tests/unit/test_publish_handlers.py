@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import gzip
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import pytest
 
+from services.publish.adapters import compressed
 from services.publish.handlers import handle_article, handle_site_page
 from services.publish.ports import PageState, PublishConfig, StaleView
 from shared.events import ArticlePublished, ArticleRendered, SitePageRendered
@@ -28,6 +30,7 @@ class MemoryBucket:
     writes: int = 0
     forgotten: list[str] = field(default_factory=list)
     cache_control: dict[str, str] = field(default_factory=dict)
+    content_types: dict[str, str] = field(default_factory=dict)
 
     async def head(self, path: str) -> PageState | None:
         if path not in self.pages:
@@ -42,10 +45,12 @@ class MemoryBucket:
         ordering: str,
         expected: PageState | None,
         cache_control: str,
+        content_type: str = "text/html; charset=utf-8",
     ) -> None:
         assert (await self.head(path)) == expected, "compare-and-set must name what it read"
         self.pages[path] = (html, ordering)
         self.cache_control[path] = cache_control
+        self.content_types[path] = content_type
         self.writes += 1
 
     async def delete(self, path: str) -> None:
@@ -181,10 +186,11 @@ class BucketWithStaleBelief(MemoryBucket):
         ordering: str,
         expected: PageState | None,
         cache_control: str,
+        content_type: str = "text/html; charset=utf-8",
     ) -> None:
         if expected != await MemoryBucket.head(self, path):
             raise StaleView(path)
-        await super().put(path, html, ordering, expected, cache_control)
+        await super().put(path, html, ordering, expected, cache_control, content_type)
 
 
 async def test_a_stale_view_of_the_bucket_is_corrected_and_never_overwrites_a_newer_page() -> None:
@@ -215,3 +221,34 @@ async def test_a_kill_whose_delete_failed_is_completed_by_the_retry() -> None:
     assert await publish(rendered("2", None, withdrawn=True), bucket, ledger) == "withdrawn"
     assert bucket.pages == {}
     assert ledger.tombstones["a1"] == rendered("2").ordering
+
+
+async def test_site_pages_carry_their_media_type_and_a_take_down_stands() -> None:
+    bucket, ledger = MemoryBucket(), MemoryLedger()
+
+    def page(ordering: str, html: str = "", withdrawn: bool = False) -> SitePageRendered:
+        return SitePageRendered(
+            article_id="site:tags/place-kursk/feed.xml", guid="site:tags/place-kursk/feed.xml",
+            version=ordering, ordering=ordering, page_path="tags/place-kursk/feed.xml",
+            html=html, content_type="application/rss+xml; charset=utf-8", withdrawn=withdrawn,
+        )  # fmt: skip
+
+    await handle_site_page(page("00002", "<rss/>"), bucket, ledger, CONFIG)
+    assert bucket.content_types["tags/place-kursk/feed.xml"].startswith("application/rss+xml")
+    # The tag's last story killed: its feed comes down, and a late older render stays out.
+    await handle_site_page(page("00003", withdrawn=True), bucket, ledger, CONFIG)
+    assert "tags/place-kursk/feed.xml" not in bucket.pages
+    await handle_site_page(page("00002", "<rss/>"), bucket, ledger, CONFIG)
+    assert "tags/place-kursk/feed.xml" not in bucket.pages
+    # A story tagged so again later: the feed is back.
+    await handle_site_page(page("00004", "<rss>again</rss>"), bucket, ledger, CONFIG)
+    assert bucket.pages["tags/place-kursk/feed.xml"][0] == b"<rss>again</rss>"
+
+
+def test_pages_are_stored_gzipped_only_where_that_saves_bytes() -> None:
+    page = ("<p>" + "A story about the Kursk region. " * 200 + "</p>").encode()
+    packed, encoding = compressed(page)
+    assert encoding == "gzip" and len(packed) < len(page) / 4
+    assert gzip.decompress(packed) == page
+    assert compressed(page) == (packed, encoding), "the same page, the same bytes"
+    assert compressed(b"User-agent: *\n") == (b"User-agent: *\n", None)
