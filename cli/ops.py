@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +19,13 @@ from typing import Any
 from redis.asyncio import Redis
 
 from cli.clients import EnrichClient, RenderClient, ServiceUnreachable
+from cli.editors import requests_for
 from cli.settings import ToolSettings
-from shared.broker import DATA_FIELD, create_redis
+from shared.backlog import wait_for_capacity
+from shared.broker import DATA_FIELD, create_redis, ensure_groups, publish_events
+from shared.events import SiteRebuildRequested
 from shared.logging import configure_logging
-from shared.streams import ALL_STREAMS, CONSUMER_GROUPS, dead_letter
+from shared.streams import ALL_STREAMS, CONSUMER_GROUPS, REPUBLISH, SITE, dead_letter
 
 
 def _text(value: Any) -> Any:
@@ -252,7 +255,78 @@ def replay_command(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- rebuilding the site -----------------------------------------------------------------------
+
+#: While the site is rebuilt, no stage is let fall more than this far behind, so fresh stories
+#: keep flowing at their usual latency between the rebuild's pages.
+REBUILD_MAX_BACKLOG = 200
+REBUILD_BATCH = 50
+REBUILD_STALL_S = 600.0
+
+
+async def rebuild_site(
+    settings: ToolSettings, on_sent: Callable[[int], None], *, total: Callable[[int], None]
+) -> int:
+    """Every listing page built again (one command to render), and every story on the site
+    rendered and published again from what enrich has stored (no re-tagging, no re-ranking);
+    unchanged bytes are not rewritten. Returns how many stories were sent."""
+    redis = create_redis(settings.redis_url)
+    enrich = EnrichClient(settings.enrich_url)
+    sent = 0
+    try:
+        await ensure_groups(redis)
+        command = SiteRebuildRequested(article_id="site", guid="site", version="1")
+        await publish_events(redis, SITE, [command], settings.stream_maxlen)
+        total((await enrich.index()).stories)
+        async for page in enrich.every_story(REBUILD_BATCH):
+            live = [record for record in page if record.pubstatus == "usable"]
+            await wait_for_capacity(redis, REBUILD_MAX_BACKLOG, timeout_s=REBUILD_STALL_S)
+            await publish_events(
+                redis, REPUBLISH, requests_for(live, reason="rebuild"), settings.stream_maxlen
+            )
+            sent += len(live)
+            on_sent(len(live))
+        return sent
+    finally:
+        await enrich.aclose()
+        await redis.aclose()
+
+
+def site_command(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    settings = ToolSettings()
+    with tqdm(unit="story", desc="rebuild", disable=args.no_progress) as bar:
+
+        def set_total(count: int) -> None:
+            bar.total = count
+            bar.refresh()
+
+        def advance(count: int) -> None:
+            bar.update(count)
+
+        try:
+            sent = asyncio.run(rebuild_site(settings, advance, total=set_total))
+        except (ServiceUnreachable, TimeoutError) as exc:
+            print(f"the rebuild stopped part-way: {exc}", file=sys.stderr)
+            return 1
+    print(f"every listing page and {sent} stories are being built again")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    site = sub.add_parser(
+        "site",
+        help="the whole site: rebuild every page from what is stored",
+        description="rebuild: build every listing page, feed and sitemap again, and render and "
+        "publish every story again from its stored enrichment (no re-tagging or re-ranking), "
+        "e.g. after a template change. Pages whose bytes did not change are not rewritten; "
+        "fresh stories keep flowing meanwhile.",
+    )
+    site.add_argument("action", choices=["rebuild"])
+    site.add_argument("--no-progress", action="store_true", help="no progress bar")
+    site.set_defaults(func=site_command)
+
     status = sub.add_parser("status", help="streams, consumer lag, pending and dead letters")
     status.add_argument("--json", action="store_true")
     status.set_defaults(func=status_command)

@@ -284,6 +284,22 @@ class ArticlePublished(Event):
 #: What a handler emits: an event and the stream it goes on.
 Output = tuple[str, Event]
 
+
+class SiteRebuildRequested(Event):
+    """Ops asked for every listing page of the site (home, sections, tags, authors, dates, their
+    feeds and the sitemaps) to be built again from the listing, e.g. after a template change.
+    `article_id` is `site`. (Article pages are republished one by one, as republish requests.)"""
+
+    event_type: Literal["site.rebuild_requested"] = Field(
+        default="site.rebuild_requested",
+        description="Tells the events of a stream apart.",
+        examples=["site.rebuild_requested"],
+    )
+    reason: str = Field(
+        default="rebuild", description="Why, for the logs.", examples=["templates changed"]
+    )
+
+
 EnrichInput = Annotated[
     ArticleIngested | ArticleRepublishRequested, Field(discriminator="event_type")
 ]
@@ -300,6 +316,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ArticleRendered,
     SitePageRendered,
     ArticlePublished,
+    SiteRebuildRequested,
 )
 
 #: Each event model by the `event_type` it carries.

@@ -15,6 +15,7 @@ REPUBLISH = "wirepress:republish"
 ENRICHED = "wirepress:enriched"
 RENDERED = "wirepress:rendered"
 PUBLISHED = "wirepress:published"
+SITE = "wirepress:site"
 
 INGEST = "ingest"
 ENRICH = "enrich"
@@ -69,6 +70,13 @@ TOPOLOGY: tuple[StreamSpec, ...] = (
         "What publishing each article page did; render keeps the site's listings by it.",
         ("article.published",),
         (PUBLISH,),
+        (RENDER,),
+    ),
+    StreamSpec(
+        SITE,
+        "Commands about the whole site: build every listing page again.",
+        ("site.rebuild_requested",),
+        (TOOLS,),
         (RENDER,),
     ),
 )

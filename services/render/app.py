@@ -1,4 +1,5 @@
-"""Render service wiring: enriched stories in, pages out; publish outcomes in, listing pages out."""
+"""Render service wiring: enriched stories in, article pages out; publish outcomes in, the
+site's listings kept and their pages built as they come due; site commands in."""
 
 from __future__ import annotations
 
@@ -15,30 +16,36 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from services.render.adapters import RedisListing, pages_due
-from services.render.handlers import (
-    handle_enriched,
-    handle_published,
-    rebuild_due_pages,
+from services.render.adapters import RedisSite, site_due
+from services.render.builder import (
+    NEWS_SITEMAP,
+    SITEMAP_INDEX,
+    STATIC_PAGES,
+    BuildConfig,
+    build_due,
+    keep_listings,
 )
+from services.render.handlers import handle_enriched
 from services.render.pages import PageRenderer
 from services.render.settings import RenderSettings
+from services.render.site import HOME, SiteInfo
 from shared.duequeue import DueQueue
-from shared.events import ArticleEnriched, ArticlePublished, Output
+from shared.events import ArticleEnriched, ArticlePublished, Output, SiteRebuildRequested
 from shared.queries import ListingStatus
+from shared.sections import load_sections
 from shared.service import Runtime, consumer_app, query, read_lookup
-from shared.streams import ENRICHED, PUBLISHED, RENDER, RENDERED
+from shared.streams import ENRICHED, PUBLISHED, RENDER, RENDERED, SITE
 
 logger = logging.getLogger(__name__)
 
-# Listing pages are rebuilt when a change wakes this replica; this is how often it also looks
-# for work another replica queued and could not finish (its lease ran out).
-REBUILD_CHECK_S = 5.0
+# Site pages are built when a change wakes this replica; this is how often it also looks for
+# work another replica queued and could not finish (its lease ran out).
+BUILD_CHECK_S = 5.0
 
 
-class RebuildAlarm:
-    """Wakes the rebuild loop when a change comes due sooner than it is waiting for (not at
-    every change: a burst of stories would otherwise wake it once each)."""
+class BuildAlarm:
+    """Wakes the build loop when a change comes due sooner than it is waiting for (not at every
+    change: a burst of stories would otherwise wake it once each)."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
@@ -57,16 +64,19 @@ class RebuildAlarm:
         self.deadline = 0.0
 
 
-async def _rebuild_listing_pages(
+async def _build_loop(
     runtime: Runtime,
-    listing: RedisListing,
+    site: RedisSite,
     due: DueQueue,
     renderer: PageRenderer,
-    alarm: RebuildAlarm,
-    front_page_stories: int,
+    alarm: BuildAlarm,
+    config: BuildConfig,
 ) -> None:
-    """Rebuild listing pages as they come due (any replica takes any page): woken by this
-    replica's own listing changes, and every REBUILD_CHECK_S for work left by another."""
+    """Build site pages as they come due (any replica takes any listing): woken by this
+    replica's own listing changes, and every BUILD_CHECK_S for work left by another."""
+
+    async def schedule(keys: Sequence[str], when: float) -> None:
+        await due.schedule_at(keys, when)
 
     while True:
         try:
@@ -75,40 +85,41 @@ async def _rebuild_listing_pages(
             next_due = await due.next_due()
             now = time.time()
             if next_due is None or next_due > now:
-                limit = now + REBUILD_CHECK_S
+                limit = now + BUILD_CHECK_S
                 await alarm.sleep_until(limit if next_due is None else min(next_due, limit))
                 continue
-            await rebuild_due_pages(
-                listing,
+            await build_due(
+                site,
                 due,
                 renderer,
                 runtime.emit,
+                schedule,
                 now=datetime.now(UTC),
-                front_page_stories=front_page_stories,
+                config=config,
             )
         except asyncio.CancelledError:
             raise
         except Exception:
             # What was leased comes due again when the lease runs out.
-            logger.exception("listing page rebuild failed")
+            logger.exception("site build failed")
             await asyncio.sleep(1.0)
 
 
 def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
     async def status(request: Request) -> Response:
-        listing: RedisListing = runtime.resources["listing"]
-        due: DueQueue = runtime.resources["pages_due"]
+        site: RedisSite = runtime.resources["site"]
+        due: DueQueue = runtime.resources["site_due"]
         answer = ListingStatus(
-            stories=await listing.size(),
-            generation=await listing.generation(),
+            stories=await site.size(HOME.key),
+            generation=await site.generation(),
             pages_waiting=await due.waiting(),
         )
         return JSONResponse(answer.model_dump(mode="json"))
 
     async def lookup(request: Request) -> Response:
-        listing: RedisListing = runtime.resources["listing"]
+        site: RedisSite = runtime.resources["site"]
         asked = await read_lookup(request)
-        states = await listing.states(asked.article_ids)
+        states = await site.states(asked.article_ids)
         return JSONResponse([state.model_dump(mode="json") for state in states])
 
     return [
@@ -119,23 +130,40 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
 
 def create_app(settings: RenderSettings | None = None) -> Starlette:
     settings = settings or RenderSettings()
+    config = BuildConfig(page_size=settings.listing_page_size)
 
     async def setup(runtime: Runtime) -> Callable[[], Awaitable[None]] | None:
-        renderer = PageRenderer(site_url=settings.site_url, site_name=settings.site_name)
-        listing = RedisListing(runtime.redis)
-        due = pages_due(runtime.redis)
-        runtime.resources.update(listing=listing, pages_due=due)
-        alarm = RebuildAlarm()
+        renderer = PageRenderer(
+            SiteInfo(
+                url=settings.site_url,
+                name=settings.site_name,
+                sections=load_sections(settings.sections_file).in_order,
+            )
+        )
+        site = RedisSite(runtime.redis)
+        due = site_due(runtime.redis)
+        runtime.resources.update(site=site, site_due=due)
+        alarm = BuildAlarm()
 
         async def on_enriched(event: ArticleEnriched) -> Sequence[Output]:
             return [(RENDERED, handle_enriched(event, renderer))]
 
         async def on_published(event: ArticlePublished) -> Sequence[Output]:
-            due_at = await handle_published(
-                event, listing, now=time.time(), debounce_s=settings.listing_debounce_s
+            due_at = await keep_listings(
+                event, site, now=datetime.now(UTC), debounce_s=settings.listing_debounce_s
             )
             if due_at is not None:
                 alarm.due_at(due_at)
+            return []
+
+        async def on_site_command(event: SiteRebuildRequested) -> Sequence[Output]:
+            # Every listing built in full, as soon as can be: the pages whose bytes did not
+            # change are not rewritten (publish compares them).
+            await site.forget_built()
+            keys = [*await site.listings(), SITEMAP_INDEX, NEWS_SITEMAP, *STATIC_PAGES]
+            await due.schedule_at(keys, time.time())
+            alarm.due_at(time.time())
+            logger.info("site rebuild (%s): %s listings due", event.reason, len(keys))
             return []
 
         runtime.consume(
@@ -147,12 +175,16 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
             adapter=TypeAdapter(ArticlePublished),
             handle=on_published,
         )
+        runtime.consume(
+            stream=SITE,
+            group=RENDER,
+            adapter=TypeAdapter(SiteRebuildRequested),
+            handle=on_site_command,
+        )
+        # The pages no story changes: built as render starts, in case a template did.
+        await due.schedule_at(STATIC_PAGES, time.time())
         runtime.background.append(
-            asyncio.create_task(
-                _rebuild_listing_pages(
-                    runtime, listing, due, renderer, alarm, settings.front_page_stories
-                )
-            )
+            asyncio.create_task(_build_loop(runtime, site, due, renderer, alarm, config))
         )
         return None
 

@@ -12,12 +12,16 @@ from shared.models import ListingEntry
 #: Puts events on a stream, outside a consumer's handler (shared.broker.publish_events).
 Emit = Callable[[str, Sequence[Event]], Awaitable[None]]
 
-#: The listing pages render keeps: today the front page.
-FRONT_PAGE = "index"
+
+class PagesDue(Protocol):
+    async def take(self) -> tuple[list[str], object]:
+        """Listing pages due a rebuild now, leased; and the lease, to confirm."""
+
+    async def done(self, lease: object) -> None: ...
 
 
 @dataclass(frozen=True)
-class ListingChange:
+class SiteChange:
     """A story listed (its page is up at `ordering`) or delisted (taken down at it)."""
 
     op: Literal["list", "delist"]
@@ -26,25 +30,35 @@ class ListingChange:
     entry: ListingEntry | None = None
 
 
-@dataclass(frozen=True)
-class ListingSnapshot:
-    """The newest stories listed, as of one listing generation."""
+class SiteListing(Protocol):
+    """The site's listings: what is in each, newest or oldest first, and what changed."""
 
-    generation: int
-    entries: Sequence[ListingEntry]
+    async def apply(
+        self, change: SiteChange, listings: Sequence[str], extra_due: Sequence[str], due_at: float
+    ) -> bool:
+        """Apply a change unless a newer one about the story was applied already: the story is
+        then in exactly `listings` (none when delisted). Every listing it is or was in, and the
+        `extra_due` site pages, are due a build at `due_at`, in the same step. True if it
+        changed anything."""
 
+    async def generation(self) -> int: ...
 
-class Listing(Protocol):
-    async def apply(self, change: ListingChange, pages: Sequence[str], due_at: float) -> bool:
-        """Apply a change unless a newer one about the story was applied already; when it
-        changes the listing, the `pages` it touches are due a rebuild at `due_at` (in the same
-        step, so a crash never leaves a change with no rebuild). True if it changed anything."""
+    async def size(self, listing: str) -> int: ...
 
-    async def newest(self, limit: int) -> ListingSnapshot: ...
+    async def ids(
+        self, listing: str, start: int, stop: int, *, newest_first: bool
+    ) -> list[str]: ...
 
+    async def since(self, listing: str, epoch_s: float, limit: int) -> list[str]: ...
 
-class PagesDue(Protocol):
-    async def take(self) -> tuple[list[str], object]:
-        """Listing pages due a rebuild now, leased; and the lease, to confirm."""
+    async def entries(self, ids: Sequence[str], *, with_content: bool) -> list[ListingEntry]: ...
 
-    async def done(self, lease: object) -> None: ...
+    async def dirt(self, listing: str) -> tuple[int | None, str, int]: ...
+
+    async def built(self, listing: str, version: str, pages: int) -> None: ...
+
+    async def forget_built(self) -> None: ...
+
+    async def listings(self) -> list[str]: ...
+
+    async def month_lastmods(self) -> dict[str, float]: ...

@@ -87,7 +87,9 @@ HOME = ListingRef("home", "home", "Latest news", "")
 
 
 def section_listing(section: Section) -> ListingRef:
-    return ListingRef("section", f"section/{section.slug}", section.name, f"section/{section.slug}/")
+    return ListingRef(
+        "section", f"section/{section.slug}", section.name, f"section/{section.slug}/"
+    )
 
 
 def tag_listing(tag: Tag) -> ListingRef:

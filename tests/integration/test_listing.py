@@ -1,95 +1,200 @@
-"""Render's listing in a real Valkey: the ordering rules of its script, and the rebuild queue."""
+"""Render's site listings in a real Valkey: the ordering rules of its script, pagination and
+feeds built from it, take-downs, and the queue of what is due."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.render.adapters import RedisListing, pages_due
-from services.render.ports import FRONT_PAGE, ListingChange
+from services.render.adapters import RedisSite, site_due
+from services.render.builder import (
+    NEWS_SITEMAP,
+    SITEMAP_INDEX,
+    BuildConfig,
+    Withdrawn,
+    build_due,
+    keep_listings,
+)
+from services.render.pages import PageRenderer
+from services.render.ports import SiteChange
+from services.render.site import SiteInfo, listings_of
 from shared.broker import create_redis
-from shared.models import ListingEntry
+from shared.events import ArticlePublished, Event, SitePageRendered
+from shared.models import Author, ListingEntry, Section, Tag
 from tests.stack_settings import StackSettings
 
 pytestmark = pytest.mark.integration
 
+SITE = "https://news.example"
 FIRST_RAN = datetime(2026, 8, 1, 6, tzinfo=UTC)
+NOW = FIRST_RAN + timedelta(days=1)
+WORLD = Section(slug="world", name="World")
+KURSK = Tag(type="place", name="Kursk", slug="place-kursk")
+RENDERER = PageRenderer(SiteInfo(url=SITE, name="Wirepress", sections=(WORLD,)))
+SMALL = BuildConfig(page_size=3)
 
 
-def entry(article_id: str, headline: str, hours: int = 0) -> ListingEntry:
+def entry(n: int, headline: str | None = None, tags: Sequence[Tag] = (KURSK,)) -> ListingEntry:
     return ListingEntry(
-        article_id=article_id,
-        headline=headline,
-        path=f"2026/08/{article_id}/index.html",
-        published_at=FIRST_RAN + timedelta(hours=hours),
+        article_id=f"a{n:03d}",
+        headline=headline or f"Story {n}",
+        path=f"2026/08/story-{n}-a{n:03d}/index.html",
+        excerpt=f"Excerpt {n}.",
+        published_at=FIRST_RAN + timedelta(minutes=n),
+        section=WORLD,
+        authors=[Author(name="Jane Doe", slug="jane-doe")],
+        tags=list(tags),
+        content_html=f"<p>Body {n}.</p>",
     )
+
+
+def published(
+    listing: ListingEntry | None, ordering: str, outcome: str = "written", article_id: str = ""
+) -> ArticlePublished:
+    return ArticlePublished(
+        article_id=listing.article_id if listing else article_id,
+        guid="g",
+        version="1",
+        ordering=ordering,
+        page_path=listing.path if listing else "x/index.html",
+        url="u",
+        outcome=outcome,  # type: ignore[arg-type]
+        listing=listing,
+    )
+
+
+class Built:
+    def __init__(self) -> None:
+        self.events: list[SitePageRendered] = []
+
+    async def emit(self, stream: str, events: Sequence[Event]) -> None:
+        self.events += [e for e in events if isinstance(e, SitePageRendered)]
+
+    def paths(self) -> set[str]:
+        return {e.page_path for e in self.events if not e.withdrawn}
+
+    def withdrawn(self) -> set[str]:
+        return {e.page_path for e in self.events if e.withdrawn}
+
+    def page(self, path: str) -> str:
+        return next(e.html for e in reversed(self.events) if e.page_path == path)
+
+
+async def build(site: RedisSite, built: Built) -> list[str]:
+    due = site_due(site.redis)
+
+    async def schedule(keys: Sequence[str], when: float) -> None:
+        await due.schedule_at(keys, when)
+
+    return await build_due(site, due, RENDERER, built.emit, schedule, now=NOW, config=SMALL)
 
 
 async def test_the_listing_keeps_the_newest_change_of_each_story(settings: StackSettings) -> None:
     redis = create_redis(settings.redis_url)
-    listing, due = RedisListing(redis), pages_due(redis)
-    v1, v2 = entry("a", "First version"), entry("a", "Second version")
-    assert await listing.apply(ListingChange("list", "a", "0001", v1), [FRONT_PAGE], 100.0)
-    first_generation = await listing.generation()
-    # The same change again (a retried publish) changes nothing.
-    assert not await listing.apply(ListingChange("list", "a", "0001", v1), [FRONT_PAGE], 50.0)
-    assert await listing.apply(ListingChange("list", "a", "0002", v2), [FRONT_PAGE], 101.0)
-    assert await listing.generation() > first_generation
-    # An older version's outcome arriving late never replaces the newer entry.
-    assert not await listing.apply(ListingChange("list", "a", "0001", v1), [FRONT_PAGE], 1.0)
-    [state] = await listing.states(["a"])
-    assert state.listed_ordering == "0002" and state.withdrawn_ordering is None
-    assert (await listing.newest(10)).entries == [v2]
+    site = RedisSite(redis)
+    v1, v2 = entry(1, "First version"), entry(1, "Second version")
+    keys = [ref.key for ref in listings_of(v1)]
 
-    # Taken down: delisted, and a late outcome of an earlier version cannot bring it back.
-    assert await listing.apply(ListingChange("delist", "a", "0003"), [FRONT_PAGE], 102.0)
-    assert not await listing.apply(ListingChange("list", "a", "0002", v2), [FRONT_PAGE], 1.0)
-    [state] = await listing.states(["a"])
-    assert state.listed_ordering is None and state.withdrawn_ordering == "0003"
-    assert (await listing.newest(10)).entries == []
-    # A later version may be published again (a withheld story released).
-    v4 = entry("a", "Released")
-    assert await listing.apply(ListingChange("list", "a", "0004", v4), [FRONT_PAGE], 103.0)
-    assert (await listing.newest(10)).entries == [v4]
+    async def apply(change: SiteChange, listed: Sequence[str] = keys) -> bool:
+        return await site.apply(change, listed, [SITEMAP_INDEX], 0.0)
 
-    # The front page came due at the first change's time, and stayed there for the burst.
-    assert await due.next_due() == 100.0
+    assert await apply(SiteChange("list", v1.article_id, "0001", v1))
+    assert not await apply(SiteChange("list", v1.article_id, "0001", v1)), "a retry changes nothing"
+    assert await apply(SiteChange("list", v1.article_id, "0002", v2))
+    assert not await apply(SiteChange("list", v1.article_id, "0001", v1)), "older never wins"
+    [state] = await site.states([v1.article_id])
+    assert (state.listed_ordering, state.withdrawn_ordering) == ("0002", None)
+    assert [e.headline for e in await site.entries([v1.article_id], with_content=True)] == [
+        "Second version"
+    ]
+    assert (await site.entries([v1.article_id], with_content=True))[0].content_html == (
+        "<p>Body 1.</p>"
+    )
+    # Taken down: out of every listing; a late outcome of an earlier version cannot return it.
+    assert await apply(SiteChange("delist", v1.article_id, "0003"), [])
+    assert not await apply(SiteChange("list", v1.article_id, "0002", v2))
+    assert all([await site.size(key) == 0 for key in keys])
+    [state] = await site.states([v1.article_id])
+    assert (state.listed_ordering, state.withdrawn_ordering) == (None, "0003")
     await redis.aclose()
 
 
-async def test_newest_stories_come_first_and_one_snapshot_has_one_generation(
-    settings: StackSettings,
-) -> None:
+async def test_listings_paginate_feed_and_follow_a_kill(settings: StackSettings) -> None:
     redis = create_redis(settings.redis_url)
-    listing = RedisListing(redis)
-    for i in range(5):
-        story = entry(f"s{i}", f"Story {i}", hours=i)
-        await listing.apply(ListingChange("list", story.article_id, "0001", story), [], 0.0)
-    snapshot = await listing.newest(3)
-    assert [e.article_id for e in snapshot.entries] == ["s4", "s3", "s2"]
-    assert snapshot.generation == await listing.generation()
-    assert await listing.size() == 5
+    site = RedisSite(redis)
+    built = Built()
+    for n in range(1, 8):
+        await keep_listings(published(entry(n), "0001"), site, now=NOW, debounce_s=0)
+    await build(site, built)
+    paths = built.paths()
+    # Seven stories, three a page: the index shows the newest three, pages 1-2 the oldest six.
+    for prefix in ("", "section/world/", "tags/place-kursk/", "authors/jane-doe/", "2026/08/"):
+        assert f"{prefix}index.html" in paths
+        assert f"{prefix}page/1/index.html" in paths and f"{prefix}page/2/index.html" in paths
+        assert f"{prefix}page/3/index.html" not in paths
+    assert {"feed.xml", "atom.xml", "feed.json", "tags/place-kursk/feed.xml"} <= paths
+    assert {"sitemap.xml", "sitemaps/2026-08.xml", "sitemaps/news.xml"} <= paths
+    assert "Story 7" in built.page("tags/place-kursk/index.html")
+    assert "Story 1" in built.page("tags/place-kursk/page/1/index.html")
+    assert "Story 4" not in built.page("tags/place-kursk/page/1/index.html")
+
+    # A new story: only the indexes and feeds (and the sitemaps), no archive page.
+    built.events.clear()
+    await keep_listings(published(entry(8), "0001"), site, now=NOW, debounce_s=0)
+    await build(site, built)
+    assert not [p for p in built.paths() if "/page/" in p or p.startswith("page/")]
+    assert "tags/place-kursk/index.html" in built.paths()
+
+    # Kill three of the oldest: the pages from theirs on shift, and the last one goes.
+    built.events.clear()
+    for killed in ("a002", "a003", "a004"):
+        withdrawn = published(None, "0009", "withdrawn", article_id=killed)
+        await keep_listings(withdrawn, site, now=NOW, debounce_s=0)
+    await build(site, built)
+    assert await site.size("tag/place-kursk") == 5
+    assert "tags/place-kursk/page/1/index.html" in built.paths()
+    first_page = built.page("tags/place-kursk/page/1/index.html")
+    assert "Story 2" not in first_page and "Story 5" in first_page
+    assert "tags/place-kursk/page/2/index.html" in built.withdrawn()
     await redis.aclose()
 
 
-async def test_pages_due_are_leased_and_come_back_if_not_confirmed(
+async def test_a_tag_nobody_carries_any_more_loses_its_pages(settings: StackSettings) -> None:
+    redis = create_redis(settings.redis_url)
+    site = RedisSite(redis)
+    built = Built()
+    lone = Tag(type="person", name="Jane Roe", slug="person-jane-roe")
+    await keep_listings(published(entry(1, tags=[lone]), "0001"), site, now=NOW, debounce_s=0)
+    await build(site, built)
+    assert "tags/person-jane-roe/index.html" in built.paths()
+    built.events.clear()
+    # A correction drops the tag: its index and feeds come down.
+    await keep_listings(published(entry(1, tags=[]), "0002"), site, now=NOW, debounce_s=0)
+    await build(site, built)
+    assert {
+        "tags/person-jane-roe/index.html",
+        "tags/person-jane-roe/feed.xml",
+        "tags/person-jane-roe/atom.xml",
+    } <= built.withdrawn()
+    await redis.aclose()
+
+
+async def test_what_is_due_is_leased_and_a_change_meanwhile_is_built_again(
     settings: StackSettings,
 ) -> None:
     redis = create_redis(settings.redis_url)
-    listing, due = RedisListing(redis), pages_due(redis)
-    story = entry("b", "A story")
-    await listing.apply(ListingChange("list", "b", "0001", story), [FRONT_PAGE], 0.0)
-    pages, lease = await due.take()
-    assert pages == [FRONT_PAGE]
+    site, due = RedisSite(redis), site_due(redis)
+    await keep_listings(published(entry(1), "0001"), site, now=NOW, debounce_s=0)
+    keys, lease = await due.take()
+    assert "home" in keys and NEWS_SITEMAP in keys
     assert (await due.take())[0] == [], "leased: not handed out twice"
-    # A change while the page is being rebuilt: it is due again after this rebuild.
-    later = entry("c", "Another story")
-    await listing.apply(ListingChange("list", "c", "0001", later), [FRONT_PAGE], 0.0)
+    await keep_listings(published(entry(2), "0001"), site, now=NOW, debounce_s=0)
     await due.done(lease)
-    assert await due.waiting() == 1
-    pages, lease = await due.take()
-    assert pages == [FRONT_PAGE]
-    await due.done(lease)
-    assert await due.waiting() == 0
+    assert "home" in (await due.take())[0]
     await redis.aclose()
+
+
+def test_withdrawn_is_a_page_path() -> None:
+    assert Withdrawn("x").path == "x"

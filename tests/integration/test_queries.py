@@ -14,9 +14,9 @@ from starlette.applications import Starlette
 from services.enrich.adapters import RedisStoryRecords
 from services.enrich.app import create_app as create_enrich
 from services.enrich.handlers import page_path_for
-from services.render.adapters import RedisListing
+from services.render.adapters import RedisSite
 from services.render.app import create_app as create_render
-from services.render.ports import FRONT_PAGE, ListingChange
+from services.render.ports import SiteChange
 from shared.broker import create_redis
 from shared.models import Article, ListingEntry
 from shared.queries import MAX_LOOKUP
@@ -88,10 +88,10 @@ async def test_enrich_answers_what_its_archive_holds(settings: StackSettings) ->
 
 async def test_render_answers_what_the_site_lists(settings: StackSettings) -> None:
     redis = create_redis(settings.redis_url)
-    listing = RedisListing(redis)
+    site = RedisSite(redis)
     entry = ListingEntry(article_id="a1", headline="Listed", path="2026/08/a1/index.html")
-    await listing.apply(ListingChange("list", "a1", "0002", entry), [FRONT_PAGE], 0.0)
-    await listing.apply(ListingChange("delist", "k1", "0003"), [FRONT_PAGE], 0.0)
+    await site.apply(SiteChange("list", "a1", "0002", entry), ["home"], [], 0.0)
+    await site.apply(SiteChange("delist", "k1", "0003"), [], [], 0.0)
     async with answering(create_render(settings)) as client:
         status = (await client.get("/v1/listing")).json()
         assert status["stories"] == 1 and status["generation"] > 0

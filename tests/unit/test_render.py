@@ -11,25 +11,18 @@ from typing import Any
 import pytest
 from lxml import html as lxml_html
 
-from services.render.handlers import (
-    handle_enriched,
-    handle_published,
-    listing_change,
-    rebuild_due_pages,
-    render_site_index,
-)
+from services.render.builder import site_change
+from services.render.handlers import handle_enriched
 from services.render.pages import PageRenderer
-from services.render.ports import FRONT_PAGE, ListingChange, ListingSnapshot
+from services.render.ports import SiteChange
+from services.render.site import HomeView, SiteInfo
 from shared.events import (
     ArticleEnriched,
     ArticlePublished,
     ArticleRendered,
-    Event,
-    SitePageRendered,
 )
 from shared.html import make_excerpt, sanitize_body, split_blocks
-from shared.models import Article, ListingEntry, RelatedLink, Tag
-from shared.streams import RENDERED
+from shared.models import Article, Author, ListingEntry, RelatedLink, Section, Tag
 
 pytestmark = pytest.mark.unit
 
@@ -48,7 +41,7 @@ BODY = (
 
 @pytest.fixture(scope="module")
 def renderer() -> PageRenderer:
-    return PageRenderer(site_url=SITE + "/", site_name="Wirepress")
+    return PageRenderer(SiteInfo(url=SITE + "/", name="Wirepress"))
 
 
 def make_article(**overrides: Any) -> Article:
@@ -213,8 +206,8 @@ def test_headline_and_metadata_are_escaped(renderer: PageRenderer) -> None:
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(" in page
     assert "<img src=x" not in page and "<b>Kyiv</b>" not in page
-    # the JSON-LD block cannot be closed early by a headline
-    assert page.count("</script>") == 1
+    # no JSON-LD block can be closed early by a headline
+    assert page.count("</script>") == len(doc(page).cssselect("script")) == 1
 
 
 def test_body_scripts_and_handlers_never_reach_the_page(renderer: PageRenderer) -> None:
@@ -317,11 +310,17 @@ def test_tags_are_shown_as_labelled_chips(renderer: PageRenderer) -> None:
         "Places",
         "Topics",
     ]
-    chips = tree.cssselect("span.tag")
+    chips = tree.cssselect(".tag")
     assert [(c.get("data-slug"), c.text_content()) for c in chips] == [
         ("volodymyr-zelensky", "Volodymyr Zelensky"),
         ("kursk", "Kursk"),
         ("war", "War"),
+    ]
+    # listed tag types link to their tag pages
+    assert [c.get("href") for c in chips] == [
+        f"{SITE}/tags/volodymyr-zelensky/index.html",
+        f"{SITE}/tags/kursk/index.html",
+        f"{SITE}/tags/war/index.html",
     ]
 
 
@@ -347,7 +346,13 @@ def test_json_ld_is_a_news_article(renderer: PageRenderer) -> None:
     assert data["headline"] == 'Quotes "and" </script> in a headline'
     assert data["description"] == "Summary."
     assert data["datePublished"] == "2026-06-20T06:40:00Z"
-    assert data["author"] == [{"@type": "Person", "name": "Olena Marchenko"}]
+    assert data["author"] == [
+        {
+            "@type": "Person",
+            "name": "Olena Marchenko",
+            "url": f"{SITE}/authors/olena-marchenko/index.html",
+        }
+    ]
     assert data["publisher"]["name"] == "Wirepress"
     assert data["mainEntityOfPage"]["@id"] == f"{SITE}/{event.page_path}"
     assert data["keywords"] == ["Kyiv"]
@@ -378,6 +383,19 @@ def test_handle_enriched_renders_a_usable_story(renderer: PageRenderer) -> None:
     assert listing.headline == event.article.headline
     assert listing.excerpt == rendered.excerpt and listing.byline == "By Olena Marchenko"
     assert listing.tags == event.tags and listing.updated_at is None
+    assert listing.authors == [Author(name="Olena Marchenko", slug="olena-marchenko")]
+    assert listing.section is None and listing.language == "en" and listing.image is None
+    assert listing.content_html == BODY
+
+
+def test_the_listing_entry_carries_section_and_lead_image(renderer: PageRenderer) -> None:
+    politics = Section(slug="politics", name="Politics")
+    image = {"href": "https://cdn.example.com/a.jpg", "caption": "Troops"}
+    event = make_event(make_article(images=[image], language="uk"), section=politics)
+    listing = handle_enriched(event, renderer).listing
+    assert listing is not None
+    assert listing.section == politics and listing.language == "uk"
+    assert listing.image is not None and listing.image.href == image["href"]
 
 
 def test_excerpt_prefers_description_and_is_short(renderer: PageRenderer) -> None:
@@ -420,8 +438,14 @@ def entries() -> list[ListingEntry]:
     ]
 
 
+def front_page(renderer: PageRenderer, listed: list[ListingEntry], at: datetime) -> str:
+    """The front page with the newest on top, then the rest (no section blocks)."""
+    newest = sorted(listed, key=lambda e: e.published_at or at, reverse=True)
+    return renderer.render_home(HomeView(newest[0], (), newest[1:], None, at))
+
+
 def test_front_page_lists_entries_newest_first(renderer: PageRenderer) -> None:
-    page = renderer.render_front_page(entries(), PUBLISHED + timedelta(days=1))
+    page = front_page(renderer, entries()[::-1], PUBLISHED + timedelta(days=1))
     tree = doc(page)
     (lead,) = tree.cssselect(".lead")
     assert lead.cssselect("h2 a")[0].text_content() == "Story number 7 <em>"
@@ -433,28 +457,30 @@ def test_front_page_lists_entries_newest_first(renderer: PageRenderer) -> None:
     assert tree.cssselect('link[rel="canonical"]')[0].get("href") == f"{SITE}/index.html"
 
 
-def test_front_page_labels_a_story_by_its_topic(renderer: PageRenderer) -> None:
-    tree = doc(renderer.render_front_page(entries(), PUBLISHED))
-    labels = {label.text_content() for label in tree.cssselect(".top .label")}
-    assert labels == {"armed conflict"}
+def test_front_page_labels_the_top_story_by_its_section(renderer: PageRenderer) -> None:
+    politics = Section(slug="politics", name="Politics")
+    listed = [entry.model_copy(update={"section": politics}) for entry in entries()]
+    tree = doc(front_page(renderer, listed, PUBLISHED))
+    (label,) = tree.cssselect(".lead .label")
+    assert label.text_content() == "Politics"
+    assert label.get("href") == f"{SITE}/section/politics/index.html"
+    # not the dateline, not a topic
+    assert "armed conflict" not in tree.cssselect(".lead")[0].text_content()
 
 
 def test_empty_front_page(renderer: PageRenderer) -> None:
-    page = renderer.render_front_page([], PUBLISHED)
+    page = renderer.render_home(
+        HomeView(top=None, sections=(), latest=(), older_path=None, generated_at=PUBLISHED)
+    )
     assert "No stories yet" in page
 
 
-def test_render_site_index_event(renderer: PageRenderer) -> None:
+def test_the_front_page_times_are_to_the_second(renderer: PageRenderer) -> None:
     generated = datetime(2026, 6, 27, 12, 30, 5, 123456, tzinfo=UTC)
-    event = render_site_index(entries(), 9, generated, renderer)
-    assert isinstance(event, SitePageRendered)
-    assert event.article_id == "site:index" and event.guid == "site:index"
-    assert event.page_path == "index.html"
-    assert event.version == "9"
-    # Publish compares orderings as strings: generation 10 must sort after 9.
-    later = render_site_index(entries(), 10, generated, renderer)
-    assert later.ordering > event.ordering
-    assert "Story number 7" in event.html
+    page = front_page(renderer, entries(), generated)
+    # <time datetime> to the second: the HTML spec takes no six-digit fractions
+    assert 'datetime="2026-06-27T12:30:05Z"' in page
+    assert not re.search(r'datetime="[^"]*\.\d', page)
 
 
 # --- the listing ----------------------------------------------------------------------------
@@ -470,7 +496,7 @@ def outcome(
         ordering=ordering,
         page_path="articles/id1.html",
         url=f"{SITE}/articles/id1.html",
-        outcome=kind,  # type: ignore[arg-type]
+        outcome=kind,  # type: ignore[arg-type,unused-ignore]
         listing=listing,
     )
 
@@ -478,105 +504,10 @@ def outcome(
 def test_a_page_up_lists_the_story_and_one_taken_down_delists_it() -> None:
     entry = entries()[1]
     for kind in ("written", "unchanged"):
-        assert listing_change(outcome(kind, listing=entry)) == ListingChange(
-            "list", "id1", "0001", entry
-        )
-    assert listing_change(outcome("withdrawn", "0002")) == ListingChange("delist", "id1", "0002")
-    assert listing_change(outcome("stale", listing=entry)) is None
-
-
-class MemoryListing:
-    """The listing's ordering rules, as the Redis script keeps them."""
-
-    def __init__(self) -> None:
-        self.entries: dict[str, tuple[str, ListingEntry]] = {}
-        self.withdrawn: dict[str, str] = {}
-        self.generation = 0
-        self.due: dict[str, float] = {}
-
-    async def apply(self, change: ListingChange, pages: list[str], due_at: float) -> bool:
-        current = self.entries.get(change.article_id)
-        if current and current[0] > change.ordering:
-            return False
-        if change.op == "list":
-            tomb = self.withdrawn.get(change.article_id)
-            if (tomb and tomb >= change.ordering) or current == (change.ordering, change.entry):
-                return False
-            assert change.entry is not None
-            self.entries[change.article_id] = (change.ordering, change.entry)
-        else:
-            self.withdrawn[change.article_id] = max(
-                change.ordering, self.withdrawn.get(change.article_id, "")
-            )
-            if not current:
-                return False
-            del self.entries[change.article_id]
-        self.generation += 1
-        for page in pages:
-            self.due[page] = min(due_at, self.due.get(page, due_at))
-        return True
-
-    async def newest(self, limit: int) -> ListingSnapshot:
-        listed = sorted(
-            (entry for _, entry in self.entries.values()),
-            key=lambda e: e.published_at or PUBLISHED,
-            reverse=True,
-        )
-        return ListingSnapshot(self.generation, listed[:limit])
-
-    async def take(self) -> tuple[list[str], object]:
-        return sorted(self.due), None
-
-    async def done(self, lease: object) -> None:
-        self.due.clear()
-
-
-async def test_publish_outcomes_keep_the_listing_and_mark_the_front_page_due() -> None:
-    listing = MemoryListing()
-    entry = entries()[1]
-    assert (
-        await handle_published(
-            outcome("written", listing=entry), listing, now=100.0, debounce_s=1.0
-        )
-        == 101.0
-    )
-    assert listing.due == {FRONT_PAGE: 101.0}
-    # Later changes within the second keep the first due time: one rebuild for the burst.
-    await handle_published(outcome("withdrawn", "0002"), listing, now=100.5, debounce_s=1.0)
-    assert listing.due == {FRONT_PAGE: 101.0} and "id1" not in listing.entries
-    # A late outcome of the version before the take-down changes nothing.
-    late = await handle_published(
-        outcome("unchanged", "0001", entry), listing, now=102.0, debounce_s=1.0
-    )
-    assert late is None, "nothing changed: nothing due"
-    assert "id1" not in listing.entries and listing.generation == 2
-
-
-async def test_due_listing_pages_are_rebuilt_from_one_snapshot(renderer: PageRenderer) -> None:
-    listing = MemoryListing()
-    for i, entry in enumerate(entries()):
-        change = ListingChange("list", entry.article_id, f"{i:04d}", entry)
-        await listing.apply(change, [FRONT_PAGE], 0.0)
-    emitted: list[tuple[str, list[Event]]] = []
-
-    async def emit(stream: str, events: Any) -> None:
-        emitted.append((stream, list(events)))
-
-    pages = await rebuild_due_pages(
-        listing, listing, renderer, emit, now=PUBLISHED, front_page_stories=5
-    )
-    assert pages == [FRONT_PAGE] and listing.due == {}
-    [(stream, [page])] = emitted
-    assert stream == RENDERED and isinstance(page, SitePageRendered)
-    assert page.page_path == "index.html" and page.ordering == f"{8:020d}"
-    assert "Story number 7" in page.html and "Story number 2" not in page.html
-    # Nothing due: nothing rendered.
-    assert (
-        await rebuild_due_pages(
-            listing, listing, renderer, emit, now=PUBLISHED, front_page_stories=5
-        )
-        == []
-    )
+        assert site_change(outcome(kind, listing=entry)) == SiteChange("list", "id1", "0001", entry)
+    assert site_change(outcome("withdrawn", "0002")) == SiteChange("delist", "id1", "0002")
+    assert site_change(outcome("stale", listing=entry)) is None
+    assert site_change(outcome("written")) is None, "no entry: nothing to list it by"
 
 
 # --- the demo feed renders -----------------------------------------------------------------

@@ -361,6 +361,7 @@ def test_public_api():
         "SUBJECT_SCHEME",
         "slugify_tag",
         "tag_story",
+        "topic_ancestors",
     ]
     assert tagging.__doc__ and "rule" in tagging.__doc__
 
