@@ -417,8 +417,8 @@ async def test_a_rebuild_uses_the_stored_tags_and_links_without_ranking_again() 
     assert [link.article_id for link in rebuilt.read_also] == [
         link.article_id for link in before.read_also
     ]
-    assert [(l.article_id, l.after_paragraph) for l in rebuilt.related] == [
-        (l.article_id, l.after_paragraph) for l in before.related
+    assert [(link.article_id, link.after_paragraph) for link in rebuilt.related] == [
+        (link.article_id, link.after_paragraph) for link in before.related
     ]
 
 
