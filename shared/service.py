@@ -44,6 +44,10 @@ class Runtime:
     consumers: list[StreamConsumer] = field(default_factory=list)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     resources: dict[str, Any] = field(default_factory=dict)
+    #: Set as the service stops. Background loops test it as well as being cancelled: a
+    #: library that swallows a cancellation (redis-py has, around its commands) must not leave
+    #: a loop running and the service unable to stop.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     def consume(self, **kwargs: Any) -> StreamConsumer:
         stream, group = kwargs["stream"], kwargs["group"]
@@ -164,6 +168,7 @@ def consumer_app(
             yield
         finally:
             logger.info("%s stopping: draining in-flight messages", name)
+            runtime.stopping.set()
             for task in runtime.background:
                 task.cancel()
             await asyncio.gather(*runtime.background, return_exceptions=True)

@@ -51,7 +51,7 @@ async def _refresh_loop(runtime: Runtime, archive: Archive, stories: RedisStoryR
         backlog = await worst_backlog(runtime.redis)
         return backlog is not None and backlog.entries > settings.ingest_max_lag
 
-    while True:
+    while not runtime.stopping.is_set():
         await asyncio.sleep(REFRESH_POLL_S)
         try:
             await send_due_refreshes(archive.refreshes, stories, runtime.emit, pipeline_behind)
@@ -64,7 +64,7 @@ async def _refresh_loop(runtime: Runtime, archive: Archive, stories: RedisStoryR
 
 async def _release_loop(runtime: Runtime, archive: Archive, poll_s: float) -> None:
     """Send the stories whose embargo has ended out, as they come due (any replica)."""
-    while True:
+    while not runtime.stopping.is_set():
         await asyncio.sleep(poll_s)
         try:
             await send_due_releases(archive.releases, archive.stories, runtime.emit)
@@ -75,9 +75,9 @@ async def _release_loop(runtime: Runtime, archive: Archive, poll_s: float) -> No
             logger.exception("embargo release failed")
 
 
-async def _semantic_loop(refitter: SemanticRefitter, interval_s: float) -> None:
+async def _semantic_loop(runtime: Runtime, refitter: SemanticRefitter, interval_s: float) -> None:
     """Refit the archive's semantic model when it is due (any replica; one at a time)."""
-    while True:
+    while not runtime.stopping.is_set():
         await asyncio.sleep(interval_s)
         try:
             await refitter.refit_if_due()
@@ -170,7 +170,7 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
         )
         refitter = SemanticRefitter(redis, index)
         runtime.background.append(
-            asyncio.create_task(_semantic_loop(refitter, settings.semantic_refit_check_s))
+            asyncio.create_task(_semantic_loop(runtime, refitter, settings.semantic_refit_check_s))
         )
         return None
 

@@ -24,6 +24,7 @@ from services.render.builder import (
     BuildConfig,
     build_due,
     keep_listings,
+    standing_listings,
 )
 from services.render.handlers import handle_enriched
 from services.render.pages import PageRenderer
@@ -59,8 +60,11 @@ class BuildAlarm:
 
     async def sleep_until(self, deadline: float) -> None:
         self.deadline = deadline
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation that
+        # arrives as the event is set, and the service would then never stop.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.event.wait(), max(0.0, deadline - time.time()))
+            async with asyncio.timeout(max(0.0, deadline - time.time())):
+                await self.event.wait()
         self.deadline = 0.0
 
 
@@ -78,7 +82,7 @@ async def _build_loop(
     async def schedule(keys: Sequence[str], when: float) -> None:
         await due.schedule_at(keys, when)
 
-    while True:
+    while not runtime.stopping.is_set():
         try:
             # Cleared before looking, so a change made while we look still wakes us.
             alarm.event.clear()
@@ -140,6 +144,7 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
                 sections=load_sections(settings.sections_file).in_order,
             )
         )
+        standing = standing_listings(renderer.site.sections)
         site = RedisSite(runtime.redis)
         due = site_due(runtime.redis)
         runtime.resources.update(site=site, site_due=due)
@@ -160,7 +165,7 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
             # Every listing built in full, as soon as can be: the pages whose bytes did not
             # change are not rewritten (publish compares them).
             await site.forget_built()
-            keys = [*await site.listings(), SITEMAP_INDEX, NEWS_SITEMAP, *STATIC_PAGES]
+            keys = [*await site.listings(), *standing, SITEMAP_INDEX, NEWS_SITEMAP, *STATIC_PAGES]
             await due.schedule_at(keys, time.time())
             alarm.due_at(time.time())
             logger.info("site rebuild (%s): %s listings due", event.reason, len(keys))
@@ -181,8 +186,9 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
             adapter=TypeAdapter(SiteRebuildRequested),
             handle=on_site_command,
         )
-        # The pages no story changes: built as render starts, in case a template did.
-        await due.schedule_at(STATIC_PAGES, time.time())
+        # The pages no story changes, and the listings the site always has: built as render
+        # starts, in case a template or the sections file did.
+        await due.schedule_at([*STATIC_PAGES, *standing], time.time())
         runtime.background.append(
             asyncio.create_task(_build_loop(runtime, site, due, renderer, alarm, config))
         )

@@ -32,13 +32,14 @@ from services.render.site import (
     author_listing,
     listings_of,
     month_listing,
+    month_sitemap_path,
     older_page_from_index,
     plan_listing,
     section_listing,
     tag_listing,
 )
 from shared.events import ArticlePublished, SitePageRendered
-from shared.models import ListingEntry, utc
+from shared.models import ListingEntry, Section, utc
 from shared.streams import RENDERED
 
 logger = logging.getLogger(__name__)
@@ -196,8 +197,9 @@ async def _build_listing(build: _Build, key: str) -> None:
     newest = await site.entries(
         await site.ids(key, 0, max(size, FEED_ITEMS) - 1, newest_first=True), with_content=True
     )
-    ref = _ref_of(key, newest)
-    if ref is None or stories == 0:
+    standing = _standing_ref(key, build.renderer.site.sections)
+    ref = standing or _ref_of(key, newest)
+    if ref is None or (stories == 0 and standing is None):
         # Nothing left in it (its last story killed, its tag gone): take its pages down.
         build.pages += [Withdrawn(p) for p in _all_paths(_where(key), previous)]
         build.built.append((key, version, 0))
@@ -290,8 +292,7 @@ async def _build_sitemap_index(build: _Build) -> None:
     shards: list[SitemapShard] = []
     for key, lastmod in sorted((await build.site.month_lastmods()).items()):
         stories = await build.site.size(key)
-        _, year, month = key.split("/")
-        path = f"sitemaps/{year}-{month}.xml"
+        path = month_sitemap_path(key)
         when = datetime.fromtimestamp(lastmod, tz=UTC)
         for part in range(1, -(-stories // SITEMAP_MAX_URLS) + 1):
             shards.append(SitemapShard(shard_path(path, part), when))
@@ -320,6 +321,22 @@ async def _build_news_sitemap(build: _Build) -> None:
     if dated:
         ages_out = min(dated) + timedelta(seconds=NEWS_WINDOW_S)
         await build.schedule([NEWS_SITEMAP], ages_out.timestamp() + 1)
+
+
+def standing_listings(sections: Sequence[Section]) -> list[str]:
+    """The listings the site always has, stories or not: home and each configured section
+    (every page's navigation links them)."""
+    return [HOME.key, *(section_listing(section).key for section in sections)]
+
+
+def _standing_ref(key: str, sections: Sequence[Section]) -> ListingRef | None:
+    if key == HOME.key:
+        return HOME
+    for section in sections:
+        ref = section_listing(section)
+        if ref.key == key:
+            return ref
+    return None
 
 
 def _ref_of(key: str, entries: Sequence[ListingEntry]) -> ListingRef | None:

@@ -50,6 +50,7 @@ from services.render.site import (
     SitemapShard,
     SitemapUrl,
     author_listing,
+    month_listing,
     section_listing,
     tag_listing,
 )
@@ -547,6 +548,12 @@ class PageRenderer:
             authors=authors,
             section=section,
             published_at=article.published_at,
+            # The day a story was published links to everything else that month.
+            archive_url=(
+                self.url(month_listing(article.published_at).index_path)
+                if article.published_at
+                else None
+            ),
             updated_at=article.versioncreated if event.corrected else None,
             segments=self._segments(blocks, [link for link in event.read_also if link.path]),
             tag_groups=self._tag_groups(tags),
@@ -650,6 +657,7 @@ class PageRenderer:
             newer=view.newer_path,
             older=view.older_path,
             current_section=ref.key.split("/", 1)[1] if ref.kind == "section" else None,
+            robots=_listing_robots(ref, view.stories),
         )
         return self._listing.render(
             page=page,
@@ -840,3 +848,16 @@ class PageRenderer:
             date.text = iso(entry.published_at)
             etree.SubElement(news, f"{{{NEWS_NS}}}title").text = entry.headline
         return _xml(root)
+
+
+#: A tag page with fewer stories than this says nothing its one story does not.
+MIN_INDEXED_TAG_STORIES = 2
+
+
+def _listing_robots(ref: ListingRef, stories: int) -> str | None:
+    """Thin listings (a tag of one story, a section with none yet) stay out of search
+    indexes, as Yoast advises for thin archives; readers still reach them from the tag chips
+    and the menu, and crawlers still follow their links."""
+    if stories == 0 or (ref.kind == "tag" and stories < MIN_INDEXED_TAG_STORIES):
+        return "noindex, follow"
+    return None

@@ -35,7 +35,7 @@ NEWS_MAX_STORIES = 1000
 SITEMAP_MAX_URLS = 50_000
 
 SITEMAP_INDEX_PATH = "sitemap.xml"
-NEWS_SITEMAP_PATH = "sitemaps/news.xml"
+NEWS_SITEMAP_PATH = "sitemap-news.xml"
 ROBOTS_PATH = "robots.txt"
 NOT_FOUND_PATH = "404.html"
 HOME_JSON_FEED_PATH = "feed.json"
@@ -77,10 +77,14 @@ class ListingRef:
     @property
     def sitemap_path(self) -> str | None:
         """The month's sitemap shard (months only)."""
-        if self.kind != "month":
-            return None
-        _, year, month = self.key.split("/")
-        return f"sitemaps/{year}-{month}.xml"
+        return month_sitemap_path(self.key) if self.kind == "month" else None
+
+
+def month_sitemap_path(month_key: str) -> str:
+    """A month listing's sitemap shard. At the site's root: the protocol lets a sitemap list
+    only URLs at or below its own folder."""
+    _, year, month = month_key.split("/")
+    return f"sitemap-{year}-{month}.xml"
 
 
 HOME = ListingRef("home", "home", "Latest news", "")

@@ -135,7 +135,7 @@ async def test_listings_paginate_feed_and_follow_a_kill(settings: StackSettings)
         assert f"{prefix}page/1/index.html" in paths and f"{prefix}page/2/index.html" in paths
         assert f"{prefix}page/3/index.html" not in paths
     assert {"feed.xml", "atom.xml", "feed.json", "tags/place-kursk/feed.xml"} <= paths
-    assert {"sitemap.xml", "sitemaps/2026-08.xml", "sitemaps/news.xml"} <= paths
+    assert {"sitemap.xml", "sitemap-2026-08.xml", "sitemap-news.xml"} <= paths
     assert "Story 7" in built.page("tags/place-kursk/index.html")
     assert "Story 1" in built.page("tags/place-kursk/page/1/index.html")
     assert "Story 4" not in built.page("tags/place-kursk/page/1/index.html")

@@ -475,6 +475,30 @@ def test_empty_listing(renderer: PageRenderer) -> None:
     assert not tree.cssselect(".pager")
 
 
+@pytest.mark.parametrize(
+    ("ref", "stories", "robots"),
+    [
+        (tag_listing(KURSK), 1, ["noindex, follow"]),
+        (tag_listing(KURSK), 2, []),
+        (author_listing("Jane Doe", "jane-doe"), 1, []),
+        (section_listing(POLITICS), 0, ["noindex, follow"]),
+        (section_listing(POLITICS), 1, []),
+    ],
+)
+def test_thin_listings_stay_out_of_search_indexes(
+    renderer: PageRenderer, ref: ListingRef, stories: int, robots: list[str]
+) -> None:
+    view = listing_view(ref, entries=[entry(n) for n in range(stories)], pages=0, stories=stories)
+    tree = doc(renderer.render_listing(view))
+    assert [m.get("content") for m in tree.cssselect('meta[name="robots"]')] == robots
+
+
+def test_an_article_links_its_month(renderer: PageRenderer) -> None:
+    tree = doc(renderer.render_article(article_event()))
+    (link,) = [a for a in tree.cssselect(".story__meta a") if a.cssselect("time")]
+    assert link.get("href") == f"{SITE}/2026/08/index.html"
+
+
 # --- 404 and robots.txt ----------------------------------------------------------------------
 
 
@@ -665,14 +689,14 @@ def test_sitemap_shard(renderer: PageRenderer) -> None:
 
 
 def test_sitemap_index(renderer: PageRenderer) -> None:
-    shards = [SitemapShard("sitemaps/2026-08.xml", NOW), SitemapShard("sitemaps/news.xml", None)]
+    shards = [SitemapShard("sitemap-2026-08.xml", NOW), SitemapShard("sitemap-news.xml", None)]
     generated = datetime(2026, 8, 14, 10, 0, tzinfo=UTC)
     root = validate(schema("siteindex.xsd"), renderer.render_sitemap_index(shards, generated))
     assert root.tag == f"{SM}sitemapindex"
     found = [(s.findtext(f"{SM}loc"), s.findtext(f"{SM}lastmod")) for s in root]
     assert found == [
-        (f"{SITE}/sitemaps/2026-08.xml", "2026-08-14T09:30:15Z"),
-        (f"{SITE}/sitemaps/news.xml", "2026-08-14T10:00:00Z"),
+        (f"{SITE}/sitemap-2026-08.xml", "2026-08-14T09:30:15Z"),
+        (f"{SITE}/sitemap-news.xml", "2026-08-14T10:00:00Z"),
     ]
 
 
@@ -728,7 +752,7 @@ def test_the_same_input_renders_the_same_bytes(renderer: PageRenderer) -> None:
         lambda r: r.render_atom(feed_view(ref)),
         lambda r: r.render_json_feed(feed_view()),
         lambda r: r.render_sitemap([SitemapUrl(e.path, e.published_at) for e in stories()]),
-        lambda r: r.render_sitemap_index([SitemapShard("sitemaps/2026-08.xml", NOW)], NOW),
+        lambda r: r.render_sitemap_index([SitemapShard("sitemap-2026-08.xml", NOW)], NOW),
         lambda r: r.render_news_sitemap(stories()),
     ]
     for render in renders:

@@ -41,7 +41,7 @@ def test_a_story_is_listed_at_home_in_its_section_tags_authors_and_month() -> No
     assert refs[1].page_path(3) == "section/world/page/3/index.html"
     assert refs[2].rss_path == "tags/place-kursk/feed.xml"
     assert refs[4].index_path == "2026/08/index.html" and not refs[4].has_feeds
-    assert refs[4].sitemap_path == "sitemaps/2026-08.xml"
+    assert refs[4].sitemap_path == "sitemap-2026-08.xml"
 
 
 def test_pages_count_from_the_oldest_and_only_full_ones() -> None:
