@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SOURCES := shared services cli tests bench
 
-.PHONY: install lock run up down status push test test-unit test-integration test-e2e lint format \
+.PHONY: install site-tools lock run up down status push test test-unit test-integration test-e2e lint format \
 	docs bench bench-enrich bench-tagging clean
 
 # Every machine installs the same versions: requirements/dev.lock pins each package with its
@@ -23,6 +23,13 @@ $(STAMP): pyproject.toml requirements/dev.lock
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## What the site checks need beside Python: Debian's chromium, Java, vnu.jar and axe-core.
+SITE_TOOLS_STAMP := tests/site/node_modules/.installed
+$(SITE_TOOLS_STAMP): infra/install-site-tools.sh tests/site/package-lock.json
+	infra/install-site-tools.sh
+
+site-tools: $(SITE_TOOLS_STAMP)
 
 ## Re-pin every dependency (after editing pyproject.toml's dependencies); takes a few minutes.
 lock: $(STAMP)
@@ -49,8 +56,9 @@ down:
 status: $(STAMP)
 	@$(BIN)/wirepress stack status; set -a; source var/stack.env 2>/dev/null; set +a; $(BIN)/wirepress status
 
-test: $(STAMP)
-	$(BIN)/pytest
+# Under `make test` a missing site tool fails its test rather than skipping it.
+test: $(STAMP) $(SITE_TOOLS_STAMP)
+	WIREPRESS_SITE_TOOLS=required $(BIN)/pytest
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -m unit
@@ -58,8 +66,8 @@ test-unit: $(STAMP)
 test-integration: $(STAMP)
 	$(BIN)/pytest -m integration
 
-test-e2e: $(STAMP)
-	$(BIN)/pytest -m e2e
+test-e2e: $(STAMP) $(SITE_TOOLS_STAMP)
+	WIREPRESS_SITE_TOOLS=required $(BIN)/pytest -m e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check $(SOURCES)
