@@ -243,6 +243,14 @@ class SitePageRendered(Event):
     withdrawn: bool = Field(
         default=False, description="Take the page down instead.", examples=[False]
     )
+    lists: list[str] = Field(
+        default_factory=list,
+        description="The stories the page shows (article ids, in its order) where they are a "
+        "bounded few: a listing's first page, a feed, the Google News sitemap. Empty on older "
+        "archive pages and month sitemaps. Lets a reader of the streams tell when a story "
+        "reached a page.",
+        examples=[["5d41402abc4b2a76", "7d793037a0760186"]],
+    )
 
 
 class ArticlePublished(Event):
@@ -281,6 +289,38 @@ class ArticlePublished(Event):
     )
 
 
+class SitePagePublished(Event):
+    """The outcome of publishing one site page (a listing page, feed or sitemap), with the
+    stories it shows: what a dashboard or a benchmark reads to tell when a story reached the
+    home page, its section, its tags and the feeds. `article_id` names the page (`site:<path>`).
+    No service consumes it."""
+
+    event_type: Literal["site.published"] = Field(
+        default="site.published",
+        description="Tells the events of a stream apart.",
+        examples=["site.published"],
+    )
+    ordering: str = Field(
+        description="The listing generation the page was rendered from.",
+        examples=["00001773480413000000"],
+    )
+    page_path: str = Field(description="The page in the site bucket.", examples=["index.html"])
+    url: str = Field(
+        description="Where readers find it.", examples=["https://news.example.com/index.html"]
+    )
+    outcome: Literal["written", "unchanged", "withdrawn", "stale"] = Field(
+        description="As ArticlePublished's: written, already there (unchanged), taken down, or "
+        "older than what is there (stale: nothing was done).",
+        examples=["written"],
+    )
+    lists: list[str] = Field(
+        default_factory=list,
+        description="The stories the page shows, as its SitePageRendered said (written and "
+        "unchanged outcomes).",
+        examples=[["5d41402abc4b2a76", "7d793037a0760186"]],
+    )
+
+
 #: What a handler emits: an event and the stream it goes on.
 Output = tuple[str, Event]
 
@@ -316,6 +356,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ArticleRendered,
     SitePageRendered,
     ArticlePublished,
+    SitePagePublished,
     SiteRebuildRequested,
 )
 

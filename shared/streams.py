@@ -16,6 +16,7 @@ ENRICHED = "wirepress:enriched"
 RENDERED = "wirepress:rendered"
 PUBLISHED = "wirepress:published"
 SITE = "wirepress:site"
+SITE_PUBLISHED = "wirepress:site-published"
 
 INGEST = "ingest"
 ENRICH = "enrich"
@@ -71,6 +72,14 @@ TOPOLOGY: tuple[StreamSpec, ...] = (
         ("article.published",),
         (PUBLISH,),
         (RENDER,),
+    ),
+    StreamSpec(
+        SITE_PUBLISHED,
+        "What publishing each site page (listing, feed, sitemap) did and the stories it shows, "
+        "for dashboards and benchmarks: no service reads it.",
+        ("site.published",),
+        (PUBLISH,),
+        (),
     ),
     StreamSpec(
         SITE,

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal, TypeVar
 
 from services.publish.ports import Ledger, PageStore, PublishConfig, StaleView
-from shared.events import ArticlePublished, ArticleRendered, SitePageRendered
+from shared.events import ArticlePublished, ArticleRendered, SitePagePublished, SitePageRendered
 from shared.hashing import sha256_hex
 from shared.site import page_url
-from shared.streams import PUBLISHED
+from shared.streams import PUBLISHED, SITE_PUBLISHED
 
 logger = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ async def _apply(
 
 async def handle_site_page(
     event: SitePageRendered, store: PageStore, ledger: Ledger, config: PublishConfig
-) -> Sequence[tuple[str, ArticlePublished]]:
+) -> Sequence[tuple[str, SitePagePublished]]:
     """A listing page, feed or sitemap: written when it is newer than what is there and its
     bytes changed, or taken down (a listing that shrank by a page). A take-down leaves a
     tombstone, so an older render arriving late cannot bring the page back."""
@@ -103,7 +103,18 @@ async def handle_site_page(
         logger.info(
             "site page %s %s", event.page_path, outcome, extra={"article_id": event.article_id}
         )
-    return []
+    published = SitePagePublished(
+        article_id=event.article_id,
+        guid=event.guid,
+        version=event.version,
+        correlation_id=event.correlation_id,
+        ordering=event.ordering,
+        page_path=event.page_path,
+        url=page_url(config.site_url, event.page_path),
+        outcome=outcome,
+        lists=event.lists if outcome in ("written", "unchanged") else [],
+    )
+    return [(SITE_PUBLISHED, published)]
 
 
 async def _apply_site_page(

@@ -170,7 +170,9 @@ def _event(page: RenderedPage | Withdrawn, generation: int) -> SitePageRendered:
     }
     if isinstance(page, Withdrawn):
         return SitePageRendered(**common, withdrawn=True)
-    return SitePageRendered(**common, html=page.text, content_type=page.content_type)
+    return SitePageRendered(
+        **common, html=page.text, content_type=page.content_type, lists=list(page.lists)
+    )
 
 
 async def _build_key(build: _Build, key: str) -> None:
@@ -223,20 +225,23 @@ async def _build_index(
     older_path = ref.page_path(older) if older else None
     if ref.kind == "home":
         view = await _home_view(build, newest[:size], older_path)
-        build.pages.append(RenderedPage(ref.index_path, renderer.render_home(view)))
+        shown = _ids([view.top] if view.top else [], *(e for _, e in view.sections), view.latest)
+        build.pages.append(RenderedPage(ref.index_path, renderer.render_home(view), lists=shown))
     else:
         listing = ListingView(
             ref, newest[:size], None, stories // size if stories > size else 0, stories,
             None, older_path, build.now,
         )  # fmt: skip
-        build.pages.append(RenderedPage(ref.index_path, renderer.render_listing(listing)))
+        html = renderer.render_listing(listing)
+        build.pages.append(RenderedPage(ref.index_path, html, lists=_ids(newest[:size])))
     if ref.has_feeds:
         feed = FeedView(ref, newest[:FEED_ITEMS], build.now)
-        build.pages.append(RenderedPage(ref.rss_path, renderer.render_rss(feed), RSS))
-        build.pages.append(RenderedPage(ref.atom_path, renderer.render_atom(feed), ATOM))
+        items = _ids(feed.entries)
+        build.pages.append(RenderedPage(ref.rss_path, renderer.render_rss(feed), RSS, items))
+        build.pages.append(RenderedPage(ref.atom_path, renderer.render_atom(feed), ATOM, items))
         if ref.json_feed_path is not None:
             json_feed = renderer.render_json_feed(feed)
-            build.pages.append(RenderedPage(ref.json_feed_path, json_feed, JSON_FEED))
+            build.pages.append(RenderedPage(ref.json_feed_path, json_feed, JSON_FEED, items))
 
 
 async def _home_view(
@@ -316,11 +321,16 @@ async def _build_news_sitemap(build: _Build) -> None:
         build.pages.append(Withdrawn(NEWS_SITEMAP_PATH))
         return
     text = build.renderer.render_news_sitemap(entries)
-    build.pages.append(RenderedPage(NEWS_SITEMAP_PATH, text, XML))
+    build.pages.append(RenderedPage(NEWS_SITEMAP_PATH, text, XML, _ids(entries)))
     dated = [utc(e.published_at) for e in entries if e.published_at is not None]
     if dated:
         ages_out = min(dated) + timedelta(seconds=NEWS_WINDOW_S)
         await build.schedule([NEWS_SITEMAP], ages_out.timestamp() + 1)
+
+
+def _ids(*groups: Sequence[ListingEntry]) -> tuple[str, ...]:
+    """The stories a page shows, each once, in the order it shows them."""
+    return tuple(dict.fromkeys(entry.article_id for group in groups for entry in group))
 
 
 def standing_listings(sections: Sequence[Section]) -> list[str]:

@@ -37,12 +37,26 @@ def handle_enriched(event: ArticleEnriched, renderer: PageRenderer) -> ArticleRe
     if article.pubstatus != "usable":
         return ArticleRendered(**common, html=None, withdrawn=True)
     blocks = body_blocks(article.body_html)
-    excerpt = excerpt_of(article.description, blocks)
-    listing = ListingEntry(
+    listing = listing_entry(event, blocks)
+    return ArticleRendered(
+        **common,
+        html=renderer.render_article(event, blocks),
+        withdrawn=False,
+        excerpt=listing.excerpt,
+        listing=listing,
+    )
+
+
+def listing_entry(event: ArticleEnriched, blocks: list[str] | None = None) -> ListingEntry:
+    """What the site's listings, feeds and sitemaps show of a story (`blocks`: its body as
+    `body_blocks` made it, when the caller has it already)."""
+    article = event.article
+    blocks = body_blocks(article.body_html) if blocks is None else blocks
+    return ListingEntry(
         article_id=event.article_id,
         headline=article.headline,
         path=event.page_path,
-        excerpt=excerpt,
+        excerpt=excerpt_of(article.description, blocks),
         published_at=article.published_at,
         updated_at=article.versioncreated if event.corrected else None,
         byline=article.byline,
@@ -52,11 +66,4 @@ def handle_enriched(event: ArticleEnriched, renderer: PageRenderer) -> ArticleRe
         language=article.language,
         image=article.images[0] if article.images else None,
         content_html="".join(blocks),
-    )
-    return ArticleRendered(
-        **common,
-        html=renderer.render_article(event, blocks),
-        withdrawn=False,
-        excerpt=excerpt,
-        listing=listing,
     )

@@ -255,3 +255,5 @@ class RenderedPage:
     path: str
     text: str
     content_type: str = "text/html; charset=utf-8"
+    #: The stories it shows, where they are a bounded few (an index, a feed, the news sitemap).
+    lists: tuple[str, ...] = ()

@@ -79,7 +79,10 @@ class Built:
         return {e.page_path for e in self.events if e.withdrawn}
 
     def page(self, path: str) -> str:
-        return next(e.html for e in reversed(self.events) if e.page_path == path)
+        return self.event(path).html
+
+    def event(self, path: str) -> SitePageRendered:
+        return next(e for e in reversed(self.events) if e.page_path == path)
 
 
 async def build(site: RedisSite, built: Built) -> list[str]:
@@ -139,6 +142,14 @@ async def test_listings_paginate_feed_and_follow_a_kill(settings: StackSettings)
     assert "Story 7" in built.page("tags/place-kursk/index.html")
     assert "Story 1" in built.page("tags/place-kursk/page/1/index.html")
     assert "Story 4" not in built.page("tags/place-kursk/page/1/index.html")
+    # Each index, feed and the news sitemap says which stories it shows; older pages do not.
+    newest_first = [entry(n).article_id for n in range(7, 0, -1)]
+    assert built.event("tags/place-kursk/index.html").lists == newest_first[:3]
+    assert built.event("tags/place-kursk/feed.xml").lists == newest_first
+    assert built.event("sitemap-news.xml").lists == newest_first
+    home = built.event("index.html").lists
+    assert home[:3] == newest_first[:3] and set(home) <= set(newest_first)
+    assert built.event("tags/place-kursk/page/1/index.html").lists == []
 
     # A new story: only the indexes and feeds (and the sitemaps), no archive page.
     built.events.clear()

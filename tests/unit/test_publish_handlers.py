@@ -16,7 +16,7 @@ from services.publish.ports import PageState, PublishConfig, StaleView
 from shared.events import ArticlePublished, ArticleRendered, SitePageRendered
 from shared.hashing import sha256_hex
 from shared.models import ListingEntry, version_ordering
-from shared.streams import PUBLISHED
+from shared.streams import PUBLISHED, SITE_PUBLISHED
 
 pytestmark = pytest.mark.unit
 
@@ -159,13 +159,24 @@ async def test_front_page_renders_are_ordered() -> None:
     def front(ordering: str, html: str) -> SitePageRendered:
         return SitePageRendered(
             article_id="site:index", guid="site:index", version=ordering, ordering=ordering,
-            page_path="index.html", html=html,
+            page_path="index.html", html=html, lists=["a1", "a2"],
         )  # fmt: skip
 
-    assert await handle_site_page(front("00002", "<p>new</p>"), bucket, ledger, CONFIG) == []
-    await handle_site_page(front("00001", "<p>old</p>"), bucket, ledger, CONFIG)
+    [(stream, written)] = await handle_site_page(
+        front("00002", "<p>new</p>"), bucket, ledger, CONFIG
+    )
+    [(_, stale)] = await handle_site_page(front("00001", "<p>old</p>"), bucket, ledger, CONFIG)
     assert bucket.pages["index.html"][0] == b"<p>new</p>"
     assert bucket.cache_control["index.html"] == "listings"
+    # What each did goes on a stream of its own, with the stories the page shows.
+    assert stream == SITE_PUBLISHED
+    assert (written.outcome, written.lists, written.page_path) == (
+        "written",
+        ["a1", "a2"],
+        "index.html",
+    )
+    assert written.url.endswith("/index.html")
+    assert (stale.outcome, stale.lists) == ("stale", [])
 
 
 @dataclass
