@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from services.render.pages import STATIC_ASSETS, PageRenderer
@@ -127,6 +127,22 @@ class _Build:
     schedule: Schedule
     pages: list[RenderedPage | Withdrawn]
     built: list[tuple[str, str, int]]
+    # The entries read so far, by story, and whether with their content: a story is in some
+    # 30 listings, and a burst's stories are in most of the listings built.
+    entries: dict[str, tuple[ListingEntry | None, bool]] = field(default_factory=dict)
+
+    async def entries_of(self, ids: Sequence[str], *, with_content: bool) -> list[ListingEntry]:
+        """`site.entries`, each story read at most once a build."""
+        wanted = [
+            i for i in ids if i not in self.entries or (with_content and not self.entries[i][1])
+        ]
+        if wanted:
+            found = {
+                e.article_id: e for e in await self.site.entries(wanted, with_content=with_content)
+            }
+            for story in wanted:
+                self.entries[story] = (found.get(story), with_content)
+        return [entry for i in ids if (entry := self.entries[i][0]) is not None]
 
 
 async def build_due(
@@ -196,7 +212,7 @@ async def _build_listing(build: _Build, key: str) -> None:
     site, size = build.site, build.config.page_size
     stories = await site.size(key)
     from_rank, version, previous = await site.dirt(key)
-    newest = await site.entries(
+    newest = await build.entries_of(
         await site.ids(key, 0, max(size, FEED_ITEMS) - 1, newest_first=True), with_content=True
     )
     standing = _standing_ref(key, build.renderer.site.sections)
@@ -237,8 +253,9 @@ async def _build_index(
     if ref.has_feeds:
         feed = FeedView(ref, newest[:FEED_ITEMS], build.now)
         items = _ids(feed.entries)
-        build.pages.append(RenderedPage(ref.rss_path, renderer.render_rss(feed), RSS, items))
-        build.pages.append(RenderedPage(ref.atom_path, renderer.render_atom(feed), ATOM, items))
+        rss, atom = renderer.render_feeds(feed)
+        build.pages.append(RenderedPage(ref.rss_path, rss, RSS, items))
+        build.pages.append(RenderedPage(ref.atom_path, atom, ATOM, items))
         if ref.json_feed_path is not None:
             json_feed = renderer.render_json_feed(feed)
             build.pages.append(RenderedPage(ref.json_feed_path, json_feed, JSON_FEED, items))
@@ -252,7 +269,7 @@ async def _home_view(
     for section in build.renderer.site.sections:
         key = section_listing(section).key
         ids = await site.ids(key, 0, build.config.section_block - 1, newest_first=True)
-        entries = await site.entries(ids, with_content=False)
+        entries = await build.entries_of(ids, with_content=False)
         if entries:
             blocks.append((section, entries))
     top = latest[0] if latest else None
@@ -265,7 +282,7 @@ async def _build_archive_page(build: _Build, ref: ListingRef, stories: int, numb
     oldest_first = await site.ids(
         ref.key, (number - 1) * size, number * size - 1, newest_first=False
     )
-    entries = list(reversed(await site.entries(oldest_first, with_content=False)))
+    entries = list(reversed(await build.entries_of(oldest_first, with_content=False)))
     newer = ref.page_path(number + 1) if number < pages else ref.index_path
     older = ref.page_path(number - 1) if number > 1 else None
     view = ListingView(ref, entries, number, pages, stories, newer, older, build.now)
@@ -315,7 +332,7 @@ async def _build_news_sitemap(build: _Build) -> None:
     oldest of them ages out."""
     since = build.now.timestamp() - NEWS_WINDOW_S
     ids = await build.site.since(HOME.key, since, NEWS_MAX_STORIES)
-    entries = await build.site.entries(ids, with_content=False)
+    entries = await build.entries_of(ids, with_content=False)
     if not entries:
         # Nothing new in two days: no news sitemap (an empty one is not a valid sitemap).
         build.pages.append(Withdrawn(NEWS_SITEMAP_PATH))

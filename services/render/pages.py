@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from lxml import etree
@@ -80,6 +82,8 @@ SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 NEWS_NS = "http://www.google.com/schemas/sitemap-news/0.9"
 
 RSS_TYPE = "application/rss+xml"
+#: Feed items kept made (see `_feed_item`): a few thousand stories' worth, a few tens of MB.
+FEED_ITEM_CACHE = 4096
 ATOM_TYPE = "application/atom+xml"
 JSON_FEED_TYPE = "application/feed+json"
 
@@ -272,6 +276,7 @@ class PageRenderer:
         self.site = site
         self.site_url = site.url.rstrip("/")
         self.site_name = site.name
+        self._feed_items: OrderedDict[tuple[str, datetime | None], Any] = OrderedDict()
         self.env = Environment(
             loader=FileSystemLoader(str(TEMPLATES_DIR)),
             autoescape=select_autoescape(["html"], default_for_string=True, default=True),
@@ -701,18 +706,14 @@ class PageRenderer:
         known = [utc(d) for d in dates if d is not None]
         return _seconds(max(known) if known else view.generated_at)
 
-    def _feed(self, view: FeedView, self_path: str, self_type: str) -> Any:
-        """The feedgen feed of a listing (one per format: the self link differs)."""
+    def _feed(self, view: FeedView) -> Any:
+        """The feedgen feed of a listing, serialised once per format (`_feed_str`)."""
         ref = view.ref
-        listing_url = self.url(ref.index_path)
         feed = FeedGenerator()
-        if self_type == RSS_TYPE:
-            feed.load_extension("dc", atom=False, rss=True)
-        feed.id(listing_url)
+        feed.load_extension("dc", atom=False, rss=True)
+        feed.id(self.url(ref.index_path))
         feed.title(self._feed_title(ref))
         feed.description(self._listing_description(ref, None))
-        feed.link(href=self.url(self_path), rel="self", type=self_type)
-        feed.link(href=listing_url, rel="alternate", type="text/html")  # RSS <link>: the last
         feed.language(self.site.language)
         feed.author({"name": self.site_name, "uri": self.url(FRONT_PAGE_PATH)})
         feed.generator(self.site_name)
@@ -720,10 +721,33 @@ class PageRenderer:
         updated = self._feed_updated(view)
         feed.updated(updated)  # Atom <updated> and RSS <lastBuildDate>
         for entry in view.entries:
-            self._feed_item(feed.add_entry(order="append"), entry, updated, self_type == RSS_TYPE)
+            feed.add_entry(self._feed_item(entry, updated), order="append")
         return feed
 
-    def _feed_item(self, item: Any, entry: ListingEntry, fallback: datetime, rss: bool) -> None:
+    def _feed_str(self, feed: Any, view: FeedView, self_path: str, self_type: str) -> str:
+        links = [
+            {"href": self.url(self_path), "rel": "self", "type": self_type},
+            # RSS <link>: the last one
+            {"href": self.url(view.ref.index_path), "rel": "alternate", "type": "text/html"},
+        ]
+        feed.link(links, replace=True)
+        if self_type == RSS_TYPE:
+            return bytes(feed.rss_str(pretty=True)).decode("utf-8")
+        return bytes(feed.atom_str(pretty=True)).decode("utf-8")
+
+    def _feed_item(self, entry: ListingEntry, fallback: datetime) -> Any:
+        """A story's feed item, made once and shared by every feed that lists it: a story is in
+        some 30 feeds (its section's, its tags', its authors'), and making an item costs more
+        than writing it out. Keyed by everything the item is made from."""
+        # The feed's own time stands in only for a story with no date of its own.
+        dated = entry.updated_at or entry.published_at
+        key = (entry.model_dump_json(), None if dated is not None else fallback)
+        item = self._feed_items.get(key)
+        if item is not None:
+            self._feed_items.move_to_end(key)
+            return item
+        item = FeedEntry()
+        item.load_extension("dc", atom=False, rss=True)
         item.id(article_urn(entry.article_id))  # RSS: <guid isPermaLink="false">
         item.title(entry.headline)
         item.link(href=self.url(entry.path), rel="alternate", type="text/html")
@@ -734,8 +758,7 @@ class PageRenderer:
         for author in entry.authors or authors_of(entry.byline):
             url = self.url(author_listing(author.name, author.slug).index_path)
             item.author({"name": author.name, "uri": url})
-            if rss:
-                item.dc.dc_creator(author.name)
+            item.dc.dc_creator(author.name)  # RSS only
         terms = unique_names(
             ([entry.section.name] if entry.section else [])
             + [tag.name for tag in distinct_tags(entry.tags)]
@@ -747,16 +770,25 @@ class PageRenderer:
         if entry.content_html:
             # RSS <content:encoded>, Atom <content type="html">: escaped HTML, already clean
             item.content(entry.content_html, type="html")
+        self._feed_items[key] = item
+        if len(self._feed_items) > FEED_ITEM_CACHE:
+            self._feed_items.popitem(last=False)
+        return item
+
+    def render_feeds(self, view: FeedView) -> tuple[str, str]:
+        """RSS 2.0 and Atom 1.0 of one listing, from one set of items, with the whole stories
+        (RSS `content:encoded`, Atom `content type="html"`)."""
+        feed = self._feed(view)
+        rss = self._feed_str(feed, view, view.ref.rss_path, RSS_TYPE)
+        return rss, self._feed_str(feed, view, view.ref.atom_path, ATOM_TYPE)
 
     def render_rss(self, view: FeedView) -> str:
         """RSS 2.0, with the whole stories in `content:encoded`."""
-        feed = self._feed(view, view.ref.rss_path, RSS_TYPE)
-        return bytes(feed.rss_str(pretty=True)).decode("utf-8")
+        return self._feed_str(self._feed(view), view, view.ref.rss_path, RSS_TYPE)
 
     def render_atom(self, view: FeedView) -> str:
         """Atom 1.0, with the whole stories in `content type="html"`."""
-        feed = self._feed(view, view.ref.atom_path, ATOM_TYPE)
-        return bytes(feed.atom_str(pretty=True)).decode("utf-8")
+        return self._feed_str(self._feed(view), view, view.ref.atom_path, ATOM_TYPE)
 
     def _json_item(self, entry: ListingEntry) -> dict[str, Any]:
         item: dict[str, Any] = {
