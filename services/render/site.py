@@ -26,8 +26,9 @@ ListingKind = Literal["home", "section", "tag", "author", "month"]
 #: the readers' topics).
 LISTED_TAG_TYPES = frozenset({"person", "organisation", "place", "topic", "keyword"})
 
-#: Stories in a feed, newest first.
-FEED_ITEMS = 20
+#: Stories in a feed, newest first: WordPress's default. Every item carries the whole story,
+#: so a feed is ~5 KB a story; ten keep a tag's feed to ~45 KB, and a story is in ~30 feeds.
+FEED_ITEMS = 10
 #: The Google News sitemap: stories first published this recently, at most this many.
 NEWS_WINDOW_S = 48 * 3600
 NEWS_MAX_STORIES = 1000
