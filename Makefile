@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SOURCES := shared services cli tests bench
 
 .PHONY: install site-tools lock run up down status push test test-unit test-integration test-e2e lint format \
-	docs bench bench-enrich bench-tagging clean
+	docs bench bench-site bench-enrich bench-tagging clean
 
 # Every machine installs the same versions: requirements/dev.lock pins each package with its
 # hashes (pip-tools; `make lock` writes it from pyproject.toml), and pip refuses anything else.
@@ -87,6 +87,15 @@ docs: $(STAMP)
 ## 2,000 stories end to end on a fresh local stack; results in bench/results/pipeline.json.
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline --stories 2000 --out bench/results/pipeline.json
+
+## The site kept current: cost per new story at 1k and 50k archives, freshness at 2, 10 and 50
+## stories/s on a 10k archive, `wirepress site rebuild` beside Debian's hugo (installed here if
+## missing); results in bench/results/site.json. About half an hour.
+bench-site: $(STAMP)
+	@command -v hugo >/dev/null || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] && echo "" || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends hugo >/dev/null; }
+	$(BIN)/python -m bench.site --out bench/results/site.json
 
 # The optional embedding rows need the model (torch, ~1.3 GB): it lives in its own venv so the
 # service's stays small. torch==2.13.0 first, so pip takes the CPU build this machine kind has.
