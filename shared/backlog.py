@@ -8,6 +8,8 @@ entries:
 * ingest answers 503 while enrich, render or publish is more than `INGEST_MAX_LAG` behind on a
   stream stories pass through (STORY_STREAMS, render's listing of what publish did included);
 * link refreshes wait while any stage is more than `INGEST_MAX_LAG` behind;
+* render builds site pages only while publish is at most `SITE_BUILD_MAX_BACKLOG` behind on
+  the rendered stream (what arrives meanwhile is built together);
 * bulk republishing waits until every stage is under half of it (BULK_SHARE), leaving the other
   half to live stories, so a long `republish --all` never makes ingest turn feeds away.
 """
@@ -53,6 +55,14 @@ async def stream_backlogs(redis: Redis, streams: Sequence[str] | None = None) ->
             unread = int(lag) if lag is not None else int(await redis.xlen(stream))
             out.append(Backlog(unread + int(group.get("pending") or 0), stream, name))
     return out
+
+
+async def group_backlog(redis: Redis, stream: str, group: str) -> int:
+    """Unread plus pending entries of one consumer group (0 if the stream has none yet)."""
+    for backlog in await stream_backlogs(redis, [stream]):
+        if backlog.group == group:
+            return backlog.entries
+    return 0
 
 
 async def worst_backlog(redis: Redis, streams: Sequence[str] | None = None) -> Backlog | None:

@@ -9,6 +9,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 from pydantic import TypeAdapter
 from starlette.applications import Starlette
@@ -30,18 +31,21 @@ from services.render.handlers import handle_enriched
 from services.render.pages import PageRenderer
 from services.render.settings import RenderSettings
 from services.render.site import HOME, SiteInfo
+from shared.backlog import group_backlog
 from shared.duequeue import DueQueue
 from shared.events import ArticleEnriched, ArticlePublished, Output, SiteRebuildRequested
 from shared.queries import ListingStatus
 from shared.sections import load_sections
 from shared.service import Runtime, consumer_app, query, read_lookup
-from shared.streams import ENRICHED, PUBLISHED, RENDER, RENDERED, SITE
+from shared.streams import ENRICHED, PUBLISH, PUBLISHED, RENDER, RENDERED, SITE
 
 logger = logging.getLogger(__name__)
 
 # Site pages are built when a change wakes this replica; this is how often it also looks for
 # work another replica queued and could not finish (its lease ran out).
 BUILD_CHECK_S = 5.0
+# How often a build held back by publish's backlog looks again.
+BACKLOG_POLL_S = 0.1
 
 
 class BuildAlarm:
@@ -75,9 +79,14 @@ async def _build_loop(
     renderer: PageRenderer,
     alarm: BuildAlarm,
     config: BuildConfig,
+    publish_behind: Callable[[], Awaitable[int]],
+    max_backlog: int,
 ) -> None:
     """Build site pages as they come due (any replica takes any listing): woken by this
-    replica's own listing changes, and every BUILD_CHECK_S for work left by another."""
+    replica's own listing changes, and every BUILD_CHECK_S for work left by another. Not while
+    publish is more than `max_backlog` entries behind: the changes that arrive meanwhile are
+    built together once it has caught up, so under load a listing is built once per round of
+    publish's, not once per debounce, and its pages are never queued behind older copies."""
 
     async def schedule(keys: Sequence[str], when: float) -> None:
         await due.schedule_at(keys, when)
@@ -91,6 +100,9 @@ async def _build_loop(
             if next_due is None or next_due > now:
                 limit = now + BUILD_CHECK_S
                 await alarm.sleep_until(limit if next_due is None else min(next_due, limit))
+                continue
+            if await publish_behind() > max_backlog:
+                await asyncio.sleep(BACKLOG_POLL_S)
                 continue
             await build_due(
                 site,
@@ -190,7 +202,18 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
         # starts, in case a template or the sections file did.
         await due.schedule_at([*STATIC_PAGES, *standing], time.time())
         runtime.background.append(
-            asyncio.create_task(_build_loop(runtime, site, due, renderer, alarm, config))
+            asyncio.create_task(
+                _build_loop(
+                    runtime,
+                    site,
+                    due,
+                    renderer,
+                    alarm,
+                    config,
+                    partial(group_backlog, runtime.redis, RENDERED, PUBLISH),
+                    settings.site_build_max_backlog,
+                )
+            )
         )
         return None
 

@@ -3,12 +3,15 @@ feeds built from it, take-downs, and the queue of what is due."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.render.adapters import RedisSite, site_due
+from services.render.app import BuildAlarm, _build_loop
 from services.render.builder import (
     NEWS_SITEMAP,
     SITEMAP_INDEX,
@@ -209,3 +212,49 @@ async def test_what_is_due_is_leased_and_a_change_meanwhile_is_built_again(
 
 def test_withdrawn_is_a_page_path() -> None:
     assert Withdrawn("x").path == "x"
+
+
+class BuildRuntime:
+    """What the build loop uses of a running service: its stop signal and its emit."""
+
+    def __init__(self, built: Built) -> None:
+        self.stopping = asyncio.Event()
+        self.emit = built.emit
+
+
+async def test_site_pages_wait_while_publish_is_behind_and_are_then_built_together(
+    settings: StackSettings,
+) -> None:
+    redis = create_redis(settings.redis_url)
+    site, due = RedisSite(redis), site_due(redis)
+    built, behind = Built(), {"entries": 500}
+    runtime, alarm = BuildRuntime(built), BuildAlarm()
+
+    async def publish_behind() -> int:
+        return behind["entries"]
+
+    loop = asyncio.create_task(
+        _build_loop(
+            runtime, site, due, RENDERER, alarm, SMALL,  # type: ignore[arg-type]
+            publish_behind, 300,
+        )
+    )  # fmt: skip
+    try:
+        alarm.due_at(await keep_listings(published(entry(1), "0001"), site, now=NOW, debounce_s=0))
+        await asyncio.sleep(0.6)
+        assert built.events == [], "publish is 500 behind: nothing built"
+        alarm.due_at(await keep_listings(published(entry(2), "0001"), site, now=NOW, debounce_s=0))
+        behind["entries"] = 0
+        for _ in range(50):
+            if "index.html" in built.paths():
+                break
+            await asyncio.sleep(0.1)
+        home = built.event("index.html")
+        assert [e.page_path for e in built.events].count("index.html") == 1, "one build"
+        assert set(home.lists) >= {entry(1).article_id, entry(2).article_id}
+    finally:
+        runtime.stopping.set()
+        loop.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await loop
+        await redis.aclose()
