@@ -88,7 +88,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline --stories 2000 --out bench/results/pipeline.json
 
-## The site kept current: cost per new story at 1k and 50k archives, freshness at 2, 10 and 50
+## The site kept current: cost per new story at 1k, 10k and 50k archives, freshness at 2, 10 and 50
 ## stories/s on a 10k archive, `wirepress site rebuild` beside Debian's hugo (installed here if
 ## missing); results in bench/results/site.json. About half an hour.
 bench-site: $(STAMP)

@@ -213,7 +213,7 @@ async def wait_published(
 async def _pipeline_idle(redis: Redis, enrich: EnrichClient, render: RenderClient) -> bool:
     """No link refresh or listing page waiting, and then every group has read and acknowledged
     everything (queues first: work leaves a queue only after it is on a stream)."""
-    if (await enrich.index()).refreshes_waiting or (await render.listing()).pages_waiting:
+    if (await enrich.index()).refreshes_waiting or (await render.listing()).pages_due:
         return False
     return all(backlog.entries == 0 for backlog in await stream_backlogs(redis))
 

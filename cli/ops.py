@@ -135,7 +135,8 @@ def _listing_lines(listing: dict[str, Any]) -> list[str]:
         return [f"site listing: render did not answer ({listing['error']})"]
     return [
         f"site listing: {listing.get('stories', 0)} stories listed, "
-        f"{listing.get('pages_waiting', 0)} listing pages waiting for a rebuild"
+        f"{listing.get('pages_due', 0)} listing pages due for a rebuild "
+        f"({listing.get('pages_waiting', 0)} queued, due or not)"
     ]
 
 

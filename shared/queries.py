@@ -89,4 +89,10 @@ class ListingStatus(BaseModel):
 
     stories: int = Field(description="Stories listed.")
     generation: int = Field(description="Bumped on every change to the listing.")
-    pages_waiting: int = Field(description="Listing pages queued for a rebuild.")
+    pages_waiting: int = Field(description="Listing pages queued for a rebuild, due or not.")
+    pages_due: int = Field(
+        default=0,
+        description="Of those, the ones due now or being built: 0 once the site has caught up "
+        "(a page scheduled for later, like the news sitemap when its oldest story ages out, "
+        "is not counted).",
+    )

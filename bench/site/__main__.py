@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m bench.site", description=(package.__doc__ or "").split("\n\n")[0]
     )
     parser.add_argument("--parts", default=",".join(PARTS), help=f"any of {', '.join(PARTS)}")
-    parser.add_argument("--cost-sizes", default="1000,50000", help="archive sizes for cost")
+    parser.add_argument("--cost-sizes", default="1000,10000,50000", help="archive sizes for cost")
     parser.add_argument("--cost-stories", type=int, default=100, help="new stories for cost")
     parser.add_argument(
         "--batch", type=int, default=50,

@@ -32,7 +32,7 @@ import httpx
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 from redis.asyncio import Redis
 
-from bench.pipeline.measure import Run, Snapshot, _busy_groups, _post, percentile, push_all
+from bench.pipeline.measure import Run, Snapshot, _busy_groups, _post, push_all
 from bench.pipeline.stack import BenchStack
 from bench.site.archive import archive_stories, new_stories
 from services.render.site import FEED_ITEMS, NEWS_MAX_STORIES, NEWS_SITEMAP_PATH, listings_of
@@ -83,17 +83,29 @@ def _body(data: bytes) -> bytes:
     return body
 
 
-async def settle(redis: Redis, followed: Followed, quiet: float, limit: float) -> bool:
-    """Until no consumer group has lag or pending entries and nothing new was published for
-    `quiet` seconds (render's debounced site builds included); False on `limit`."""
+async def _work_queued(client: httpx.AsyncClient, env: dict[str, str]) -> int:
+    """What the services hold outside the streams, asked of them: listing pages render has
+    queued (debounced or in a build) and link refreshes enrich has queued (due or not)."""
+    listing = (await client.get(f"{env['RENDER_URL']}/v1/listing")).json()
+    index = (await client.get(f"{env['ENRICH_URL']}/v1/index")).json()
+    return int(listing["pages_due"]) + int(index["refreshes_waiting"])
+
+
+async def settle(
+    redis: Redis, env: dict[str, str], followed: Followed, quiet: float, limit: float
+) -> bool:
+    """Until no consumer group has lag or pending entries, render has no listing page and enrich
+    no link refresh queued, and nothing new was published for `quiet` seconds; False on
+    `limit`."""
     start = time.monotonic()
     followed.last_activity = max(followed.last_activity, start)
-    while time.monotonic() - start < limit:
-        await asyncio.sleep(0.5)
-        if await _busy_groups(redis):
-            followed.last_activity = time.monotonic()
-        elif time.monotonic() - followed.last_activity >= quiet:
-            return True
+    async with httpx.AsyncClient(timeout=10) as client:
+        while time.monotonic() - start < limit:
+            await asyncio.sleep(0.5)
+            if await _busy_groups(redis) or await _work_queued(client, env):
+                followed.last_activity = time.monotonic()
+            elif time.monotonic() - followed.last_activity >= quiet:
+                return True
     return False
 
 
@@ -151,13 +163,23 @@ def pages_of(event: ArticlePublished, page_size: int) -> list[Wanted]:
 
 
 def _summary(values: list[float]) -> dict[str, Any]:
+    """Percentiles of the stories that got there; a page never reached counts as infinitely
+    late (so a percentile it reaches is None) and in `not_reached`."""
     ordered = sorted(values)
+
+    def at(q: float) -> float | None:
+        if not ordered:
+            return None
+        value = ordered[min(len(ordered) - 1, round((len(ordered) - 1) * q))]
+        return None if value == float("inf") else round(value, 3)
+
     return {
         "n": len(ordered),
-        "p50_s": round(percentile(ordered, 0.50), 3),
-        "p95_s": round(percentile(ordered, 0.95), 3),
-        "p99_s": round(percentile(ordered, 0.99), 3),
-        "max_s": round(ordered[-1], 3) if ordered else None,
+        "not_reached": sum(1 for v in ordered if v == float("inf")),
+        "p50_s": at(0.50),
+        "p95_s": at(0.95),
+        "p99_s": at(0.99),
+        "max_s": at(1.0),
     }
 
 
@@ -272,7 +294,7 @@ async def preload(session: Session, count: int, seed: int) -> dict[str, Any]:
     print(f"  preloading {count} archive stories ...", flush=True)
     await push_all(session.client, session.token, bodies, 8, 0, run)
     pushed = time.monotonic() - t0
-    settled = await settle(session.redis, followed, quiet=5, limit=1800)
+    settled = await settle(session.redis, session.bench.env, followed, quiet=5, limit=1800)
     done.set()
     await reader
     took = time.monotonic() - t0 - 5
@@ -297,7 +319,7 @@ async def measure_rate(session: Session, rate: float, seconds: float, seed: int)
     t0 = time.monotonic()
     dated = await push_open_loop(session.client, session.token, stories, rate, run)
     sent_s = time.monotonic() - t0
-    settled = await settle(session.redis, followed, quiet=5, limit=600)
+    settled = await settle(session.redis, session.bench.env, followed, quiet=5, limit=600)
     after = Snapshot.take(session.bench.pids)
     done.set()
     await reader
@@ -334,7 +356,7 @@ async def measure_rebuild(session: Session) -> dict[str, Any]:
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await proc.communicate()
-    settled = await settle(session.redis, followed, quiet=5, limit=3600)
+    settled = await settle(session.redis, session.bench.env, followed, quiet=5, limit=3600)
     after = Snapshot.take(session.bench.pids)
     done.set()
     await reader

@@ -129,6 +129,7 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
             stories=await site.size(HOME.key),
             generation=await site.generation(),
             pages_waiting=await due.waiting(),
+            pages_due=await due.due() + await due.leased(),
         )
         return JSONResponse(answer.model_dump(mode="json"))
 

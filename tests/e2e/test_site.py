@@ -84,7 +84,7 @@ def _still_working(env: dict[str, str]) -> str:
     related = state.get("related_index") or {}
     if related.get("refreshes_waiting") or related.get("refreshes_due"):
         busy.append("related-link refreshes")
-    if (state.get("listing") or {}).get("pages_waiting"):
+    if (state.get("listing") or {}).get("pages_due"):
         busy.append("listing pages")
     return ", ".join(busy)
 
