@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from services.publish.ports import Ledger, PageStore, PublishConfig, StaleView
 from shared.events import ArticlePublished, ArticleRendered, SitePagePublished, SitePageRendered
@@ -39,14 +39,7 @@ async def handle_article(
         extra={"article_id": event.article_id},
     )
     published = ArticlePublished(
-        article_id=event.article_id,
-        guid=event.guid,
-        version=event.version,
-        correlation_id=event.correlation_id,
-        ordering=event.ordering,
-        page_path=event.page_path,
-        url=page_url(config.site_url, event.page_path),
-        outcome=outcome,
+        **_outcome(event, outcome, config),
         listing=event.listing if outcome in ("written", "unchanged") else None,
     )
     return [(PUBLISHED, published)]
@@ -89,6 +82,22 @@ async def _apply(
     return "written"
 
 
+def _outcome(
+    event: ArticleRendered | SitePageRendered, outcome: Outcome, config: PublishConfig
+) -> dict[str, Any]:
+    """What every publish outcome says: which page, where readers find it, what was done."""
+    return {
+        "article_id": event.article_id,
+        "guid": event.guid,
+        "version": event.version,
+        "correlation_id": event.correlation_id,
+        "ordering": event.ordering,
+        "page_path": event.page_path,
+        "url": page_url(config.site_url, event.page_path),
+        "outcome": outcome,
+    }
+
+
 async def handle_site_page(
     event: SitePageRendered, store: PageStore, ledger: Ledger, config: PublishConfig
 ) -> Sequence[tuple[str, SitePagePublished]]:
@@ -104,14 +113,7 @@ async def handle_site_page(
             "site page %s %s", event.page_path, outcome, extra={"article_id": event.article_id}
         )
     published = SitePagePublished(
-        article_id=event.article_id,
-        guid=event.guid,
-        version=event.version,
-        correlation_id=event.correlation_id,
-        ordering=event.ordering,
-        page_path=event.page_path,
-        url=page_url(config.site_url, event.page_path),
-        outcome=outcome,
+        **_outcome(event, outcome, config),
         lists=event.lists if outcome in ("written", "unchanged") else [],
     )
     return [(SITE_PUBLISHED, published)]
