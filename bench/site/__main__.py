@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import site as package
+from bench.pipeline.__main__ import parse_replicas
 from bench.pipeline.report import cpu_model
 from bench.pipeline.stack import fresh_stack, stop_on_sigterm
 
@@ -40,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seconds", type=float, default=30.0, help="freshness: seconds a rate")
     parser.add_argument("--page-size", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--replicas", type=parse_replicas, default={}, help="freshness/rebuild: e.g. render=2"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the stack's temp root")
     parser.add_argument("--out", default=None, help="write the results JSON here")
     return parser
@@ -70,7 +74,7 @@ def _stack(args: argparse.Namespace, parts: set[str]) -> dict[str, Any]:
     from bench.site.freshness import measure_stack
 
     rates = _numbers(args.rates) if "freshness" in parts else []
-    with fresh_stack({}, args.keep) as bench:
+    with fresh_stack(args.replicas, args.keep) as bench:
         return asyncio.run(
             measure_stack(
                 bench, args.archive, rates, args.seconds, args.seed, args.page_size,
@@ -136,6 +140,7 @@ def main() -> int:
             "python": platform.python_version(),
         },
         "loadavg_before": os.getloadavg(),
+        "replicas": args.replicas,
     }
     try:
         if "cost" in parts:

@@ -205,6 +205,7 @@ def freshness(
     headline: list[float] = []
     everything: list[float] = []
     missing: dict[str, int] = defaultdict(int)
+    examples: list[dict[str, Any]] = []
     article = []
     for story, accepted in run.accepted_at.items():
         if story not in written:
@@ -216,7 +217,11 @@ def freshness(
             seen = _reflected(by_path.get(want.path, []), story, dated, accepted, want.capacity)
             if seen is None:
                 missing[want.kind] += 1
-                worst = worst_all = float("inf")
+                if len(examples) < 10:
+                    examples.append(_why_missing(by_path.get(want.path, []), story, dated, want))
+                worst_all = float("inf")
+                if want.kind in HEADLINE_KINDS:
+                    worst = float("inf")
                 continue
             per_kind[want.kind].append(seen - accepted)
             worst_all = max(worst_all, seen - accepted)
@@ -229,10 +234,25 @@ def freshness(
         "stories_written": len(written),
         "pages_per_story": round(sum(len(v) for v in belongs.values()) / max(1, len(belongs)), 1),
         "missing_by_kind": dict(missing),
+        "missing_examples": examples,
         "article_page": _summary(article),
         "all_of_home_section_tags_feeds_news_sitemap": _summary(headline),
         "all_pages_with_authors_and_month": _summary(everything),
         "by_kind": {kind: _summary(values) for kind, values in sorted(per_kind.items())},
+    }
+
+
+def _why_missing(
+    publications: list[tuple[float, list[str]]], story: str, dated: dict[str, float], want: Wanted
+) -> dict[str, Any]:
+    last = publications[-1] if publications else None
+    return {
+        "story": story,
+        "page": want.path,
+        "publications": len(publications),
+        "last_shows": len(last[1]) if last else None,
+        "last_newer": sum(1 for s in last[1] if dated.get(s, 0.0) > dated[story]) if last else None,
+        "last_at_minus_dated": round(last[0] - dated[story], 1) if last else None,
     }
 
 

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from services.render import keys
 from services.render.ports import SiteChange
+from services.render.site import UNCHANGED_RANK
 from shared.duequeue import DueQueue
 from shared.models import ListingEntry
 from shared.queries import ListingState
@@ -201,7 +202,7 @@ class RedisSite:
             dirty, version, pages = await pipe.execute()
         rank = int(dirty) if dirty is not None else None
         if rank is None and pages is not None:
-            rank = 1 << 60  # nothing changed since the last build: no archive page is dirty
+            rank = UNCHANGED_RANK  # nothing changed since the last build: no page is dirty
         return rank, (version or b"0").decode(), int(pages or 0)
 
     async def built(self, listing: str, version: str, pages: int) -> None:

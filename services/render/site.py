@@ -161,6 +161,10 @@ class PagePlan:
     removed: tuple[int, ...]  # archive pages to take down
 
 
+#: The rank `dirt` reports for a listing nothing changed in since its pages were built.
+UNCHANGED_RANK = 1 << 60
+
+
 def plan_listing(
     stories: int,
     previous_pages: int,
@@ -170,14 +174,16 @@ def plan_listing(
     """Which of a listing's pages a change (the lowest rank it touched, 0 = the oldest; None:
     everything) calls for, given how many archive pages were published before."""
     pages = full_pages(stories, page_size)
-    window = max(page_size, FEED_ITEMS)
     if from_rank is None:
         render = set(range(1, pages + 1))
         index = True
     else:
         # Pages from the one the change is on are re-rendered (a kill shifts every later one).
         render = set(range(page_of(from_rank, page_size), pages + 1))
-        index = from_rank >= stories - window
+        # Only the lowest rank changed is kept: a correction deep in the archive and a new story
+        # at the top in one build look like the first alone, so any change rebuilds the index
+        # and feeds (publish skips them if their bytes did not change).
+        index = from_rank < UNCHANGED_RANK
     if pages != previous_pages:
         # A page added or gone changes its neighbour's links, and the index's.
         index = True

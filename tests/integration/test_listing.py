@@ -258,3 +258,25 @@ async def test_site_pages_wait_while_publish_is_behind_and_are_then_built_togeth
         with contextlib.suppress(asyncio.CancelledError):
             await loop
         await redis.aclose()
+
+
+async def test_a_new_story_reaches_the_index_when_an_old_one_changed_in_the_same_build(
+    settings: StackSettings,
+) -> None:
+    """Only the lowest rank a change touched is kept: a correction deep in a tag's archive and
+    a new story at its top, between two builds, must still rebuild the index and feeds."""
+    redis = create_redis(settings.redis_url)
+    site, built = RedisSite(redis), Built()
+    for n in range(1, 31):
+        await keep_listings(published(entry(n), "0001"), site, now=NOW, debounce_s=0)
+    await build(site, built)
+    await keep_listings(
+        published(entry(2, "Story 2, corrected"), "0002"), site, now=NOW, debounce_s=0
+    )
+    await keep_listings(published(entry(31), "0001"), site, now=NOW, debounce_s=0)
+    built.events.clear()
+    await build(site, built)
+    tag_index = built.event("tags/place-kursk/index.html")
+    assert tag_index.lists[0] == entry(31).article_id
+    assert entry(31).article_id in built.event("tags/place-kursk/feed.xml").lists
+    await redis.aclose()

@@ -8,6 +8,7 @@ import pytest
 
 from services.render.site import (
     HOME,
+    UNCHANGED_RANK,
     full_pages,
     listings_of,
     older_page_from_index,
@@ -68,7 +69,11 @@ def test_a_new_story_calls_for_the_same_few_pages_at_any_size(stories: int) -> N
 def test_a_kill_shifts_the_pages_after_it_and_may_take_the_last_away() -> None:
     plan = plan_listing(59, 3, 25, 20)  # 60 stories, 3 pages; the 26th oldest killed
     assert plan.pages == (2,) and plan.removed == (3,) and plan.index_and_feeds
-    deep = plan_listing(70, 3, 5, 20)  # a correction of an old story
-    assert deep.pages == (1, 2, 3) and not deep.index_and_feeds
+    # A correction of an old story, perhaps with a new story at the top in the same build (only
+    # the lowest rank changed is kept): the index and feeds too.
+    deep = plan_listing(70, 3, 5, 20)
+    assert deep.pages == (1, 2, 3) and deep.index_and_feeds
+    untouched = plan_listing(70, 3, UNCHANGED_RANK, 20)
+    assert untouched.pages == () and not untouched.index_and_feeds
     everything = plan_listing(70, 0, None, 20)
     assert everything.pages == (1, 2, 3) and everything.index_and_feeds
