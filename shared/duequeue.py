@@ -82,11 +82,6 @@ class DueQueue:
             waiting, expired = await pipe.execute()
         return int(waiting) + int(expired)
 
-    async def leased(self, now: float | None = None) -> int:
-        """How many members are leased and their lease still running (being worked on)."""
-        now = time.time() if now is None else now
-        return int(await self.redis.zcount(self.leased_key, f"({now}", "+inf"))
-
     async def waiting(self) -> int:
         """Every member queued or leased, due or not."""
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -92,7 +92,7 @@ class ListingStatus(BaseModel):
     pages_waiting: int = Field(description="Listing pages queued for a rebuild, due or not.")
     pages_due: int = Field(
         default=0,
-        description="Of those, the ones due now or being built: 0 once the site has caught up "
-        "(a page scheduled for later, like the news sitemap when its oldest story ages out, "
-        "is not counted).",
+        description="Of those, the ones due within a minute or being built: 0 once the site "
+        "has caught up (a page scheduled for later, like the news sitemap when its oldest "
+        "story ages out, is not counted).",
     )

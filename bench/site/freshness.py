@@ -183,10 +183,11 @@ def _summary(values: list[float]) -> dict[str, Any]:
     }
 
 
-def freshness(
-    followed: Followed, run: Run, dated: dict[str, float], page_size: int
-) -> dict[str, Any]:
-    """Per story, seconds from the 202 to being on each of its pages (see the module)."""
+def _outcomes(
+    followed: Followed, dated: dict[str, float], page_size: int
+) -> tuple[dict[str, float], dict[str, list[Wanted]], dict[str, list[tuple[float, list[str]]]]]:
+    """When each story's page was first written and the pages it belongs on; each site page's
+    publications (when, and the stories it showed)."""
     written: dict[str, float] = {}
     belongs: dict[str, list[Wanted]] = {}
     for data in followed.published:
@@ -201,6 +202,14 @@ def freshness(
         page = SitePagePublished.model_validate_json(_body(data))
         if page.outcome in ("written", "unchanged"):
             by_path[page.page_path].append((page.occurred_at.timestamp(), page.lists))
+    return written, belongs, by_path
+
+
+def freshness(
+    followed: Followed, run: Run, dated: dict[str, float], page_size: int
+) -> dict[str, Any]:
+    """Per story, seconds from the 202 to being on each of its pages (see the module)."""
+    written, belongs, by_path = _outcomes(followed, dated, page_size)
     per_kind: dict[str, list[float]] = defaultdict(list)
     headline: list[float] = []
     everything: list[float] = []

@@ -44,6 +44,10 @@ logger = logging.getLogger(__name__)
 # Site pages are built when a change wakes this replica; this is how often it also looks for
 # work another replica queued and could not finish (its lease ran out).
 BUILD_CHECK_S = 5.0
+# `pages_due` counts what comes due this soon (a burst's debounce, a build under way: leases
+# last a minute), not what is scheduled for later (the news sitemap, when its oldest story ages
+# out).
+PAGES_DUE_HORIZON_S = 60.0
 # How often a build held back by publish's backlog looks again.
 BACKLOG_POLL_S = 0.1
 
@@ -129,7 +133,7 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
             stories=await site.size(HOME.key),
             generation=await site.generation(),
             pages_waiting=await due.waiting(),
-            pages_due=await due.due() + await due.leased(),
+            pages_due=await due.due(now=time.time() + PAGES_DUE_HORIZON_S),
         )
         return JSONResponse(answer.model_dump(mode="json"))
 
