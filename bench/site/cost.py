@@ -129,8 +129,11 @@ class Site:
     """One site: its listings (a Valkey database) and its bucket, and render's and publish's
     code working on them in this process."""
 
-    def __init__(self, name: str, redis: Redis, storage: Storage, page_size: int) -> None:
+    def __init__(
+        self, name: str, redis: Redis, storage: Storage, page_size: int, servers: Servers
+    ) -> None:
         self.name = name
+        self.servers = servers
         self.redis = redis
         self.storage = storage
         self.site = RedisSite(redis)
@@ -177,7 +180,7 @@ class Site:
 
     async def take(self, stories: Sequence[dict[str, Any]], count: bool) -> None:
         """The stories' pages, then the site pages they make due, as render and publish do."""
-        own, others, wall = time.process_time(), _servers_cpu(), time.monotonic()
+        own, others, wall = time.process_time(), self.servers.cpu(), time.monotonic()
         for story in stories:
             rendered = handle_enriched(enriched(story), self.renderer)
             [(_, outcome)] = await handle_article(rendered, self.store, self.ledger, CONFIG)
@@ -193,17 +196,10 @@ class Site:
         if count:
             self.totals.stories += len(stories)
             self.totals.cpu_own_s += time.process_time() - own
-            self.totals.cpu_servers_s += _servers_cpu() - others
+            self.totals.cpu_servers_s += self.servers.cpu() - others
             self.totals.wall_s += time.monotonic() - wall
         else:
             self.totals = Totals()
-
-
-_SERVERS: Servers | None = None
-
-
-def _servers_cpu() -> float:
-    return _SERVERS.cpu() if _SERVERS else 0.0
 
 
 async def _open_site(name: str, number: int, servers: Servers, page_size: int) -> Site:
@@ -216,14 +212,13 @@ async def _open_site(name: str, number: int, servers: Servers, page_size: int) -
     )
     storage = Storage(settings)
     await asyncio.to_thread(storage.ensure_buckets)
-    return Site(name, create_redis(f"{servers.redis_url}/{number}"), storage, page_size)
+    return Site(name, create_redis(f"{servers.redis_url}/{number}"), storage, page_size, servers)
 
 
 async def measure_cost(
     sizes: Sequence[int], stories: int, batch: int, warmup: int, seed: int, page_size: int
 ) -> dict[str, Any]:
     """Per new story at each archive size (see the module's docstring)."""
-    global _SERVERS
     now = datetime.now(UTC)
     archive = archive_stories(max(sizes), seed, now)
     t = time.monotonic()
@@ -232,7 +227,6 @@ async def measure_cost(
     print(f"  tagged in {time.monotonic() - t:.0f}s", flush=True)
     fresh = new_stories(warmup + stories, seed, now)
     with servers() as running:
-        _SERVERS = running
         sites = [
             await _open_site(f"a{size}", number, running, page_size)
             for number, size in enumerate(sizes, 1)
@@ -256,4 +250,3 @@ async def measure_cost(
             for site in sites:
                 await site.redis.aclose()
                 site.storage.close()
-            _SERVERS = None

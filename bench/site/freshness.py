@@ -33,7 +33,7 @@ from faststream.redis.parser.binary import BinaryMessageFormatV1
 from redis.asyncio import Redis
 
 from bench.pipeline.measure import Run, Snapshot, _busy_groups, _post, push_all
-from bench.pipeline.stack import BenchStack
+from bench.pipeline.stack import REPO, BenchStack
 from bench.site.archive import archive_stories, new_stories
 from services.render.site import FEED_ITEMS, NEWS_MAX_STORIES, NEWS_SITEMAP_PATH, listings_of
 from shared.broker import DATA_FIELD, create_redis
@@ -41,7 +41,6 @@ from shared.events import ArticlePublished, SitePagePublished
 from shared.models import article_id_for
 from shared.streams import PUBLISHED, SITE_PUBLISHED
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 #: The page kinds the issue's freshness figure covers (authors and months are reported apart).
 HEADLINE_KINDS = ("home", "section", "tag", "feed", "news sitemap")
 
@@ -381,7 +380,7 @@ async def measure_rebuild(session: Session) -> dict[str, Any]:
     t0 = time.time()
     command = [sys.executable, "-m", "cli.main", "site", "rebuild", "--no-progress"]
     proc = await asyncio.create_subprocess_exec(
-        *command, cwd=REPO_ROOT, env={**os.environ, **session.bench.env},
+        *command, cwd=REPO, env={**os.environ, **session.bench.env},
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     out, _ = await proc.communicate()

@@ -95,10 +95,8 @@ def hugo_version() -> str | None:
 def write_content(
     root: Path, stories: Sequence[dict[str, Any]], entries: Sequence[ListingEntry]
 ) -> int:
-    by_id = {entry.article_id: entry for entry in entries}
     written = 0
     for story, entry in zip(stories, entries, strict=True):
-        assert by_id[entry.article_id] is entry
         section = entry.section.slug if entry.section else "news"
         folder = root / section
         folder.mkdir(parents=True, exist_ok=True)

@@ -235,7 +235,7 @@ async def test_site_pages_wait_while_publish_is_behind_and_are_then_built_togeth
 
     loop = asyncio.create_task(
         _build_loop(
-            runtime, site, due, RENDERER, alarm, SMALL,  # type: ignore[arg-type]
+            runtime, site, due, RENDERER, alarm, SMALL,
             publish_behind, 300,
         )
     )  # fmt: skip
