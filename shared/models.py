@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -22,6 +23,29 @@ def utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+#: The schemes a picture's address may have. Any other (`javascript:`, `data:`, `file:`) would be
+#: copied into `<img src>`, `og:image` and the JSON-LD of every page that shows it.
+IMAGE_URL_SCHEMES = frozenset({"http", "https"})
+
+
+def image_url(href: str) -> str | None:
+    """`href` if a page may show it as a picture: an absolute http(s) URL (a protocol-relative
+    `//host/x` taken as https) or a reference with no scheme, as NITF packages give
+    (`high-tide.jpg`); None for anything else."""
+    text = href.strip()
+    if text.startswith("//"):
+        text = "https:" + text
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return None
+    if not text or (parts.scheme and parts.scheme.lower() not in IMAGE_URL_SCHEMES):
+        return None
+    if parts.scheme and not parts.hostname:
+        return None
+    return text
 
 
 def article_id_for(guid: str) -> str:
@@ -87,6 +111,16 @@ class Image(BaseModel):
     mimetype: str | None = Field(
         default=None, description="Its media type.", examples=["image/jpeg"]
     )
+
+    @field_validator("href")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        url = image_url(value)
+        if url is None:
+            raise ValueError(
+                f"a picture's address must be an http(s) URL or a relative one, not {value[:60]!r}"
+            )
+        return url
 
 
 class Article(BaseModel):

@@ -312,6 +312,12 @@ async def test_a_story_with_a_wrong_content_type_is_still_read(settings: StackSe
         (b'{"headline": "No id at all"}', "application/json", 422, "guid"),
         (b'{"uri": "urn:test:p", "type": "picture", "headline": "A picture"}', None, 422, "type"),
         (b'{"uri": "urn:test:y", "headline": "   "}', "application/json", 422, "headline"),
+        # A zone shift that takes the instant past year 9999, and a lone UTF-16 surrogate: both
+        # answered 500 once, and the next request on that keep-alive connection was reset.
+        (story(versioncreated="9999-12-31T23:00:00-02:00"), None, 422, "versioncreated"),
+        # json.dumps writes the lone surrogates as the escapes a wire would send.
+        (story(body_html="<p>broken \ud800 text</p>"), None, 400, None),
+        (story(headline="Split \udfff pair"), None, 400, None),
     ],
 )
 async def test_bad_payloads_get_problem_json_and_are_archived(

@@ -14,8 +14,10 @@ import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
+from xml.sax.saxutils import quoteattr
 
 import pytest
+from pydantic import ValidationError
 
 from services.ingest import formats
 from services.ingest.formats import (
@@ -32,7 +34,7 @@ from services.ingest.formats import (
     parse_story,
 )
 from services.ingest.formats.timestamps import parse_timestamp
-from shared.models import Article, Subject
+from shared.models import Article, Image, Subject
 
 pytestmark = pytest.mark.unit
 
@@ -1116,6 +1118,47 @@ def test_images_from_ninjs1_associations_pick_the_largest_rendition() -> None:
     assert images[0].caption == "A dam."
     assert images[0].credit == "Photographer"
     assert (images[0].width, images[0].height, images[0].mimetype) == (4000, 3000, "image/jpeg")
+
+
+UNSAFE_HREFS = [
+    "javascript:alert(document.cookie)",
+    " JavaScript:alert(1)",
+    "java\tscript:alert(1)",
+    "data:image/svg+xml;base64,PHN2Zz4=",
+    "vbscript:msgbox(1)",
+    "file:///etc/passwd",
+]
+
+
+@pytest.mark.parametrize("href", UNSAFE_HREFS)
+def test_a_picture_address_that_is_not_a_web_url_is_never_shown(href: str) -> None:
+    """It would be copied into `<img src>`, `og:image` and JSON-LD; the story itself is kept,
+    with the picture's safe renditions when it has them."""
+    ninjs_payload = ninjs(
+        associations={
+            "main": {
+                "type": "picture",
+                "renditions": {
+                    "original": {"href": href, "width": 4000, "height": 3000},
+                    "small": {"href": "//cdn.example/s.jpg", "width": 100, "height": 100},
+                },
+            },
+            "other": {"type": "picture", "renditions": {"original": {"href": href}}},
+        }
+    )
+    assert [i.href for i in article_of(ninjs_payload).images] == ["https://cdn.example/s.jpg"]
+    media = '<media media-type="image"><media-reference source={} width="9" height="9"/></media>'
+    nitf_payload = nitf(content=f"<p>Text.</p>{media.format(quoteattr(href))}")
+    assert article_of(nitf_payload).images == []
+    g2_payload = news_message(
+        news_item(
+            item_meta_extra=f'<link rel="irel:seeAlso" href={quoteattr(href)}'
+            ' contenttype="image/jpeg"/>'
+        )
+    )
+    assert article_of(g2_payload).images == []
+    with pytest.raises(ValidationError):
+        Image(href=href)
 
 
 def test_images_original_wins_when_sizes_are_unknown() -> None:

@@ -11,6 +11,7 @@ content type does not matter when it can). Nothing here does I/O beyond reading 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -172,6 +173,7 @@ def _load_json(payload: bytes, content_type: str | None) -> _Loaded:
         doc = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"JSON is not well-formed: {exc}") from exc
+    _refuse_lone_surrogates(doc)
     if not isinstance(doc, dict) or not looks_like_ninjs(doc):
         raise UnknownFormat("JSON payload is not a ninjs item (no uri, guid, headline, ...)")
     media_type, params = _media_type(content_type)
@@ -180,6 +182,30 @@ def _load_json(payload: bytes, content_type: str | None) -> _Loaded:
     if flavour == NINJS_1 and "superdesk" in media_type:
         flavour = SUPERDESK
     return _Loaded(flavour, json=doc)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_lone_surrogates(doc: object) -> None:
+    """JSON may escape half of a UTF-16 pair (`\\ud800`) on its own; that is not Unicode text and
+    cannot be written anywhere as UTF-8, so it is refused here, wherever in the document it is.
+    (Whole pairs are decoded to their character by `json.loads`.) Walked without recursion."""
+    pending: list[object] = [doc]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            found = _SURROGATE.search(value)
+            if found:
+                raise MalformedPayload(
+                    f"JSON string {value[:40]!r} holds a lone UTF-16 surrogate "
+                    f"(U+{ord(found.group()):04X}): not Unicode text"
+                )
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
 
 
 def _load_xml(payload: bytes) -> _Loaded:

@@ -12,7 +12,7 @@ import binascii
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from shared.models import Image, PubStatus, Subject
+from shared.models import Image, PubStatus, Subject, image_url
 
 from .draft import Draft
 from .errors import MalformedPayload, NotATextStory
@@ -245,7 +245,7 @@ def _linked_image(link: ET.Element, message: _Message) -> Image | None:
     target = attr(link, "residref")
     if target and target in message.pictures:
         return _picture_image(message.pictures[target])
-    href = attr(link, "href")
+    href = image_url(attr(link, "href") or "")
     is_image_type = (attr(link, "contenttype") or "").lower().startswith("image/")
     target_kind = item_kind(_qcode(child(link, "itemClass")) or "")
     if href is None or not (is_image_type or target_kind in ("picture", "graphic")):
@@ -260,7 +260,9 @@ def _linked_image(link: ET.Element, message: _Message) -> Image | None:
 def _picture_image(picture: ET.Element) -> Image | None:
     """A picture item's largest remote rendition."""
     renditions = [
-        r for r in children(child(picture, "contentSet"), "remoteContent") if attr(r, "href")
+        r
+        for r in children(child(picture, "contentSet"), "remoteContent")
+        if image_url(attr(r, "href") or "")
     ]
     if not renditions:
         return None
@@ -271,7 +273,7 @@ def _picture_image(picture: ET.Element) -> Image | None:
     best = max(renditions, key=area)
     content = child(picture, "contentMeta")
     return Image(
-        href=attr(best, "href") or "",
+        href=image_url(attr(best, "href") or "") or "",
         caption=_description_any(content) or _headline(content),
         credit=text_of(child(content, "creditline")) or text_of(child(content, "by")) or None,
         width=_int(attr(best, "width")) or None,

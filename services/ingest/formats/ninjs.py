@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from shared.models import Image, Subject
+from shared.models import Image, Subject, image_url
 
 from .draft import Draft
 from .errors import InvalidField, MalformedPayload, NotATextStory
@@ -395,7 +395,9 @@ def _dimension(rendition: Json, key: str) -> int | None:
 
 
 def _image(item: Json, renditions: list[tuple[str, Json]]) -> Image | None:
-    """The association's largest rendition (the original when sizes do not tell)."""
+    """The association's largest rendition (the original when sizes do not tell) of those a
+    page may show: one whose address is not a web URL is not shown."""
+    renditions = [(name, r) for name, r in renditions if image_url(str(r["href"]))]
     if not renditions:
         return None
 
@@ -409,7 +411,7 @@ def _image(item: Json, renditions: list[tuple[str, Json]]) -> Image | None:
     credit = _string(item, "byline") or _string(item, "by") or _string(item, "copyrightholder")
     mimetype = best.get("mimetype") or best.get("contenttype") or item.get("mimetype")
     return Image(
-        href=str(best["href"]).strip(),
+        href=image_url(best["href"]) or "",
         caption=caption,
         credit=credit,
         width=_dimension(best, "width"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from shared.models import Image, PubStatus, Subject
+from shared.models import Image, PubStatus, Subject, image_url
 
 from .draft import Draft
 from .markup import inner_html, nitf_to_html
@@ -106,7 +106,8 @@ def _media_image(media: ET.Element) -> Image | None:
 
 
 def _reference_href(reference: ET.Element) -> str | None:
-    return attr(reference, "source") or attr(reference, "data-location")
+    """Where the reference points, when that is a web address a page may show."""
+    return image_url(attr(reference, "source") or attr(reference, "data-location") or "")
 
 
 def _int(value: str | None) -> int | None:
