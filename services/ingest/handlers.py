@@ -17,6 +17,7 @@ from services.ingest.formats import (
     MalformedPayload,
     MissingField,
     NotATextStory,
+    TooComplex,
     ParsedStory,
     ParseError,
     UnknownFormat,
@@ -140,6 +141,8 @@ def parse_payload(
         raise Problem(400, "malformed", "Malformed payload", exc.reason, exc.field) from exc
     except UnsafeXml as exc:
         raise Problem(400, "unsafe-xml", "XML refused", exc.reason, exc.field) from exc
+    except TooComplex as exc:
+        raise Problem(422, "too-complex", "Story too complex", exc.reason, exc.field) from exc
     except NotATextStory as exc:
         raise Problem(422, "not-a-text-story", "Not a text story", exc.reason, exc.field) from exc
     except MissingField as exc:

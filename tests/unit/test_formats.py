@@ -1541,3 +1541,42 @@ def test_a_nitf_embargoed_status_with_a_release_time_is_held_until_that_time() -
     assert article.embargoed is not None and article.embargoed.year == 2030
     withheld = nitf.replace(b'<date.release norm="20300101T090000Z"/>', b"")
     assert formats.parse_story(withheld).article.pubstatus == "withheld"
+
+
+# --- limits: what no story needs, refused before it is read in full --------------------------
+
+
+def nested_lists(depth: int) -> str:
+    return "<ul><li>level" * depth + "</li></ul>" * depth
+
+
+@pytest.mark.parametrize(("depth", "why"), [(51, "deep"), (128, "deep"), (290_000, "elements")])
+def test_a_body_nested_deeper_than_any_story_is_too_complex(depth: int, why: str) -> None:
+    """Sanitising is quadratic in nesting depth: 290k nested `<ul><li>` (under 5 MB) ran past
+    240 s on the event loop. (Each level here is two elements.)"""
+    with pytest.raises(formats.TooComplex) as caught:
+        article_of(ninjs(body_html=nested_lists(depth)))
+    assert caught.value.field == "body_html"
+    assert why in caught.value.reason
+
+
+def test_real_nesting_and_unclosed_paragraphs_are_not_depth() -> None:
+    """HTML closes `<p>` and `<li>` implicitly: 3,000 unclosed paragraphs are 3,000 siblings."""
+    body = "<p>para" * 3000 + nested_lists(40) + "<table><tr><td>x" * 5
+    assert article_of(ninjs(body_html=body)).body_html
+
+
+def test_a_body_with_more_elements_than_any_story_is_too_complex() -> None:
+    with pytest.raises(formats.TooComplex) as caught:
+        article_of(ninjs(body_html="<p>x</p>" * 25_001))
+    assert "elements" in caught.value.reason
+    assert article_of(ninjs(body_html="<p>x</p>" * 25_000)).body_html
+
+
+@pytest.mark.parametrize("paragraphs", [640_000])
+def test_an_xml_document_with_more_elements_than_any_wire_is_refused_before_parsing(
+    paragraphs: int,
+) -> None:
+    """A 5 MB NITF with 640k paragraphs parsed for 5.2 s on ingest's event loop."""
+    with pytest.raises(formats.TooComplex):
+        article_of(nitf(content="<p>a</p>" * paragraphs))

@@ -26,6 +26,7 @@ from .errors import (
     MissingField,
     NotATextStory,
     ParseError,
+    TooComplex,
     UnknownFormat,
     UnsafeXml,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "NotATextStory",
     "ParseError",
     "ParsedStory",
+    "TooComplex",
     "UnknownFormat",
     "UnsafeXml",
     "detect_format",

@@ -13,8 +13,8 @@ from pydantic import ValidationError
 
 from shared.models import Article, Image, PubStatus, Subject
 
-from .errors import InvalidField, MissingField
-from .markup import is_blank_html
+from .errors import InvalidField, MissingField, TooComplex
+from .markup import body_shape_problem, is_blank_html
 from .timestamps import Stamp
 from .vocab import dedupe_subjects
 
@@ -89,6 +89,9 @@ def build_article(draft: Draft) -> Article:
         s for s in (draft.firstcreated, draft.versioncreated, draft.embargoed) if s is not None
     ]
     body = draft.body_html.strip()
+    problem = body_shape_problem(body)
+    if problem is not None:
+        raise TooComplex(problem, field="body_html")
     values = {
         "guid": guid,
         "version": _clean(draft.version) or "1",

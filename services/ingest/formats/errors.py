@@ -32,6 +32,12 @@ class UnsafeXml(ParseError):
     """XML that declares entities or points at external resources; refused before expansion."""
 
 
+class TooComplex(ParseError):
+    """A payload or body past the limits every story is held to: more elements, or nesting
+    deeper, than any real story has. Reading it would cost far more than it could be worth
+    (sanitising is quadratic in nesting depth), so it is refused before it is read in full."""
+
+
 class NotATextStory(ParseError):
     """A well-formed item that is not a text story: a picture, graphic, video, package..."""
 

@@ -18,13 +18,23 @@ from collections.abc import Iterator
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from .errors import MalformedPayload, UnsafeXml
+from .errors import MalformedPayload, TooComplex, UnsafeXml
 
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 
 
+#: The most elements a wire document may have before it is parsed: a G2 message with a dozen
+#: long stories has a few thousand. (Each `<` is counted: an upper bound, and a cheap one.)
+MAX_XML_ELEMENTS = 100_000
+
+
 def parse_xml(payload: bytes | str) -> ET.Element:
     """Parse an XML document or refuse it; the result has namespace-free tags."""
+    opens = payload.count(b"<") if isinstance(payload, bytes) else payload.count("<")
+    if opens > 2 * MAX_XML_ELEMENTS:  # a start and an end tag per element
+        raise TooComplex(
+            f"XML has about {opens // 2} elements; at most {MAX_XML_ELEMENTS} are read"
+        )
     # expat rejects whitespace before the XML declaration, which some feeds send (after a BOM).
     if isinstance(payload, bytes):
         payload = payload.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")
