@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.cpu import CpuPool
+
 
 def default_consumer_name() -> str:
     """One name per replica: the container's host name plus the process id."""
@@ -48,9 +50,24 @@ class ServiceSettings(BaseSettings):
     # unread story (shared/backlog.py).
     ingest_max_lag: int = Field(default=50_000, ge=1)
     shutdown_grace_s: float = 10.0
+    # CPU-heavy work on a large input (parsing, sanitising) runs in this many worker processes
+    # (0: in place), and a call past its budget is stopped (shared/cpu.py): a story that still
+    # overruns fails its delivery, and is dead-lettered after `max_deliveries`.
+    cpu_workers: int = Field(default=1, ge=0)
+    cpu_budget_s: float = Field(default=10.0, gt=0)
+    # Inputs smaller than this are handled in place: a worker round trip would cost more.
+    cpu_inline_below_bytes: int = Field(default=256 * 1024, ge=0)
 
     log_level: str = "INFO"
     log_json: bool = False
+
+    def cpu_pool(self) -> CpuPool:
+        """The process's pool for CPU-heavy calls, as these settings size it."""
+        return CpuPool(
+            workers=self.cpu_workers,
+            budget_s=self.cpu_budget_s,
+            inline_below=self.cpu_inline_below_bytes,
+        )
 
 
 class StorageSettings(BaseSettings):

@@ -63,12 +63,16 @@ async def running_acceptor(settings: IngestSettings) -> AsyncIterator[Running]:
     storage = Storage(settings)
     archive = S3RawArchive(storage)
     emitter = RedisEmitter(redis, stream_maxlen=settings.stream_maxlen)
-    acceptor = Acceptor(settings.require_feeds(), archive, emitter, max_lag=settings.ingest_max_lag)
+    cpu = settings.cpu_pool()
+    acceptor = Acceptor(
+        settings.require_feeds(), archive, emitter, max_lag=settings.ingest_max_lag, cpu=cpu
+    )
     try:
         yield Running(acceptor, archive, redis)
     finally:
         await redis.aclose()
         storage.close()
+        cpu.close()
 
 
 async def replay_payload(settings: IngestSettings, raw_key: str) -> PushOutcome:

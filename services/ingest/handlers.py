@@ -17,15 +17,16 @@ from services.ingest.formats import (
     MalformedPayload,
     MissingField,
     NotATextStory,
-    TooComplex,
     ParsedStory,
     ParseError,
+    TooComplex,
     UnknownFormat,
     UnsafeXml,
     parse_stories,
 )
 from services.ingest.ports import (
     Archived,
+    CpuRunner,
     Problem,
     PushOutcome,
     RawArchive,
@@ -151,6 +152,17 @@ def parse_payload(
         raise Problem(422, "invalid-story", "Invalid story", exc.reason, exc.field) from exc
 
 
+def parse_or_problem(
+    payload: bytes, content_type: str | None, default_tz: str
+) -> list[ParsedStory] | Problem:
+    """`parse_payload` as a worker process runs it: the Problem is returned, not raised, so it
+    crosses back whole."""
+    try:
+        return parse_payload(payload, content_type, default_tz)
+    except Problem as problem:
+        return problem
+
+
 def ingested_event(
     parsed: ParsedStory, *, feed: str, raw_key: str | None, correlation_id: str
 ) -> ArticleIngested:
@@ -174,9 +186,11 @@ class Acceptor:
         emitter: StoryEmitter,
         *,
         max_lag: int,
+        cpu: CpuRunner,
     ) -> None:
         self.archive_store = archive
         self.emitter = emitter
+        self.cpu = cpu
         self.max_lag = max_lag
         self._feeds = {f.name: f for f in feeds}
 
@@ -240,10 +254,29 @@ class Acceptor:
             Archived(raw_key, raw.body, content_type, name, default_tz), correlation_id
         )
 
+    async def parse(self, archived: Archived) -> list[ParsedStory]:
+        """The stories in a payload, or the Problem that says why there are none. A large
+        payload is read in a worker process, and refused if it cannot be read in time."""
+        try:
+            parsed = await self.cpu.run(
+                len(archived.body),
+                parse_or_problem,
+                archived.body,
+                archived.content_type,
+                archived.default_tz,
+            )
+        except TimeoutError as exc:
+            raise Problem(
+                422, "too-complex", "Story too complex", f"it could not be read in time: {exc}"
+            ) from exc
+        if isinstance(parsed, Problem):
+            raise parsed
+        return parsed
+
     async def accept(self, archived: Archived, correlation_id: str) -> PushOutcome:
         """Parse and emit an archived payload; a Problem (naming the archive key) if refused."""
         try:
-            stories = parse_payload(archived.body, archived.content_type, archived.default_tz)
+            stories = await self.parse(archived)
         except Problem as problem:
             logger.info(
                 "refused %s from feed %s (%s): %s",

@@ -3,14 +3,16 @@ answers ingest gives on HTTP (the OpenAPI document is generated from them) and i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import ArticleIngested
 from shared.streams import Backlog
+
+T = TypeVar("T")
 
 PROBLEM_BASE = "https://wirepress.dev/problems/"
 MAX_DETAIL_CHARS = 1000
@@ -47,6 +49,11 @@ class Problem(Exception):
         if self.raw_key:
             body["raw_key"] = self.raw_key
         return body
+
+    def __reduce__(self) -> tuple[type[Problem], tuple[Any, ...]]:
+        # A frozen dataclass exception cannot be unpickled field by field; a worker process
+        # that parsed a payload sends its Problem back whole.
+        return Problem, tuple(getattr(self, f.name) for f in fields(self))
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -146,3 +153,10 @@ class ReplayCache(Protocol):
     async def first_seen(self, key: str, ttl_s: int) -> bool:
         """True the first time `key` is offered within `ttl_s` seconds, False after."""
         ...
+
+
+class CpuRunner(Protocol):
+    """Runs a pure CPU-heavy call (`shared.cpu.CpuPool`): off the event loop when its input is
+    large, and stopped with a TimeoutError when it runs past its budget."""
+
+    async def run(self, size: int, function: Callable[..., T], *args: Any) -> T: ...

@@ -655,3 +655,27 @@ def test_wirepress_import_pushes_a_folder_through_http(
     )
     assert pushed.returncode == 0, pushed.stderr
     assert "pushed 2 files: 2 accepted or duplicate, 0 rejected" in pushed.stdout
+
+
+async def test_large_payloads_are_read_off_the_event_loop_within_a_time_budget(
+    settings: StackSettings, r: redis.Redis
+) -> None:
+    """A payload past `cpu_inline_below_bytes` is parsed in a worker process; one that cannot be
+    read within `cpu_budget_s` is a 422 and its worker is replaced, while small pushes on the
+    same ingest go on being accepted."""
+    paragraphs = "".join(f"<p>Paragraph {i} of a very long report.</p>" for i in range(20_000))
+    slow = story("urn:test:slow", body_html=paragraphs)
+    pooled = settings.model_copy(update={"cpu_inline_below_bytes": 100_000})
+    async with running(pooled.model_copy(update={"cpu_budget_s": 0.02})) as client:
+        before = await client.post("/v1/stories", content=story("urn:test:a"), headers=bearer())
+        refused = await client.post("/v1/stories", content=slow, headers=bearer())
+        after = await client.post("/v1/stories", content=story("urn:test:b"), headers=bearer())
+    assert (before.status_code, after.status_code) == (202, 202)
+    body = assert_problem(refused, 422)
+    assert body["type"].endswith("/too-complex") and "in time" in body["detail"]
+    async with running(pooled) as client:
+        accepted = await client.post("/v1/stories", content=slow, headers=bearer())
+    assert accepted.status_code == 202, accepted.text
+    assert [e.guid for e in ingested(r)] == ["urn:test:a", "urn:test:b", "urn:test:slow"]
+    [read] = [e for e in ingested(r) if e.guid == "urn:test:slow"]
+    assert read.article.body_html.count("<p>") == 20_000
