@@ -17,7 +17,7 @@ import asyncio
 import logging
 import multiprocessing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
@@ -28,6 +28,21 @@ T = TypeVar("T")
 
 class OverBudget(TimeoutError):
     """A call ran past its time budget (or its worker died under it) and was stopped."""
+
+
+class CpuRunner(Protocol):
+    """What a service's decisions are given to run CPU-heavy pure calls with: `CpuPool` in the
+    services, `InPlace` in tests and tools. Raises a TimeoutError (OverBudget) when a call
+    runs past its budget."""
+
+    async def run(self, size: int, function: Callable[..., T], *args: Any) -> T: ...
+
+
+class InPlace:
+    """Every call in the caller's process, on its loop, with no budget."""
+
+    async def run(self, size: int, function: Callable[..., T], *args: Any) -> T:
+        return function(*args)
 
 
 class CpuPool:

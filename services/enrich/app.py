@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -133,7 +133,7 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
 def create_app(settings: EnrichSettings | None = None) -> Starlette:
     settings = settings or EnrichSettings()
 
-    async def setup(runtime: Runtime) -> None:
+    async def setup(runtime: Runtime) -> Callable[[], Awaitable[None]]:
         redis = runtime.redis
         stories = RedisStoryRecords(redis)
         index = SharedIndex(redis)
@@ -147,6 +147,7 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
         )
         runtime.resources.update(stories=stories, index=index, refreshes=refreshes)
         await index.load_index()
+        cpu = settings.cpu_pool()
         # Load the tagger's gazetteers (and the embedding model) now, not on the first story.
         tag_story("", "", [])
         config = EnrichConfig(
@@ -154,6 +155,7 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
             related_posts=settings.related_posts,
             embedder=load_embedder() if settings.enrich_embeddings else None,
             sections=load_sections(settings.sections_file),
+            cpu=cpu,
         )
 
         async def handle(event: ArticleIngested | ArticleRepublishRequested) -> Sequence[Output]:
@@ -172,6 +174,10 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
         runtime.background.append(
             asyncio.create_task(_semantic_loop(runtime, refitter, settings.semantic_refit_check_s))
         )
-        return None
+
+        async def close() -> None:
+            cpu.close()
+
+        return close
 
     return consumer_app("enrich", settings, setup, routes=_query_routes)

@@ -66,6 +66,11 @@ def tags_for(article: Article, text: StoryText | None = None) -> list[Tag]:
     )
 
 
+async def prepared_text(article: Article, config: EnrichConfig) -> StoryText:
+    """`story_text`, in a worker process within a time budget when the body is large."""
+    return await config.cpu.run(len(article.body_html), story_text, article)
+
+
 def is_held(article: Article, config: EnrichConfig) -> bool:
     """Under embargo now: kept, but on no page, listing, feed or link until it is lifted. (A
     kill or a hold is never held back: what is up must come down at once.)"""
@@ -89,7 +94,7 @@ async def handle_ingested(
     event: ArticleIngested, archive: Archive, config: EnrichConfig = DEFAULT_CONFIG
 ) -> list[tuple[str, ArticleEnriched]]:
     article = event.article
-    text = story_text(article)
+    text = await prepared_text(article, config)
     held = is_held(article, config)
     recorded = await archive.stories.record(
         article, page_path_for(article), text.excerpt, held=held
@@ -167,9 +172,10 @@ async def handle_republish(
         return []
     if event.reason == RELEASE_REASON:
         # Its time has come: out as a new story would be, linked and linking.
-        await archive.stories.record(article, stored.page_path, story_text(article).excerpt)
+        text = await prepared_text(article, config)
+        await archive.stories.record(article, stored.page_path, text.excerpt)
         return await publish_story(
-            stored, archive, event.correlation_id, config, reason=RELEASE_REASON
+            stored, archive, event.correlation_id, config, reason=RELEASE_REASON, text=text
         )
     mode = "rebuild" if event.reason == REBUILD_REASON else None
     refresh = event.reason in REFRESH_REASONS
@@ -205,7 +211,7 @@ async def enrich(
         tags = list(stored.tags)
     else:
         tags, features = await _analyse(
-            article, text or story_text(article), archive, config.embedder
+            article, text or await prepared_text(article, config), archive, config.embedder
         )
     read_also_links: list[RelatedLink] = []
     related_links: list[RelatedLink] = []

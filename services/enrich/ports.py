@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from services.enrich.relevance import Embedder, LinkPicks, StoryFeatures
+from shared.cpu import CpuRunner, InPlace
 from shared.events import Event
 from shared.models import Article, Tag
 from shared.queries import StoryRecord
@@ -63,6 +64,8 @@ class EnrichConfig:
     sections: Sections = field(default_factory=load_sections)
     # Embargoes are judged against this clock (tests give a fixed one).
     clock: Callable[[], datetime] = _now
+    # A large body is read in a worker process, within a time budget (shared.cpu).
+    cpu: CpuRunner = field(default_factory=InPlace)
 
 
 class StoryRecords(Protocol):

@@ -26,7 +26,6 @@ from services.ingest.formats import (
 )
 from services.ingest.ports import (
     Archived,
-    CpuRunner,
     Problem,
     PushOutcome,
     RawArchive,
@@ -35,6 +34,7 @@ from services.ingest.ports import (
     Unavailable,
 )
 from services.ingest.settings import FeedConfig
+from shared.cpu import CpuRunner
 from shared.events import ArticleIngested
 from shared.hashing import sha256_hex
 

@@ -3,16 +3,14 @@ answers ingest gives on HTTP (the OpenAPI document is generated from them) and i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import ArticleIngested
 from shared.streams import Backlog
-
-T = TypeVar("T")
 
 PROBLEM_BASE = "https://wirepress.dev/problems/"
 MAX_DETAIL_CHARS = 1000
@@ -153,10 +151,3 @@ class ReplayCache(Protocol):
     async def first_seen(self, key: str, ttl_s: int) -> bool:
         """True the first time `key` is offered within `ttl_s` seconds, False after."""
         ...
-
-
-class CpuRunner(Protocol):
-    """Runs a pure CPU-heavy call (`shared.cpu.CpuPool`): off the event loop when its input is
-    large, and stopped with a TimeoutError when it runs past its budget."""
-
-    async def run(self, size: int, function: Callable[..., T], *args: Any) -> T: ...

@@ -27,7 +27,7 @@ from services.render.builder import (
     keep_listings,
     standing_listings,
 )
-from services.render.handlers import handle_enriched
+from services.render.handlers import render_enriched
 from services.render.pages import PageRenderer
 from services.render.settings import RenderSettings
 from services.render.site import HOME, SiteInfo
@@ -166,9 +166,10 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
         due = site_due(runtime.redis)
         runtime.resources.update(site=site, site_due=due)
         alarm = BuildAlarm()
+        cpu = settings.cpu_pool()
 
         async def on_enriched(event: ArticleEnriched) -> Sequence[Output]:
-            return [(RENDERED, handle_enriched(event, renderer))]
+            return [(RENDERED, await render_enriched(event, renderer, cpu))]
 
         async def on_published(event: ArticlePublished) -> Sequence[Output]:
             due_at = await keep_listings(
@@ -220,6 +221,10 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
                 )
             )
         )
-        return None
+
+        async def close() -> None:
+            cpu.close()
+
+        return close
 
     return consumer_app("render", settings, setup, routes=_query_routes)

@@ -16,12 +16,13 @@ from services.render.handlers import handle_enriched
 from services.render.pages import PageRenderer
 from services.render.ports import SiteChange
 from services.render.site import HomeView, SiteInfo
+from shared.errors import PermanentError
 from shared.events import (
     ArticleEnriched,
     ArticlePublished,
     ArticleRendered,
 )
-from shared.html import make_excerpt, sanitize_body, split_blocks
+from shared.html import BodyTooComplex, body_blocks, make_excerpt, sanitize_body, split_blocks
 from shared.models import Article, Author, ListingEntry, RelatedLink, Section, Tag
 
 pytestmark = pytest.mark.unit
@@ -529,3 +530,12 @@ def test_every_demo_story_renders(renderer: PageRenderer) -> None:
             assert 0 < len(rendered.excerpt) <= 200
         else:
             assert rendered.withdrawn and rendered.html is None
+
+
+def test_a_body_past_the_limits_is_a_permanent_error_not_minutes_of_sanitising() -> None:
+    with pytest.raises(BodyTooComplex, match="deep") as caught:
+        body_blocks("<blockquote>" * 150 + "text")
+    assert isinstance(caught.value, PermanentError)
+    assert body_blocks("<blockquote>" * 90 + "text") == [
+        "<blockquote>" * 90 + "text" + "</blockquote>" * 90
+    ]

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 
 from pydantic import ValidationError
 
+from shared.html import body_shape_problem
 from shared.models import Article, Image, PubStatus, Subject
 
 from .errors import InvalidField, MissingField, TooComplex
-from .markup import body_shape_problem, is_blank_html
+from .markup import is_blank_html
 from .timestamps import Stamp
 from .vocab import dedupe_subjects
 

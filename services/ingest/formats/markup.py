@@ -15,9 +15,6 @@ from collections.abc import Callable
 from enum import Enum
 from html.parser import HTMLParser
 
-from lxml import etree
-from lxml import html as lxml_html
-
 VOID_ELEMENTS = frozenset(
     {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param"}
     | {"source", "track", "wbr"}
@@ -164,38 +161,6 @@ def _collect(markup: str) -> _TextCollector:
 def html_to_text(markup: str) -> str:
     """The readable text of an HTML fragment, whitespace collapsed."""
     return " ".join("".join(_collect(markup).parts).split())
-
-
-#: The most elements a story's body may have. A long feature or a results table has a few
-#: thousand; more than this is not a story a reader could read.
-MAX_BODY_ELEMENTS = 25_000
-#: The deepest a body's elements may nest. Real bodies stay under about 20 (a table in a list
-#: in a quote); the sanitiser's cost grows with the square of this.
-MAX_BODY_DEPTH = 100
-
-_START_TAG = re.compile(r"<[A-Za-z]")
-
-
-def body_shape_problem(markup: str) -> str | None:
-    """Why a body is past `MAX_BODY_ELEMENTS` or `MAX_BODY_DEPTH`, or None. Linear in its size:
-    the start tags are counted first, and only a body with more of them than the depth limit
-    is parsed (by libxml2, which itself stops at 255 levels) to measure its nesting."""
-    tags = sum(1 for _ in _START_TAG.finditer(markup))
-    if tags > MAX_BODY_ELEMENTS:
-        return f"body has {tags} elements; at most {MAX_BODY_ELEMENTS} are read"
-    if tags <= MAX_BODY_DEPTH:
-        return None
-    try:
-        root = lxml_html.fragment_fromstring(markup, create_parent="div")
-    except (etree.ParserError, ValueError):
-        return None  # nothing an HTML parser can build a tree from: nothing nests
-    depth = deepest = 0
-    for event, _element in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        deepest = max(deepest, depth)
-    if deepest - 1 > MAX_BODY_DEPTH:  # the parser's own <div> is not the story's
-        return f"body nests {deepest - 1} elements deep; at most {MAX_BODY_DEPTH} are read"
-    return None
 
 
 def is_blank_html(markup: str) -> bool:
