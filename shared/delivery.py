@@ -36,7 +36,7 @@ from redis.asyncio import Redis
 
 from shared.broker import DATA_FIELD, encode_event
 from shared.errors import PermanentError
-from shared.events import Output
+from shared.events import Output, WriteOnAck, emitted
 from shared.settings import ServiceSettings
 from shared.streams import dead_letter, failures_key
 
@@ -48,9 +48,11 @@ Handle = Callable[[Any], Awaitable[Sequence[Output]]]
 # if this XACK acknowledged it, so two copies of one message (a slow replica and the one that
 # reclaimed from it) never both emit. KEYS: the stream, its failures hash, its dead-letter
 # stream, then the output streams. ARGV: group, max length, then per message one of
-#   done <id> <n> (<output key index> <encoded event>)*n | dead <id> <reason> <n> <at> <data>
-#   | fail <id> <reason>
-# Returns the ids this call acknowledged.
+#   done <id> <n> (<output key index> <encoded event>)*n <w> <write>*w
+#   | dead <id> <reason> <n> <at> <data> | fail <id> <reason>
+# where a write (`WriteOnAck`) is <guard key> <guard field> <revision> <c> (<k> <arg>*k)*c.
+# The keys a write names are not declared (fine on one server; a Redis Cluster would need them
+# in one slot with the streams). Returns the ids this call acknowledged.
 _SETTLE = """
 local group, maxlen = ARGV[1], ARGV[2]
 local acked = {}
@@ -60,7 +62,8 @@ while i <= #ARGV do
   if kind == 'done' then
     local n = tonumber(ARGV[i + 2])
     i = i + 3
-    if redis.call('XACK', KEYS[1], group, id) == 1 then
+    local ok = redis.call('XACK', KEYS[1], group, id) == 1
+    if ok then
       for j = 0, n - 1 do
         redis.call('XADD', KEYS[tonumber(ARGV[i + 2 * j])], 'MAXLEN', '~', maxlen, '*',
           '__data__', ARGV[i + 2 * j + 1])
@@ -69,6 +72,20 @@ while i <= #ARGV do
       acked[#acked + 1] = id
     end
     i = i + 2 * n
+    local w = tonumber(ARGV[i])
+    i = i + 1
+    for _ = 1, w do
+      local guard, field, revision = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+      local c = tonumber(ARGV[i + 3])
+      i = i + 4
+      local newer = ok and revision > tonumber(redis.call('HGET', guard, field) or '-1')
+      if newer then redis.call('HSET', guard, field, revision) end
+      for _ = 1, c do
+        local k = tonumber(ARGV[i])
+        if newer then redis.call(unpack(ARGV, i + 1, i + k)) end
+        i = i + k + 1
+      end
+    end
   elseif kind == 'dead' then
     if redis.call('XACK', KEYS[1], group, id) == 1 then
       redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', 'stream', KEYS[1], 'group', group,
@@ -225,11 +242,18 @@ class StreamConsumer:
         output_streams: list[str] = []
         args: list[Any] = [self.group, self.settings.stream_maxlen]
         for delivery in done:
-            args += ["done", delivery.entry_id, len(delivery.outputs)]
-            for stream, event in delivery.outputs:
+            events = emitted(delivery.outputs)
+            writes = [w for w in delivery.outputs if isinstance(w, WriteOnAck)]
+            args += ["done", delivery.entry_id, len(events)]
+            for stream, event in events:
                 if stream not in output_streams:
                     output_streams.append(stream)
                 args += [4 + output_streams.index(stream), await encode_event(event)]
+            args.append(len(writes))
+            for write in writes:
+                args += [write.guard_key, write.guard_field, write.revision, len(write.commands)]
+                for command in write.commands:
+                    args += [len(command), *command]
         for delivery in dead:
             args += ["dead", delivery.entry_id, delivery.error or "", delivery.deliveries,
                      time.time(), delivery.raw]  # fmt: skip

@@ -10,6 +10,8 @@ the AsyncAPI document (`docs/asyncapi.json`) is generated from it and from these
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal, Self
 
@@ -20,7 +22,9 @@ from shared.models import Article, ListingEntry, RelatedLink, Section, Tag
 SCHEMA_VERSION: Literal[1] = 1
 
 _EXAMPLE_TIME = "2026-03-14T09:26:53Z"
-_EXAMPLE_ORDERING = "0000000002.0000000000.0000000000.0000000000|20260314T092653.000000"
+_EXAMPLE_ORDERING = (
+    "0000000002.0000000000.0000000000.0000000000|20260314T092653.000000|000000000003"
+)
 
 
 def _now() -> datetime:
@@ -131,9 +135,16 @@ class ArticleEnriched(Event):
     )
     article: Article = Field(description="The story as stored: the version enriched.")
     ordering: str = Field(
-        description="Sorts the way versions of the story follow each other "
-        "(`shared.models.version_ordering`): an older one never replaces a newer one.",
+        description="Sorts the way decisions about the story follow each other "
+        "(`shared.models.decision_ordering`: its version's ordering, then `revision`): a page "
+        "rendered from an older one never replaces one rendered from a newer one.",
         examples=[_EXAMPLE_ORDERING],
+    )
+    revision: int = Field(
+        default=0,
+        description="The enrichment's revision: higher for every later decision about the "
+        "story's tags and links, a link refresh of the same version included.",
+        examples=[3],
     )
     page_path: str = Field(
         description="The story's page in the site bucket: fixed by its first version.",
@@ -173,7 +184,8 @@ class ArticleRendered(Event):
         examples=["article.rendered"],
     )
     ordering: str = Field(
-        description="The version ordering of the story rendered (see ArticleEnriched).",
+        description="The ordering of the enrichment the page was rendered from (see "
+        "ArticleEnriched).",
         examples=[_EXAMPLE_ORDERING],
     )
     page_path: str = Field(
@@ -321,8 +333,29 @@ class SitePagePublished(Event):
     )
 
 
-#: What a handler emits: an event and the stream it goes on.
-Output = tuple[str, Event]
+@dataclass(frozen=True)
+class WriteOnAck:
+    """Redis commands a handler's adapters want run in the same atomic step as the
+    acknowledgement of the message being handled (`shared.delivery`): if that message is not
+    acknowledged by this copy (it failed, or another replica settled it first), they are not
+    run; and they are run only if `revision` is newer than the one `guard_key`'s
+    `guard_field` holds, which they then set. Enrich keeps a story's links this way, so a retry
+    never finds "unchanged" links it never emitted, and an older decision never undoes a newer
+    one. Not an event: it never leaves Redis."""
+
+    guard_key: str
+    guard_field: str
+    revision: int
+    commands: tuple[tuple[str, ...], ...]
+
+
+#: What a handler emits: an event and the stream it goes on (or writes made as it is acked).
+Output = tuple[str, Event] | WriteOnAck
+
+
+def emitted(outputs: Iterable[Output]) -> list[tuple[str, Event]]:
+    """The events among a handler's outputs."""
+    return [output for output in outputs if not isinstance(output, WriteOnAck)]
 
 
 class SiteRebuildRequested(Event):

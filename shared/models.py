@@ -75,6 +75,13 @@ def version_ordering(version: str, versioncreated: datetime | None) -> str:
     return f"{padded}|{stamp}"
 
 
+def decision_ordering(version_order: str, revision: int) -> str:
+    """What a story's page was rendered from, as a string that sorts the way they follow each
+    other: its version's ordering, then the revision of the enrichment (a link refresh of the
+    same version is a later revision). Orderings from before revisions sort below any with one."""
+    return f"{version_order}|{revision:012d}"
+
+
 _TIME = "2026-03-14T09:26:53Z"
 
 

@@ -28,6 +28,7 @@ from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pi
 from services.enrich.relevance.semantic import SemanticModel
 from shared.duequeue import DueQueue
 from shared.errors import RetryLater
+from shared.events import WriteOnAck
 from shared.locks import redis_lock
 from shared.models import Article, Tag
 from shared.queries import StoryRecord
@@ -112,9 +113,10 @@ class RedisStoryRecords:
     async def load(self, article_id: str) -> StoredStory | None:
         fields = await self.redis.hmget(
             keys.article_key(article_id),
-            ["article", "page_path", "corrected", "pinned", "banned", "tags", "links"],
-        )
-        raw, page_path, corrected, pinned, banned, tags, links = fields
+            ["article", "page_path", "corrected", "pinned", "banned", "tags", "links",
+             keys.LINKS_REVISION],
+        )  # fmt: skip
+        raw, page_path, corrected, pinned, banned, tags, links, revision = fields
         if raw is None or page_path is None:
             return None
         return StoredStory(
@@ -125,6 +127,7 @@ class RedisStoryRecords:
             banned=tuple(json.loads(banned)) if banned else (),
             tags=tuple(Tag.model_validate(t) for t in json.loads(tags)) if tags else None,
             links=tuple(json.loads(links)) if links else (),
+            revision=int(revision or 0),
         )
 
     async def set_overrides(
@@ -212,45 +215,45 @@ class RedisStoryRecords:
         return int(await self.redis.scard(keys.ARTICLE_IDS))
 
 
-# A story's links and the reverse links (which stories link to each target) change together, in
-# one step: two enrichments of one story finishing together (a new version and a refresh) leave
-# the reverse links of whichever wrote last. The linked-by keys are named in the script, not
-# declared (fine on one server; a Redis Cluster would need them in one hash slot).
-_SAVE_ENRICHMENT = """
-local previous = redis.call('HGET', KEYS[1], 'targets')
-redis.call('HSET', KEYS[1], 'targets', ARGV[3], 'links', ARGV[4], 'tags', ARGV[5])
-local old, new = {}, {}
-if previous then for _, t in ipairs(cjson.decode(previous)) do old[t] = true end end
-for _, t in ipairs(cjson.decode(ARGV[3])) do new[t] = true end
-for t in pairs(old) do
-  if not new[t] then redis.call('SREM', ARGV[2] .. t, ARGV[1]) end
-end
-for t in pairs(new) do
-  if not old[t] then redis.call('SADD', ARGV[2] .. t, ARGV[1]) end
-end
-return 1
-"""
-
-
 class RedisLinkGraph:
-    """Which stories link to which (`ports.LinkGraph`)."""
+    """Which stories link to which (`ports.LinkGraph`).
+
+    A story's links, its tags and the reverse links (which stories link to each target) are
+    written as enrich acknowledges the message that decided them, in the same script
+    (`shared.events.WriteOnAck`): a crash before that leaves the old ones, and the retry decides
+    again. Two decisions about one story racing (a new version and a refresh) keep the one with
+    the higher revision; reverse links a lost race leaves behind only cause an extra refresh."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
-        self._save_enrichment = redis.register_script(_SAVE_ENRICHMENT)
 
-    async def save_enrichment(
-        self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
-    ) -> None:
-        await self._save_enrichment(
-            keys=[keys.article_key(source_id)],
-            args=[
-                source_id,
-                keys.LINKED_BY_PREFIX,
-                json.dumps(sorted(set(target_ids))),
-                json.dumps(list(links)),
-                json.dumps([tag.model_dump() for tag in tags]),
-            ],
+    async def next_revision(self, article_id: str) -> int:
+        return int(await self.redis.hincrby(keys.article_key(article_id), "revision", 1))
+
+    async def enrichment_write(
+        self,
+        source_id: str,
+        tags: Sequence[Tag],
+        links: Sequence[str],
+        target_ids: Sequence[str],
+        revision: int,
+    ) -> WriteOnAck:
+        key = keys.article_key(source_id)
+        previous = await self.redis.hget(key, "targets")
+        new = sorted(set(target_ids))
+        gone = sorted(set(json.loads(previous)) - set(new)) if previous else []
+        tags_json = json.dumps([tag.model_dump() for tag in tags])
+        commands: list[tuple[str, ...]] = [
+            ("HSET", key, "targets", json.dumps(new), "links", json.dumps(list(links)),
+             "tags", tags_json),
+            *(("SADD", f"{keys.LINKED_BY_PREFIX}{target}", source_id) for target in new),
+            *(("SREM", f"{keys.LINKED_BY_PREFIX}{target}", source_id) for target in gone),
+        ]  # fmt: skip
+        return WriteOnAck(
+            guard_key=key,
+            guard_field=keys.LINKS_REVISION,
+            revision=revision,
+            commands=tuple(commands),
         )
 
     async def linked_by(self, article_id: str) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from slugify import slugify
 
@@ -26,8 +27,14 @@ from services.enrich.sections import section_for
 from services.enrich.tagging import tag_story
 from services.enrich.text import StoryText, story_text
 from shared.errors import PermanentError
-from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested
-from shared.models import Article, RelatedLink, Tag, article_id_for
+from shared.events import (
+    ArticleEnriched,
+    ArticleIngested,
+    ArticleRepublishRequested,
+    Output,
+    WriteOnAck,
+)
+from shared.models import Article, RelatedLink, Tag, article_id_for, decision_ordering
 from shared.streams import ENRICHED, REPUBLISH
 
 logger = logging.getLogger(__name__)
@@ -90,9 +97,23 @@ async def hold(article: Article, archive: Archive) -> None:
     )
 
 
+@dataclass(frozen=True)
+class Enrichment:
+    """A decision about a story's tags and links: the event that carries it on, and the writes
+    that keep it, made as the message that led to it is acknowledged (none for a rebuild, which
+    decides nothing new)."""
+
+    event: ArticleEnriched
+    write: WriteOnAck | None = None
+
+    def outputs(self, reason: str) -> list[Output]:
+        event = self.event.model_copy(update={"reason": reason})
+        return [(ENRICHED, event), *([self.write] if self.write else [])]
+
+
 async def handle_ingested(
     event: ArticleIngested, archive: Archive, config: EnrichConfig = DEFAULT_CONFIG
-) -> list[tuple[str, ArticleEnriched]]:
+) -> list[Output]:
     article = event.article
     text = await prepared_text(article, config)
     held = is_held(article, config)
@@ -124,12 +145,13 @@ async def publish_story(
     *,
     text: StoryText | None = None,
     reason: str = "ingested",
-) -> list[tuple[str, ArticleEnriched]]:
+) -> list[Output]:
     """A story going out (new, corrected, released from embargo, killed): enriched, and the
     pages it changes scheduled for a refresh."""
     article = stored.article
-    enriched = await enrich(stored, archive, correlation_id, config, text=text)
-    assert enriched is not None
+    enrichment = await enrich(stored, archive, correlation_id, config, text=text)
+    assert enrichment is not None
+    enriched = enrichment.event
     if article.on_site:
         # The stories this one relates to most now have a better link to show: refresh them.
         await archive.refreshes.schedule(strongly_related(enriched), "related-refresh")
@@ -138,7 +160,7 @@ async def publish_story(
         # headline on those pages must follow.
         linking = await archive.links.linked_by(article.article_id)
         await archive.refreshes.schedule(linking, "link-changed")
-    return [(ENRICHED, enriched.model_copy(update={"reason": reason}))]
+    return enrichment.outputs(reason)
 
 
 def strongly_related(enriched: ArticleEnriched, limit: int = 3) -> list[str]:
@@ -152,7 +174,7 @@ def strongly_related(enriched: ArticleEnriched, limit: int = 3) -> list[str]:
 
 async def handle_republish(
     event: ArticleRepublishRequested, archive: Archive, config: EnrichConfig = DEFAULT_CONFIG
-) -> list[tuple[str, ArticleEnriched]]:
+) -> list[Output]:
     """Re-enrich a stored story. Republishing never schedules further refreshes, so one new story
     cannot set off a cascade of republishing across the archive.
 
@@ -179,12 +201,12 @@ async def handle_republish(
         )
     mode = "rebuild" if event.reason == REBUILD_REASON else None
     refresh = event.reason in REFRESH_REASONS
-    enriched = await enrich(
+    enrichment = await enrich(
         stored, archive, event.correlation_id, config, refresh=refresh, mode=mode
     )
-    if enriched is None:
+    if enrichment is None:
         return []
-    return [(ENRICHED, enriched.model_copy(update={"reason": event.reason}))]
+    return enrichment.outputs(event.reason)
 
 
 async def enrich(
@@ -196,12 +218,13 @@ async def enrich(
     refresh: bool = False,
     text: StoryText | None = None,
     mode: str | None = None,
-) -> ArticleEnriched | None:
-    """Tag and link a story. With `refresh`, returns None when its links have not changed; with
-    mode "rebuild", the stored tags and links are used as they are."""
+) -> Enrichment | None:
+    """Tag and link a story. With `refresh`, returns None when its links have not changed since
+    they were last emitted; with mode "rebuild", the stored tags and links are used as they
+    are, at their own revision."""
     article = stored.article
     if mode == "rebuild" and stored.tags is not None:
-        return await _as_stored(stored, archive, correlation_id, config)
+        return Enrichment(await _as_stored(stored, archive, correlation_id, config))
     features = (
         await archive.index.stored_features(article.article_id)
         if refresh and stored.tags is not None and article.on_site
@@ -233,14 +256,20 @@ async def enrich(
         ]
     signature = link_signature(read_also_links, related_links)
     if refresh and signature == stored.links:
+        # Kept only once the decision was emitted: a retry after a crash never lands here.
         return None
-    await archive.links.save_enrichment(
+    revision = await archive.links.next_revision(article.article_id)
+    write = await archive.links.enrichment_write(
         article.article_id,
         tags,
         signature,
         [link.article_id for link in read_also_links + related_links],
+        revision,
     )
-    return _enriched(stored, correlation_id, config, tags, read_also_links, related_links)
+    event = _enriched(
+        stored, correlation_id, config, tags, read_also_links, related_links, revision
+    )
+    return Enrichment(event, write)
 
 
 def _enriched(
@@ -250,13 +279,15 @@ def _enriched(
     tags: Sequence[Tag],
     read_also: Sequence[RelatedLink],
     related: Sequence[RelatedLink],
+    revision: int,
 ) -> ArticleEnriched:
     article = stored.article
     return ArticleEnriched.about(
         article,
         correlation_id=correlation_id,
         article=article,
-        ordering=article.ordering,
+        ordering=decision_ordering(article.ordering, revision),
+        revision=revision,
         page_path=stored.page_path,
         tags=list(tags),
         read_also=list(read_also),
@@ -281,7 +312,9 @@ async def _as_stored(
             continue
         fresh = _link(target, after_paragraph=link.after_paragraph)
         (read_also if link.after_paragraph is not None else related).append(fresh)
-    return _enriched(stored, correlation_id, config, stored.tags or (), read_also, related)
+    return _enriched(
+        stored, correlation_id, config, stored.tags or (), read_also, related, stored.revision
+    )
 
 
 async def _analyse(

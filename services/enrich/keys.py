@@ -15,6 +15,8 @@ INDEX_LOG = "wirepress:enrich:index-log"
 SEMANTIC_MODEL = "wirepress:enrich:semantic-model"
 # Per story, the stories whose pages link to it.
 LINKED_BY_PREFIX = "wirepress:enrich:linked-by:"
+# In a story's hash: the revision of the enrichment whose links, tags and targets it holds.
+LINKS_REVISION = "links_revision"
 # Stories whose links are due a refresh (shared/duequeue.py): article_id -> due time.
 REFRESH_DUE = "wirepress:enrich:refresh-due"
 # Stories under embargo (shared/duequeue.py): article_id -> when the embargo ends.

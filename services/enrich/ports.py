@@ -10,7 +10,7 @@ from typing import Protocol
 
 from services.enrich.relevance import Embedder, LinkPicks, StoryFeatures
 from shared.cpu import CpuRunner, InPlace
-from shared.events import Event
+from shared.events import Event, WriteOnAck
 from shared.models import Article, Tag
 from shared.queries import StoryRecord
 from shared.sections import Sections, load_sections
@@ -38,6 +38,8 @@ class StoredStory:
     # What the last enrichment of this version found: its tags, and its links as a signature.
     tags: tuple[Tag, ...] | None = None
     links: tuple[str, ...] = ()
+    # The revision of that enrichment (`LinkGraph.next_revision`): what it was emitted at.
+    revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,10 +114,21 @@ class LinkIndex(Protocol):
 class LinkGraph(Protocol):
     """Which stories link to which, so a kill or a correction finds every page to fix."""
 
-    async def save_enrichment(
-        self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
-    ) -> None:
-        """Keep a story's tags and link signature, and which stories it links to now."""
+    async def next_revision(self, article_id: str) -> int:
+        """A number higher than any enrichment of this story was given before: pages rendered
+        from a later decision replace those from an earlier one, never the other way round."""
+
+    async def enrichment_write(
+        self,
+        source_id: str,
+        tags: Sequence[Tag],
+        links: Sequence[str],
+        target_ids: Sequence[str],
+        revision: int,
+    ) -> WriteOnAck:
+        """Keeping a story's tags, link signature and the stories it links to (and the reverse
+        links), as writes made when the message that decided them is acknowledged, and only
+        if no later revision was kept first."""
 
     async def linked_by(self, article_id: str) -> list[str]: ...
 

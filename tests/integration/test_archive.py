@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from services.enrich.adapters import (
@@ -21,9 +22,13 @@ from services.enrich.adapters import (
 from services.enrich.handlers import page_path_for
 from services.enrich.keys import REFRESH_DUE, SEMANTIC_FIT_LOCK, article_key
 from services.enrich.relevance import StoryFeatures, features_for, semantic
-from shared.broker import create_redis
+from shared.broker import create_broker, create_redis, ensure_groups
+from shared.delivery import StreamConsumer, _Delivery
+from shared.events import ArticleRepublishRequested, Output, WriteOnAck
 from shared.locks import LOCK_PREFIX
 from shared.models import Article
+from shared.streams import ENRICH, REPUBLISH
+from tests.integration.test_delivery import publish_raw, request
 from tests.stack_settings import StackSettings
 
 pytestmark = pytest.mark.integration
@@ -235,16 +240,59 @@ async def test_one_replica_fits_the_semantic_model_and_every_replica_uses_it(
     await redis.aclose()
 
 
-async def test_reverse_links_follow_the_latest_enrichment(settings: StackSettings) -> None:
+async def settled(settings: StackSettings, redis: Redis, *outputs: list[Output]) -> int:
+    """Each handler's outputs settled by the real delivery layer, as it acknowledges a message
+    of its own (one per output list); how many it acknowledged."""
+    await publish_raw(settings, *(request(f"m{i}") for i in range(len(outputs))))
+    [(_, entries)] = await redis.xreadgroup(ENRICH, "test", {REPUBLISH: ">"})
+    results = iter(outputs)
+
+    async def handle(event: ArticleRepublishRequested) -> list[Output]:
+        return next(results)
+
+    consumer = StreamConsumer(
+        stream=REPUBLISH,
+        group=ENRICH,
+        adapter=TypeAdapter(ArticleRepublishRequested),
+        handle=handle,
+        settings=settings,
+        redis=lambda: redis,
+        broker=create_broker(settings),
+    )
+    for entry_id, fields in entries:
+        await consumer.process(
+            [_Delivery(entry_id=entry_id, raw=fields[b"__data__"])], reclaimed=False
+        )
+    return consumer.handled
+
+
+async def test_reverse_links_follow_the_latest_enrichment_once_it_is_acknowledged(
+    settings: StackSettings,
+) -> None:
     redis = create_redis(settings.redis_url)
-    archive = RedisLinkGraph(redis)
-    await archive.save_enrichment("src", [], ["sig-1"], ["a", "b"])
-    assert await archive.linked_by("a") == ["src"] and await archive.linked_by("b") == ["src"]
-    await archive.save_enrichment("other", [], ["sig"], ["b"])
-    await archive.save_enrichment("src", [], ["sig-2"], ["b", "c"])
-    assert await archive.linked_by("a") == []
-    assert await archive.linked_by("b") == ["other", "src"]
-    assert await archive.linked_by("c") == ["src"]
-    await archive.save_enrichment("src", [], [], [])
-    assert await archive.linked_by("b") == ["other"] and await archive.linked_by("c") == []
+    await ensure_groups(redis)
+    graph = RedisLinkGraph(redis)
+
+    async def decide(source: str, links: list[str], targets: list[str]) -> WriteOnAck:
+        revision = await graph.next_revision(source)
+        return await graph.enrichment_write(source, [], links, targets, revision)
+
+    first = await decide("src", ["sig-1"], ["a", "b"])
+    # Decided, not yet acknowledged: nothing is kept.
+    assert await graph.linked_by("a") == []
+    await settled(settings, redis, [first])
+    assert await graph.linked_by("a") == ["src"] and await graph.linked_by("b") == ["src"]
+    await settled(settings, redis, [await decide("other", ["sig"], ["b"])])
+    newer = await decide("src", ["sig-2"], ["b", "c"])
+    await settled(settings, redis, [newer])
+    assert await graph.linked_by("a") == []
+    assert await graph.linked_by("b") == ["other", "src"]
+    assert await graph.linked_by("c") == ["src"]
+    # An older decision settled late (a retry that lost a race) does not undo a newer one.
+    stale = first
+    await settled(settings, redis, [stale])
+    assert await graph.linked_by("a") == [] and await graph.linked_by("c") == ["src"]
+    assert await redis.hget(article_key("src"), "links") == b'["sig-2"]'
+    await settled(settings, redis, [await decide("src", [], [])])
+    assert await graph.linked_by("b") == ["other"] and await graph.linked_by("c") == []
     await redis.aclose()

@@ -88,7 +88,8 @@ def test_wirepress_tag_gives_the_tags_the_service_gives(
     # The service: the story as ingest reads the file, enriched by enrich's own handler.
     [parsed] = parse_payload(path.read_bytes(), "application/json")
     event = ArticleIngested.about(parsed.article, article=parsed.article)
-    [(_, enriched)] = asyncio.run(handle_ingested(event, MemoryArchive().ports))
+    archive = MemoryArchive()
+    [(_, enriched)] = archive.settle(asyncio.run(handle_ingested(event, archive.ports)))
     code, out, err = run(capsys, "tag", str(path))
     assert code == 0, err
     assert json.loads(out) == [tag.model_dump(mode="json") for tag in enriched.tags]

@@ -22,7 +22,15 @@ from services.enrich.handlers import (
 from services.enrich.ports import Archive, EnrichConfig, LinkTarget, Recorded, StoredStory
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
 from shared.errors import PermanentError
-from shared.events import ArticleEnriched, ArticleIngested, ArticleRepublishRequested, Event
+from shared.events import (
+    ArticleEnriched,
+    ArticleIngested,
+    ArticleRepublishRequested,
+    Event,
+    Output,
+    WriteOnAck,
+    emitted,
+)
 from shared.models import Article, RelatedLink, Tag
 from shared.queries import StoryRecord
 from shared.streams import REPUBLISH
@@ -54,6 +62,11 @@ class MemoryArchive:
     analysed: int = 0
     held: set[str] = field(default_factory=set)
     releases: dict[str, float] = field(default_factory=dict)
+    revisions: dict[str, int] = field(default_factory=dict)
+    acked: dict[str, int] = field(default_factory=dict)
+    pending: dict[tuple[str, int], tuple[list[str], tuple[Tag, ...], tuple[str, ...]]] = field(
+        default_factory=dict
+    )
 
     async def record(
         self, article: Article, page_path: str, excerpt: str, *, held: bool = False
@@ -76,7 +89,10 @@ class MemoryArchive:
         article, path, corrected = self.stories[article_id]
         pinned, banned = self.overrides.get(article_id, ([], []))
         tags, links = self.saved.get(article_id, (None, ()))
-        return StoredStory(article, path, corrected, tuple(pinned), tuple(banned), tags, links)
+        return StoredStory(
+            article, path, corrected, tuple(pinned), tuple(banned), tags, links,
+            self.acked.get(article_id, 0),
+        )  # fmt: skip
 
     async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None:
         self.overrides[article_id] = (pinned, banned)
@@ -114,11 +130,33 @@ class MemoryArchive:
     async def stored_features(self, article_id: str) -> StoryFeatures | None:
         return self.features.get(article_id)
 
-    async def save_enrichment(
-        self, source_id: str, tags: Sequence[Tag], links: Sequence[str], target_ids: Sequence[str]
-    ) -> None:
-        self.links[source_id] = list(target_ids)
-        self.saved[source_id] = (tuple(tags), tuple(links))
+    async def next_revision(self, article_id: str) -> int:
+        self.revisions[article_id] = self.revisions.get(article_id, 0) + 1
+        return self.revisions[article_id]
+
+    async def enrichment_write(
+        self,
+        source_id: str,
+        tags: Sequence[Tag],
+        links: Sequence[str],
+        target_ids: Sequence[str],
+        revision: int,
+    ) -> WriteOnAck:
+        self.pending[(source_id, revision)] = (list(target_ids), tuple(tags), tuple(links))
+        return WriteOnAck(guard_key=source_id, guard_field="", revision=revision, commands=())
+
+    def settle(self, outputs: Sequence[Output]) -> list[Any]:
+        """What the delivery layer does as it acknowledges a message: the writes kept (if no
+        later revision was), the events returned."""
+        for write in outputs:
+            if isinstance(write, WriteOnAck) and write.revision > self.acked.get(
+                write.guard_key, 0
+            ):
+                self.acked[write.guard_key] = write.revision
+                targets, tags, links = self.pending.pop((write.guard_key, write.revision))
+                self.links[write.guard_key] = targets
+                self.saved[write.guard_key] = (tags, links)
+        return emitted(outputs)
 
     async def linked_by(self, article_id: str) -> list[str]:
         return sorted(s for s, targets in self.links.items() if article_id in targets)
@@ -197,7 +235,7 @@ async def ingest(archive: MemoryArchive, story: Article) -> list[ArticleEnriched
     event = ArticleIngested(
         article_id=story.article_id, guid=story.guid, version=story.version, article=story
     )
-    return [enriched for _, enriched in await handle_ingested(event, archive.ports)]
+    return [enriched for _, enriched in archive.settle(await handle_ingested(event, archive.ports))]
 
 
 async def seed(archive: MemoryArchive) -> dict[str, Article]:
@@ -271,7 +309,7 @@ async def test_republish_applies_editor_pins_and_bans_and_never_cascades() -> No
     request = ArticleRepublishRequested(
         article_id=war1, guid="urn:war1", version="1", pin=[kenya], ban=[war2]
     )
-    [(_, enriched)] = await handle_republish(request, archive.ports)
+    [(_, enriched)] = archive.settle(await handle_republish(request, archive.ports))
     ids = [link.article_id for link in enriched.read_also + enriched.related]
     assert kenya in ids and war2 not in ids
     assert len(archive.refreshes) == before
@@ -295,11 +333,11 @@ async def test_a_refresh_reuses_the_analysis_and_publishes_only_when_links_chang
         )
 
     # war2 and war3 arrived after war1: its links change, and its page is published again.
-    [(_, enriched)] = await handle_republish(refresh(), archive.ports)
+    [(_, enriched)] = archive.settle(await handle_republish(refresh(), archive.ports))
     assert enriched.read_also or enriched.related
     assert archive.analysed == analysed, "a refresh must not re-tag or re-index the story"
     # Nothing new since: the same links, so nothing to publish.
-    assert await handle_republish(refresh(), archive.ports) == []
+    assert archive.settle(await handle_republish(refresh(), archive.ports)) == []
 
 
 async def test_due_refreshes_become_republish_requests_unless_the_pipeline_is_behind() -> None:
@@ -344,7 +382,7 @@ def at(moment: datetime) -> EnrichConfig:
 
 async def ingest_at(archive: MemoryArchive, story: Article, moment: datetime) -> list[Any]:
     event = ArticleIngested.about(story, article=story)
-    return await handle_ingested(event, archive.ports, at(moment))
+    return archive.settle(await handle_ingested(event, archive.ports, at(moment)))
 
 
 def lift(story: Article) -> ArticleRepublishRequested:
@@ -373,10 +411,15 @@ async def test_an_embargoed_story_is_held_out_of_everything_until_its_time() -> 
     assert archive.releases == {held.article_id: NOON.timestamp()}
     # Asked for early (an editor's republish, a refresh): still nothing.
     early = ArticleRepublishRequested.about(held)
-    assert await handle_republish(early, archive.ports, at(NOON - timedelta(minutes=1))) == []
+    assert (
+        archive.settle(
+            await handle_republish(early, archive.ports, at(NOON - timedelta(minutes=1)))
+        )
+        == []
+    )
     # Its time: out as a new story, indexed, linking and linked.
     archive.releases.clear()
-    [(_, enriched)] = await handle_republish(lift(held), archive.ports, at(NOON))
+    [(_, enriched)] = archive.settle(await handle_republish(lift(held), archive.ports, at(NOON)))
     assert enriched.reason == RELEASE_REASON and enriched.article.guid == "urn:held"
     assert enriched.read_also or enriched.related
     assert held.article_id in archive.index_
@@ -392,14 +435,14 @@ async def test_a_correction_can_move_an_embargo_and_a_kill_before_it_means_never
     moved = article("urn:moved", "Kursk talks", WAR, version="2", day=20, embargoed=later)
     assert await ingest_at(archive, moved, NOON - timedelta(hours=1)) == []
     # The first embargo's release comes and finds the story held longer: nothing goes out.
-    assert await handle_republish(lift(first), archive.ports, at(NOON)) == []
+    assert archive.settle(await handle_republish(lift(first), archive.ports, at(NOON))) == []
     assert archive.releases[first.article_id] <= later.timestamp()
 
     killed = article("urn:moved", "(killed)", [], version="3", day=20, pubstatus="canceled")
     [(_, kill)] = await ingest_at(archive, killed, NOON + timedelta(hours=1))
     assert not kill.article.on_site
     # The release at the moved time finds a kill: a take-down, never the story.
-    [(_, after)] = await handle_republish(lift(moved), archive.ports, at(later))
+    [(_, after)] = archive.settle(await handle_republish(lift(moved), archive.ports, at(later)))
     assert not after.article.on_site and after.read_also == [] and after.related == []
 
 
@@ -407,10 +450,12 @@ async def test_a_rebuild_uses_the_stored_tags_and_links_without_ranking_again() 
     archive = MemoryArchive()
     stories = await seed(archive)
     war1 = stories["war1"]
-    [(_, before)] = await handle_republish(ArticleRepublishRequested.about(war1), archive.ports)
+    [(_, before)] = archive.settle(
+        await handle_republish(ArticleRepublishRequested.about(war1), archive.ports)
+    )
     analysed = archive.analysed
     rebuild = ArticleRepublishRequested.about(war1, reason=REBUILD_REASON)
-    [(_, rebuilt)] = await handle_republish(rebuild, archive.ports)
+    [(_, rebuilt)] = archive.settle(await handle_republish(rebuild, archive.ports))
     assert archive.analysed == analysed, "no re-tagging, no re-indexing"
     assert rebuilt.reason == REBUILD_REASON
     assert rebuilt.tags == before.tags and rebuilt.section == before.section
@@ -433,3 +478,29 @@ def test_a_link_signature_reads_back_even_with_a_bar_in_the_headline() -> None:
         "2026/08/x/index.html",
         2,
     )
+
+
+async def test_every_decision_about_a_story_is_a_later_revision_kept_only_once_emitted() -> None:
+    """A link refresh of the same version renders from a later ordering than the version's
+    first enrichment, so publish never lets the earlier one overwrite it; and a refresh whose
+    message was not acknowledged (enrich killed before it settled) is decided and emitted again
+    by its retry, never found "unchanged" against links that were saved but never emitted."""
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    war1 = stories["war1"]
+    refresh = ArticleRepublishRequested(
+        article_id=war1.article_id, guid="urn:war1", version="1", reason="related-refresh"
+    )
+    lost = await handle_republish(refresh, archive.ports)  # never settled: a crash
+    [(_, retried)] = archive.settle(await handle_republish(refresh, archive.ports))
+    [(_, first)] = emitted(lost)
+    assert isinstance(first, ArticleEnriched) and isinstance(retried, ArticleEnriched)
+    assert first.related == retried.related
+    assert war1.ordering < first.ordering < retried.ordering
+    assert retried.revision == first.revision + 1
+    # The lost decision's writes can no longer undo the retried one's.
+    archive.settle(lost)
+    stored = await archive.load(war1.article_id)
+    assert stored is not None and stored.revision == retried.revision
+    # Now it was emitted: the same links again are "unchanged".
+    assert archive.settle(await handle_republish(refresh, archive.ports)) == []

@@ -15,7 +15,7 @@ from services.publish.handlers import handle_article, handle_site_page
 from services.publish.ports import PageState, PublishConfig, StaleView
 from shared.events import ArticlePublished, ArticleRendered, SitePageRendered
 from shared.hashing import sha256_hex
-from shared.models import ListingEntry, version_ordering
+from shared.models import ListingEntry, decision_ordering, version_ordering
 from shared.streams import PUBLISHED, SITE_PUBLISHED
 
 pytestmark = pytest.mark.unit
@@ -131,6 +131,25 @@ async def test_same_version_with_new_links_is_rewritten() -> None:
     bucket, ledger = MemoryBucket(), MemoryLedger()
     await publish(rendered("1"), bucket, ledger)
     assert await publish(rendered("1", "<p>page with a new link</p>"), bucket, ledger) == "written"
+
+
+def revised(revision: int, html: str) -> ArticleRendered:
+    """Version 1 rendered from enrichment `revision` (a link refresh is a later revision)."""
+    event = rendered("1", html)
+    return event.model_copy(update={"ordering": decision_ordering(event.ordering, revision)})
+
+
+async def test_an_older_render_of_the_same_version_never_overwrites_a_newer_one() -> None:
+    """A retried render from an earlier link decision of the same version (20 of 21,267 pages
+    kept older links than enrich decided when only the version was compared)."""
+    bucket, ledger = MemoryBucket(), MemoryLedger()
+    await publish(revised(2, "<p>links of revision 2</p>"), bucket, ledger)
+    assert await publish(revised(1, "<p>links of revision 1</p>"), bucket, ledger) == "stale"
+    assert bucket.pages["2026/08/story-a1/index.html"][0] == b"<p>links of revision 2</p>"
+    assert await publish(revised(3, "<p>links of revision 3</p>"), bucket, ledger) == "written"
+    # A page written before revisions existed is replaced by any revision of its version.
+    assert decision_ordering(rendered("1").ordering, 0) > rendered("1").ordering
+    assert decision_ordering(rendered("1").ordering, 10**6) < rendered("2").ordering
 
 
 async def test_an_older_version_never_overwrites_a_newer_one() -> None:
