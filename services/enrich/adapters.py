@@ -35,8 +35,6 @@ from shared.queries import StoryRecord
 
 logger = logging.getLogger(__name__)
 
-# Longer than the slowest fit (~2.4 s at 100k stories): a crashed fitter blocks others this long.
-SEMANTIC_FIT_LOCK_MS = 600_000
 INDEX_LOG_MAXLEN = 1_000_000
 COMPACT_MIN_STALE = 1000
 REFRESH_LEASE_S = 60.0
@@ -494,9 +492,7 @@ class SemanticRefitter:
         if not shared.refit_due(now):
             return None
         try:
-            async with redis_lock(
-                self.redis, keys.SEMANTIC_FIT_LOCK, ttl_ms=SEMANTIC_FIT_LOCK_MS, wait_s=0.0
-            ):
+            async with redis_lock(self.redis, keys.SEMANTIC_FIT_LOCK, wait_s=0.0):
                 await shared.sync()  # another replica may have fitted one since
                 if not shared.refit_due(now):
                     return None
