@@ -168,7 +168,7 @@ class Site:
                 [(_, outcome)] = await handle_site_page(event, self.store, self.ledger, CONFIG)
                 self.totals.outcomes[f"site:{outcome.outcome}"] += 1
                 if outcome.outcome == "written":
-                    self.totals.bytes_written += len(event.html.encode())
+                    self.totals.bytes_written += len(event.page())
                     self.totals.kinds_written[page_kind(event.page_path)] += 1
 
     async def _emit(self, stream: str, events: Sequence[Event]) -> None:
@@ -184,8 +184,7 @@ class Site:
         for story in stories:
             rendered = handle_enriched(enriched(story), self.renderer)
             [(_, outcome)] = await handle_article(rendered, self.store, self.ledger, CONFIG)
-            if rendered.html:
-                self.totals.bytes_written += len(rendered.html.encode())
+            self.totals.bytes_written += len(rendered.page() or b"")
             self.totals.outcomes[f"article:{outcome.outcome}"] += 1
             await keep_listings(outcome, self.site, now=datetime.now(UTC), debounce_s=0)
         while await build_due(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import gzip
 import json
 from contextlib import AbstractAsyncContextManager
 
@@ -12,6 +11,7 @@ from redis.asyncio import Redis
 
 from services.publish import keys
 from services.publish.ports import PageState, StaleView
+from shared.events import gzip_page
 from shared.hashing import sha256_hex
 from shared.locks import redis_lock
 from shared.storage import SHA_META, VERSION_META, PreconditionFailed, Storage
@@ -20,13 +20,14 @@ from shared.storage import SHA_META, VERSION_META, PreconditionFailed, Storage
 GZIP_MIN_BYTES = 1024
 
 
-def compressed(page: bytes) -> tuple[bytes, str | None]:
+def compressed(page: bytes, gzipped: bytes | None = None) -> tuple[bytes, str | None]:
     """The page as stored: gzip-compressed when that saves at least a tenth of its bytes (an
     article page of ~20 KB becomes ~5 KB), else as it is. Deterministic (no timestamp in the
-    gzip header), so the same page is the same object."""
+    gzip header), so the same page is the same object; `gzipped`, when the page travelled
+    compressed, is those same bytes, and not made again."""
     if len(page) < GZIP_MIN_BYTES:
         return page, None
-    packed = gzip.compress(page, compresslevel=6, mtime=0)
+    packed = gzipped if gzipped is not None else gzip_page(page)
     return (packed, "gzip") if len(packed) <= 0.9 * len(page) else (page, None)
 
 
@@ -69,8 +70,10 @@ class S3PageStore:
         expected: PageState | None,
         cache_control: str,
         content_type: str = "text/html; charset=utf-8",
+        *,
+        gzipped: bytes | None = None,
     ) -> None:
-        body, encoding = compressed(html)
+        body, encoding = compressed(html, gzipped)
         try:
             etag = await asyncio.to_thread(
                 self.storage.put_page,

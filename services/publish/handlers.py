@@ -58,7 +58,7 @@ async def _with_fresh_view(path: str, store: PageStore, attempt: Callable[[], Aw
 async def _apply(
     event: ArticleRendered, store: PageStore, ledger: Ledger, config: PublishConfig
 ) -> Outcome:
-    html = None if event.withdrawn or event.html is None else event.html.encode("utf-8")
+    html = event.page()
     tombstone = await ledger.tombstone(event.article_id)
     # A take-down at the tombstone's own ordering is a retry of one that may have failed half-way:
     # it is done again, not skipped.
@@ -78,7 +78,14 @@ async def _apply(
         return "withdrawn"
     if current is not None and current.sha256 == sha256_hex(html):
         return "unchanged"
-    await store.put(event.page_path, html, event.ordering, current, config.page_cache_control)
+    await store.put(
+        event.page_path,
+        html,
+        event.ordering,
+        current,
+        config.page_cache_control,
+        gzipped=event.gzipped(),
+    )
     return "written"
 
 
@@ -134,7 +141,7 @@ async def _apply_site_page(
         await store.delete(event.page_path)
         await ledger.set_tombstone(event.article_id, event.ordering)
         return "withdrawn"
-    html = event.html.encode("utf-8")
+    html = event.page()
     if current is not None and current.sha256 == sha256_hex(html):
         return "unchanged"
     await store.put(
@@ -144,5 +151,6 @@ async def _apply_site_page(
         current,
         config.site_cache_control,
         event.content_type,
+        gzipped=event.gzipped(),
     )
     return "written"

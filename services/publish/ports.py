@@ -38,9 +38,12 @@ class PageStore(Protocol):
         expected: PageState | None,
         cache_control: str,
         content_type: str = "text/html; charset=utf-8",
+        *,
+        gzipped: bytes | None = None,
     ) -> None:
         """Write only if the page is still `expected` (None: only if there is no page); raise
-        StaleView if it is not."""
+        StaleView if it is not. `gzipped`: the page as `shared.events.gzip_page` compressed it
+        already, stored as it is where compression pays."""
 
     async def delete(self, path: str) -> None: ...
 

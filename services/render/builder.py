@@ -38,7 +38,7 @@ from services.render.site import (
     section_listing,
     tag_listing,
 )
-from shared.events import ArticlePublished, SitePageRendered
+from shared.events import ArticlePublished, SitePageRendered, pack_page
 from shared.models import ListingEntry, Section, utc
 from shared.streams import RENDERED
 
@@ -187,7 +187,10 @@ def _event(page: RenderedPage | Withdrawn, generation: int) -> SitePageRendered:
     if isinstance(page, Withdrawn):
         return SitePageRendered(**common, withdrawn=True)
     return SitePageRendered(
-        **common, html=page.text, content_type=page.content_type, lists=list(page.lists)
+        **common,
+        html_gzip=pack_page(page.text),
+        content_type=page.content_type,
+        lists=list(page.lists),
     )
 
 

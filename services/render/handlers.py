@@ -12,7 +12,7 @@ from typing import Any
 
 from services.render.pages import PageRenderer, authors_of
 from shared.cpu import CpuRunner
-from shared.events import ArticleEnriched, ArticleRendered
+from shared.events import ArticleEnriched, ArticleRendered, pack_page
 from shared.html import body_blocks, excerpt_of
 from shared.models import ListingEntry
 
@@ -54,7 +54,7 @@ def handle_enriched(
     listing = listing_entry(event, blocks)
     return ArticleRendered(
         **common,
-        html=renderer.render_article(event, blocks),
+        html_gzip=pack_page(renderer.render_article(event, blocks)),
         withdrawn=False,
         excerpt=listing.excerpt,
         listing=listing,

@@ -82,7 +82,7 @@ class Built:
         return {e.page_path for e in self.events if e.withdrawn}
 
     def page(self, path: str) -> str:
-        return self.event(path).html
+        return self.event(path).page().decode()
 
     def event(self, path: str) -> SitePageRendered:
         return next(e for e in reversed(self.events) if e.page_path == path)

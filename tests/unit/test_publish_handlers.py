@@ -46,7 +46,10 @@ class MemoryBucket:
         expected: PageState | None,
         cache_control: str,
         content_type: str = "text/html; charset=utf-8",
+        *,
+        gzipped: bytes | None = None,
     ) -> None:
+        assert gzipped is None or gzip.decompress(gzipped) == html
         assert (await self.head(path)) == expected, "compare-and-set must name what it read"
         self.pages[path] = (html, ordering)
         self.cache_control[path] = cache_control
@@ -217,10 +220,14 @@ class BucketWithStaleBelief(MemoryBucket):
         expected: PageState | None,
         cache_control: str,
         content_type: str = "text/html; charset=utf-8",
+        *,
+        gzipped: bytes | None = None,
     ) -> None:
         if expected != await MemoryBucket.head(self, path):
             raise StaleView(path)
-        await super().put(path, html, ordering, expected, cache_control, content_type)
+        await super().put(
+            path, html, ordering, expected, cache_control, content_type, gzipped=gzipped
+        )
 
 
 async def test_a_stale_view_of_the_bucket_is_corrected_and_never_overwrites_a_newer_page() -> None:
