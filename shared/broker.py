@@ -9,8 +9,12 @@ from collections.abc import Iterable
 from faststream.redis import RedisBroker
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 from pydantic import BaseModel
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from shared.settings import ServiceSettings
 from shared.streams import CONSUMER_GROUPS
@@ -33,8 +37,32 @@ def create_broker(settings: ServiceSettings) -> RedisBroker:
     )
 
 
-def create_redis(redis_url: str) -> Redis:
-    return Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=3)
+#: Connections one process may open to Redis; past it, a command waits for a free one.
+DEFAULT_MAX_CONNECTIONS = 256
+
+
+def create_redis(
+    redis_url: str,
+    *,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    pool_timeout_s: float = 5.0,
+) -> Redis:
+    """A client on a bounded, blocking pool: at `max_connections` a command waits up to
+    `pool_timeout_s` for a connection rather than failing at once (redis-py's default pool
+    answered 200 concurrent feeds with "Too many connections" at 100). A connection broken by
+    a Redis restart is retried on a fresh one with backoff, and idle ones are checked before
+    use, so the first commands after a restart do not fail for nothing."""
+    pool = BlockingConnectionPool.from_url(
+        redis_url,
+        max_connections=max_connections,
+        timeout=pool_timeout_s,
+        socket_timeout=10,
+        socket_connect_timeout=3,
+        health_check_interval=15,
+        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=4),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
+    )
+    return Redis.from_pool(pool)
 
 
 async def ensure_groups(client: Redis) -> None:

@@ -154,7 +154,7 @@ def consumer_app(
         name=name,
         settings=settings,
         broker=create_broker(settings),
-        redis=create_redis(settings.redis_url),
+        redis=create_redis(settings.redis_url, max_connections=settings.redis_max_connections),
     )
 
     @contextlib.asynccontextmanager

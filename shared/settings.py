@@ -30,6 +30,8 @@ class ServiceSettings(BaseSettings):
     wirepress_env: Literal["dev", "production"] = "production"
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # Connections this process may hold open to Redis; past it, commands wait their turn.
+    redis_max_connections: int = Field(default=256, ge=4)
 
     # Consumer services answer /healthz and their queries here (ingest answers on its own port).
     health_host: str = "127.0.0.1"

@@ -59,7 +59,7 @@ class Running:
 @contextlib.asynccontextmanager
 async def running_acceptor(settings: IngestSettings) -> AsyncIterator[Running]:
     """An Acceptor on live connections, closed on exit: the service's and replay's."""
-    redis = create_redis(settings.redis_url)
+    redis = create_redis(settings.redis_url, max_connections=settings.redis_max_connections)
     storage = Storage(settings)
     archive = S3RawArchive(storage)
     emitter = RedisEmitter(redis, stream_maxlen=settings.stream_maxlen)

@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -679,3 +680,21 @@ async def test_large_payloads_are_read_off_the_event_loop_within_a_time_budget(
     assert [e.guid for e in ingested(r)] == ["urn:test:a", "urn:test:b", "urn:test:slow"]
     [read] = [e for e in ingested(r) if e.guid == "urn:test:slow"]
     assert read.article.body_html.count("<p>") == 20_000
+
+
+async def test_many_feeds_at_once_wait_for_a_redis_connection_instead_of_failing(
+    settings: StackSettings, r: redis.Redis
+) -> None:
+    """At 200 concurrent feeds redis-py's default pool (100, failing past it) answered 503
+    "event store does not answer: Too many connections" although Redis was fine. The pool is
+    bounded by settings and blocking: here 200 pushes share 8 connections."""
+    small = settings.model_copy(update={"redis_max_connections": 8})
+    async with running(small) as client:
+        answers = await asyncio.gather(
+            *(
+                client.post("/v1/stories", content=story(f"urn:test:many-{i}"), headers=bearer())
+                for i in range(200)
+            )
+        )
+    assert Counter(a.status_code for a in answers) == {202: 200}
+    assert len(ingested(r)) == 200
