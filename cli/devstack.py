@@ -86,8 +86,10 @@ def start_valkey(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[
             str(data_dir),
             "--appendonly",
             "yes",
+            # Every write fsynced before it is answered: a 202 survives a crash of the host
+            # (`make bench-durability`: 0.56 ms a push with WAITAOF, 0.21 ms unsynced).
             "--appendfsync",
-            "everysec",
+            "always",
             "--save",
             "",
             "--protected-mode",

@@ -63,9 +63,10 @@ return emitted
 class RedisEmitter:
     """Puts accepted stories on the ingested stream, once per guid+version."""
 
-    def __init__(self, redis: Redis, *, stream_maxlen: int) -> None:
+    def __init__(self, redis: Redis, *, stream_maxlen: int, wait_aof_ms: int | None = None) -> None:
         self.redis = redis
         self.stream_maxlen = stream_maxlen
+        self.wait_aof_ms = wait_aof_ms
         self._emit_script = redis.register_script(_EMIT_NEW_VERSIONS)
         self._backlog: Backlog | None = None
         self._backlog_read_at = float("-inf")
@@ -89,13 +90,28 @@ class RedisEmitter:
         args: list[Any] = [self.stream_maxlen]
         for event in events:
             args += [event.version, event.raw_key or "", await encode_event(event)]
+        script_keys = [INGESTED, *(keys.versions_key(e.article_id) for e in events)]
         try:
-            emitted = await self._emit_script(
-                keys=[INGESTED, *(keys.versions_key(e.article_id) for e in events)], args=args
-            )
+            if self.wait_aof_ms is None:
+                emitted = await self._emit_script(keys=script_keys, args=args)
+            else:
+                emitted = await self._emit_durably(script_keys, args, self.wait_aof_ms)
         except (RedisError, OSError) as exc:
             raise Unavailable(str(exc)) from exc
         return [bool(flag) for flag in emitted]
+
+    async def _emit_durably(self, script_keys: list[str], args: list[Any], wait_ms: int) -> Any:
+        # WAITAOF answers for the writes of its own connection: one pipeline, one connection.
+        async with self.redis.pipeline(transaction=False) as pipe:
+            await self._emit_script(keys=script_keys, args=args, client=pipe)
+            pipe.execute_command("WAITAOF", 1, 0, wait_ms)
+            emitted, (fsynced_locally, _replicas) = await pipe.execute()
+        if not fsynced_locally:
+            raise Unavailable(
+                f"the event store did not write the story to its append-only file within "
+                f"{wait_ms} ms"
+            )
+        return emitted
 
 
 class S3RawArchive:

@@ -62,7 +62,11 @@ async def running_acceptor(settings: IngestSettings) -> AsyncIterator[Running]:
     redis = create_redis(settings.redis_url, max_connections=settings.redis_max_connections)
     storage = Storage(settings)
     archive = S3RawArchive(storage)
-    emitter = RedisEmitter(redis, stream_maxlen=settings.stream_maxlen)
+    emitter = RedisEmitter(
+        redis,
+        stream_maxlen=settings.stream_maxlen,
+        wait_aof_ms=settings.ingest_wait_aof_ms or None,
+    )
     cpu = settings.cpu_pool()
     acceptor = Acceptor(
         settings.require_feeds(), archive, emitter, max_lag=settings.ingest_max_lag, cpu=cpu

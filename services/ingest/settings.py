@@ -71,6 +71,11 @@ class IngestSettings(ServiceSettings, StorageSettings):
     # cannot be replayed later, and identical ones are remembered for this long.
     ingest_signature_skew_s: int = Field(default=300, ge=1, le=3600)
     ingest_max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1)
+    # A 202 is answered once Redis has fsynced the story's stream entry to its append-only file
+    # (WAITAOF), waiting up to this long; 503 if it has not. With `appendfsync everysec` a
+    # crash of the Redis host could otherwise lose the last second of acknowledged stories.
+    # 0: answer once the entry is written (a Redis without an append-only file).
+    ingest_wait_aof_ms: int = Field(default=1500, ge=0)
 
     @field_validator("ingest_feeds", mode="before")
     @classmethod

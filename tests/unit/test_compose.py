@@ -149,7 +149,7 @@ def test_redis_keeps_an_append_only_file(services: dict[str, dict[str, Any]]) ->
     assert redis["image"].split(":")[0] in {"valkey/valkey", "redis"}
     args = _command(redis)
     assert "--appendonly" in args and args[args.index("--appendonly") + 1] == "yes"
-    assert "--appendfsync" in args and args[args.index("--appendfsync") + 1] == "everysec"
+    assert "--appendfsync" in args and args[args.index("--appendfsync") + 1] == "always"
     assert any(str(volume).endswith(":/data") for volume in redis.get("volumes", []))
 
 
