@@ -92,6 +92,11 @@ def start_valkey(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[
             "always",
             "--save",
             "",
+            # Bounded, and never evicting: ingest answers 503 past 85% of it.
+            "--maxmemory",
+            os.environ.get("VALKEY_MAXMEMORY", "1gb"),
+            "--maxmemory-policy",
+            "noeviction",
             "--protected-mode",
             "yes",
         ],

@@ -70,6 +70,11 @@ async def collect_status(settings: ToolSettings) -> dict[str, Any]:
     report: dict[str, Any] = {}
     try:
         report["streams"] = await stream_status(redis)
+        memory = await redis.info("memory")
+        report["event_store"] = {
+            "used_bytes": int(memory["used_memory"]),
+            "max_bytes": int(memory.get("maxmemory") or 0),
+        }
         try:
             report["related_index"] = (await enrich.index()).model_dump(mode="json")
         except ServiceUnreachable as exc:
@@ -106,9 +111,25 @@ def format_status(report: dict[str, Any]) -> str:
                 f"{group['consumers']:>9}"
             )
     lines.append("")
+    lines += _memory_lines(report.get("event_store") or {})
     lines += _index_lines(report.get("related_index") or {})
     lines += _listing_lines(report.get("listing") or {})
     return "\n".join(lines)
+
+
+#: `wirepress status` warns past this share of Redis's maxmemory (ingest refuses at 85%).
+MEMORY_WARNING = 0.7
+
+
+def _memory_lines(store: dict[str, Any]) -> list[str]:
+    used, limit = store.get("used_bytes", 0), store.get("max_bytes", 0)
+    if not limit:
+        return [f"event store: {used / 2**20:.0f} MB used, NO maxmemory set (unbounded)"]
+    share = used / limit
+    line = f"event store: {used / 2**20:.0f} MB of {limit / 2**20:.0f} MB ({share:.0%})"
+    if share >= MEMORY_WARNING:
+        line += " - WARNING: feeds get 503s from 85%; find what is not being acknowledged"
+    return [line]
 
 
 def _index_lines(index: dict[str, Any]) -> list[str]:

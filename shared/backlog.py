@@ -17,6 +17,7 @@ entries:
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
@@ -55,6 +56,39 @@ async def stream_backlogs(redis: Redis, streams: Sequence[str] | None = None) ->
             unread = int(lag) if lag is not None else int(await redis.xlen(stream))
             out.append(Backlog(unread + int(group.get("pending") or 0), stream, name))
     return out
+
+
+def _entry_id(value: object) -> tuple[int, int]:
+    ms, _, seq = _name(value).partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def trim_acknowledged(
+    redis: Redis, stream: str, *, retain_s: float, now: float | None = None
+) -> int:
+    """Drop the entries of `stream` that every one of its groups has acknowledged and that are
+    older than `retain_s` (kept that long for the tools that read what just happened); how many
+    went. An entry still unread or pending in any group is never dropped, whatever the stream's
+    length: trimming at a fixed length alone either drops unread entries or keeps gigabytes of
+    page HTML no one will read again. A stream with no group is left alone."""
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:
+        return 0
+    if not groups:
+        return 0
+    floors = []
+    for group in groups:
+        if int(group.get("pending") or 0):
+            summary = await redis.xpending(stream, _name(group["name"]))
+            floors.append(_entry_id(summary["min"]))
+        else:
+            ms, seq = _entry_id(group["last-delivered-id"])
+            floors.append((ms, seq + 1))
+    moment = time.time() if now is None else now
+    floors.append((int((moment - retain_s) * 1000), 0))
+    ms, seq = min(floors)
+    return int(await redis.xtrim(stream, minid=f"{ms}-{seq}", approximate=False))
 
 
 async def group_backlog(redis: Redis, stream: str, group: str) -> int:

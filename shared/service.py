@@ -18,11 +18,13 @@ from typing import Any
 from faststream.redis import RedisBroker
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from shared.backlog import trim_acknowledged
 from shared.broker import create_broker, create_redis, ensure_groups, publish_events
 from shared.delivery import StreamConsumer
 from shared.events import Event
@@ -71,6 +73,24 @@ class Runtime:
         return all(c.alive() for c in self.consumers) and all(
             not task.done() for task in self.background
         )
+
+
+async def _trim_loop(runtime: Runtime) -> None:
+    """Keep the streams this service consumes down to what is unread, pending or recent."""
+    settings = runtime.settings
+    streams = sorted({consumer.stream for consumer in runtime.consumers})
+    while not runtime.stopping.is_set():
+        await asyncio.sleep(settings.stream_trim_every_s)
+        for stream in streams:
+            try:
+                dropped = await trim_acknowledged(
+                    runtime.redis, stream, retain_s=settings.stream_retain_s
+                )
+            except (RedisError, OSError) as exc:
+                logger.warning("could not trim %s (will try again): %s", stream, exc)
+                continue
+            if dropped:
+                logger.debug("trimmed %s acknowledged entries from %s", dropped, stream)
 
 
 async def _leave_groups(runtime: Runtime) -> None:
@@ -162,6 +182,7 @@ def consumer_app(
         # Idempotent: a service started before `wirepress init` still reads from the start.
         await ensure_groups(runtime.redis)
         close = await setup(runtime)
+        runtime.background.append(asyncio.create_task(_trim_loop(runtime)))
         await runtime.broker.start()
         logger.info("%s started as consumer %s", name, settings.consumer_name)
         try:

@@ -47,6 +47,10 @@ class ServiceSettings(BaseSettings):
     # After this many deliveries a message goes to the dead-letter stream.
     max_deliveries: int = Field(default=5, ge=1)
     stream_maxlen: int = Field(default=100_000, ge=1)
+    # Entries every group has acknowledged are dropped from the streams a service consumes once
+    # they are this old (shared.backlog.trim_acknowledged), checked every `stream_trim_every_s`.
+    stream_retain_s: float = Field(default=300.0, ge=0)
+    stream_trim_every_s: float = Field(default=10.0, gt=0)
     # Ingest answers 503, and republishing and link refreshes wait, once any stage is more than
     # this many entries behind on its stream, so trimming at `stream_maxlen` never drops an
     # unread story (shared/backlog.py).

@@ -70,6 +70,8 @@ class RedisEmitter:
         self._emit_script = redis.register_script(_EMIT_NEW_VERSIONS)
         self._backlog: Backlog | None = None
         self._backlog_read_at = float("-inf")
+        self._memory: float | None = None
+        self._memory_read_at = float("-inf")
 
     async def backlog(self) -> Backlog | None:
         """The stage furthest behind (unread plus pending entries) on the streams stories pass
@@ -82,6 +84,19 @@ class RedisEmitter:
                 raise Unavailable(str(exc)) from exc
             self._backlog_read_at = now
         return self._backlog
+
+    async def memory_use(self) -> float | None:
+        """used_memory / maxmemory from INFO, read at most once a second."""
+        now = time.monotonic()
+        if now - self._memory_read_at > LAG_CACHE_S:
+            try:
+                info = await self.redis.info("memory")
+            except (RedisError, OSError) as exc:
+                raise Unavailable(str(exc)) from exc
+            limit = int(info.get("maxmemory") or 0)
+            self._memory = int(info["used_memory"]) / limit if limit else None
+            self._memory_read_at = now
+        return self._memory
 
     async def emit(self, events: Sequence[ArticleIngested]) -> list[bool]:
         """The duplicate checks and the emits of one payload run as one script in Redis: a

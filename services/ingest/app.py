@@ -69,7 +69,12 @@ async def running_acceptor(settings: IngestSettings) -> AsyncIterator[Running]:
     )
     cpu = settings.cpu_pool()
     acceptor = Acceptor(
-        settings.require_feeds(), archive, emitter, max_lag=settings.ingest_max_lag, cpu=cpu
+        settings.require_feeds(),
+        archive,
+        emitter,
+        max_lag=settings.ingest_max_lag,
+        cpu=cpu,
+        max_memory_use=settings.ingest_max_memory_use,
     )
     try:
         yield Running(acceptor, archive, redis)

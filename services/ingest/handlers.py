@@ -187,23 +187,35 @@ class Acceptor:
         *,
         max_lag: int,
         cpu: CpuRunner,
+        max_memory_use: float = 0.85,
     ) -> None:
         self.archive_store = archive
         self.emitter = emitter
         self.cpu = cpu
         self.max_lag = max_lag
+        self.max_memory_use = max_memory_use
         self._feeds = {f.name: f for f in feeds}
 
     async def check_capacity(self) -> None:
-        """Refuse work (503) while Redis is unreachable or any stage lags too far behind."""
+        """Refuse work (503) while Redis is unreachable, any stage lags too far behind, or the
+        event store is nearly full (past `max_memory_use` of its maxmemory: at the limit it
+        would refuse writes mid-pipeline, so feeds are slowed down before that)."""
         try:
             backlog = await self.emitter.backlog()
+            memory = await self.emitter.memory_use()
         except Unavailable as exc:
             logger.warning("event store unreachable, answering 503: %s", exc)
             raise unavailable("the event store does not answer; retry shortly") from exc
         if backlog is not None and backlog.entries > self.max_lag:
             logger.warning("%s: answering 503", backlog)
             raise unavailable("the pipeline is behind; retry shortly", "Pipeline busy", "busy")
+        if memory is not None and memory > self.max_memory_use:
+            logger.warning("event store %.0f%% full: answering 503", 100 * memory)
+            raise unavailable(
+                f"the event store is {100 * memory:.0f}% full; retry shortly",
+                "Event store nearly full",
+                "busy",
+            )
 
     async def archive(
         self, body: bytes, content_type: str | None, feed: FeedConfig, correlation_id: str

@@ -144,6 +144,9 @@ class StoryEmitter(Protocol):
         """The stage furthest behind on the streams stories pass through (Unavailable when
         Redis does not answer)."""
 
+    async def memory_use(self) -> float | None:
+        """How full the event store is, as a share of its `maxmemory` (None: no limit set)."""
+
 
 class ReplayCache(Protocol):
     """Remembers signatures already accepted (Redis SET NX EX in the app)."""

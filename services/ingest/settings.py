@@ -76,6 +76,9 @@ class IngestSettings(ServiceSettings, StorageSettings):
     # crash of the Redis host could otherwise lose the last second of acknowledged stories.
     # 0: answer once the entry is written (a Redis without an append-only file).
     ingest_wait_aof_ms: int = Field(default=1500, ge=0)
+    # Feeds get 503s once Redis uses more than this share of its `maxmemory` (with
+    # `noeviction` it would refuse the pipeline's own writes at the limit).
+    ingest_max_memory_use: float = Field(default=0.85, gt=0, le=1)
 
     @field_validator("ingest_feeds", mode="before")
     @classmethod

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 
 from cli.editors import send_requests
 from cli.ops import list_dead, requeue
-from shared.backlog import wait_for_capacity
+from shared.backlog import trim_acknowledged, wait_for_capacity
 from shared.broker import create_broker, create_redis, ensure_groups
 from shared.delivery import StreamConsumer, _Delivery
 from shared.errors import PermanentError
@@ -258,3 +258,35 @@ async def test_bulk_republishing_waits_while_a_stage_is_behind(settings: StackSe
     finally:
         await broker.stop()
         await redis.aclose()
+
+
+async def test_streams_are_trimmed_to_what_some_group_has_not_acknowledged(
+    settings: StackSettings,
+) -> None:
+    """The rendered stream held 1.7 GB for 73k entries: every page ever rendered, acknowledged
+    long before. What every group has acknowledged goes (once older than the retention); what
+    any group has not read, or holds pending, stays."""
+    redis = create_redis(settings.redis_url)
+    stream = "test:trimmed"
+    ids = [await redis.xadd(stream, {"n": str(i)}) for i in range(10)]
+    await redis.xgroup_create(stream, "fast", id="0")
+    await redis.xgroup_create(stream, "slow", id="0")
+    await redis.xreadgroup("fast", "c", {stream: ">"}, count=10)
+    await redis.xack(stream, "fast", *ids)
+    # "slow" has read six: acknowledged the first three, holds 4-6 pending, has not read 7-10.
+    await redis.xreadgroup("slow", "c", {stream: ">"}, count=6)
+    await redis.xack(stream, "slow", *ids[:3])
+    assert await trim_acknowledged(redis, stream, retain_s=3600) == 0  # all recent
+    assert await trim_acknowledged(redis, stream, retain_s=0) == 3
+    assert [entry_id for entry_id, _ in await redis.xrange(stream)] == ids[3:]
+    await redis.xack(stream, "slow", *ids[3:6])
+    assert await trim_acknowledged(redis, stream, retain_s=0) == 3
+    [(_, unread)] = await redis.xreadgroup("slow", "c", {stream: ">"})
+    assert [entry_id for entry_id, _ in unread] == ids[6:]
+    await redis.xack(stream, "slow", *ids[6:])
+    assert await trim_acknowledged(redis, stream, retain_s=0) == 4
+    assert await redis.xlen(stream) == 0
+    # The groups' lag stays known: backpressure still reads it.
+    assert all(group["lag"] == 0 for group in await redis.xinfo_groups(stream))
+    assert await trim_acknowledged(redis, "test:no-such-stream", retain_s=0) == 0
+    await redis.aclose()

@@ -724,3 +724,23 @@ async def test_a_202_waits_for_the_story_to_be_in_the_append_only_file(
         assert answer.status_code == 202
     finally:
         r.config_set("appendonly", "yes")
+
+
+async def test_feeds_are_slowed_down_before_the_event_store_is_full(
+    settings: StackSettings, r: redis.Redis
+) -> None:
+    """Valkey reached 2.7 GB with no maxmemory set. With one set and `noeviction`, writes fail
+    at the limit, mid-pipeline; ingest answers 503 with Retry-After once it is 85% used."""
+    used = int(r.info("memory")["used_memory"])
+    previous = r.config_get("maxmemory")["maxmemory"]
+    r.config_set("maxmemory", str(int(used * 1.05)))
+    try:
+        async with running(settings) as client:
+            refused = await client.post("/v1/stories", content=story(), headers=bearer())
+        body = assert_problem(refused, 503)
+        assert "full" in body["detail"] and refused.headers["retry-after"]
+    finally:
+        r.config_set("maxmemory", previous)
+    async with running(settings) as client:
+        accepted = await client.post("/v1/stories", content=story(), headers=bearer())
+    assert accepted.status_code == 202

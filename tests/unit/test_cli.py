@@ -12,6 +12,7 @@ import pytest
 
 from cli import feed as push
 from cli import main as cli
+from cli.ops import format_status
 from services.enrich.handlers import handle_ingested
 from services.ingest.handlers import parse_payload
 from shared.events import ArticleIngested
@@ -146,3 +147,15 @@ def test_push_client_classifies_and_retries_503(tmp_path: Path) -> None:
     assert calls.count("c.xml") == 2
     assert results[3].raw_key == "raw/x" and "Unknown format" in results[3].detail
     assert push.summary(results) == {"accepted": 2, "duplicate": 1, "rejected": 1}
+
+
+def test_status_says_how_full_the_event_store_is_and_warns_before_feeds_are_refused() -> None:
+    def report(used: int, limit: int) -> str:
+        return format_status(
+            {"streams": [], "event_store": {"used_bytes": used, "max_bytes": limit}}
+        )
+
+    assert "(50%)" in report(512 * 2**20, 1024 * 2**20)
+    assert "WARNING" not in report(512 * 2**20, 1024 * 2**20)
+    assert "WARNING" in report(800 * 2**20, 1024 * 2**20)
+    assert "NO maxmemory" in report(10 * 2**20, 0)

@@ -150,6 +150,9 @@ def test_redis_keeps_an_append_only_file(services: dict[str, dict[str, Any]]) ->
     args = _command(redis)
     assert "--appendonly" in args and args[args.index("--appendonly") + 1] == "yes"
     assert "--appendfsync" in args and args[args.index("--appendfsync") + 1] == "always"
+    # Bounded, never evicting a stream entry (ingest slows feeds down at 85% of it).
+    assert "--maxmemory" in args and args[args.index("--maxmemory") + 1]
+    assert args[args.index("--maxmemory-policy") + 1] == "noeviction"
     assert any(str(volume).endswith(":/data") for volume in redis.get("volumes", []))
 
 
