@@ -176,14 +176,23 @@ class Storage:
 
     def archive_raw(
         self, key: str, body: bytes, content_type: str, metadata: dict[str, str]
-    ) -> None:
-        self.client.put_object(
-            Bucket=self.settings.archive_bucket,
-            Key=key,
-            Body=body,
-            ContentType=content_type or "application/octet-stream",
-            Metadata=metadata,
-        )
+    ) -> bool:
+        """Archive a payload under `key` unless an object is there already (keys name their
+        content, so it is the same payload); True if this call wrote it."""
+        try:
+            self.client.put_object(
+                Bucket=self.settings.archive_bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type or "application/octet-stream",
+                Metadata=metadata,
+                IfNoneMatch="*",
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                return False
+            raise
+        return True
 
     def get_raw(self, key: str) -> tuple[bytes, str, dict[str, str]]:
         obj = self.client.get_object(Bucket=self.settings.archive_bucket, Key=key)

@@ -93,10 +93,11 @@ def metadata_value(value: str, limit: int = 256) -> str:
     return value.encode("ascii", "backslashreplace").decode("ascii")[:limit]
 
 
-def raw_key_for(received_at: datetime, payload: bytes) -> str:
-    """Where a pushed payload is archived: by day, then time, content hash and a unique suffix."""
-    digest = sha256_hex(payload)[:16]
-    return f"raw/{received_at:%Y/%m/%d}/{received_at:%H%M%S}-{digest}-{uuid.uuid4().hex[:8]}"
+def raw_key_for(received_at: datetime, payload: bytes, feed: str) -> str:
+    """Where a pushed payload is archived: by day, feed and content hash. The same bytes from
+    the same feed on the same day are one object, however often they are pushed (a feed that
+    re-sends, a replayed Superdesk push, which carries no timestamp to refuse it by)."""
+    return f"raw/{received_at:%Y/%m/%d}/{feed}/{sha256_hex(payload)[:32]}"
 
 
 # Media types that may carry a wire story. Anything else (image/png, text/html, a PDF) is still
@@ -222,7 +223,7 @@ class Acceptor:
     ) -> Archived:
         """Archive the raw payload (before it is parsed: rejected payloads are kept too)."""
         received_at = datetime.now(UTC)
-        raw_key = raw_key_for(received_at, body)
+        raw_key = raw_key_for(received_at, body, feed.name)
         metadata = {
             META_FEED: feed.name,
             META_CONTENT_TYPE: metadata_value(content_type or ""),
