@@ -73,35 +73,36 @@ def _spawn(
         )
 
 
+def valkey_args(port: int, data_dir: Path) -> list[str]:
+    return [
+        valkey_binary(),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir),
+        "--appendonly",
+        "yes",
+        # Every write fsynced before it is answered: a 202 survives a crash of the host
+        # (`make bench-durability`: 0.56 ms a push with WAITAOF, 0.21 ms unsynced).
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+        # Bounded, and never evicting: ingest answers 503 past 85% of it.
+        "--maxmemory",
+        os.environ.get("VALKEY_MAXMEMORY", "1gb"),
+        "--maxmemory-policy",
+        "noeviction",
+        "--protected-mode",
+        "yes",
+    ]
+
+
 def start_valkey(port: int, data_dir: Path, log_file: Path) -> subprocess.Popen[bytes]:
     data_dir.mkdir(parents=True, exist_ok=True)
-    proc = _spawn(
-        [
-            valkey_binary(),
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--dir",
-            str(data_dir),
-            "--appendonly",
-            "yes",
-            # Every write fsynced before it is answered: a 202 survives a crash of the host
-            # (`make bench-durability`: 0.56 ms a push with WAITAOF, 0.21 ms unsynced).
-            "--appendfsync",
-            "always",
-            "--save",
-            "",
-            # Bounded, and never evicting: ingest answers 503 past 85% of it.
-            "--maxmemory",
-            os.environ.get("VALKEY_MAXMEMORY", "1gb"),
-            "--maxmemory-policy",
-            "noeviction",
-            "--protected-mode",
-            "yes",
-        ],
-        log_file,
-    )
+    proc = _spawn(valkey_args(port, data_dir), log_file)
     wait_until(lambda: port_open(port), 20, "valkey-server", proc)
     return proc
 

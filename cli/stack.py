@@ -1,8 +1,9 @@
 """The whole stack on one machine without Docker, for `make up` / `make down` / `make run`.
 
 Valkey and SeaweedFS run from their wheels with data under `var/`; the four services run as
-separate processes. `var/stack.env` tells other tools where everything is. Both `up` and `down`
-are safe to repeat.
+separate processes, all of them under supervisord (`cli.supervise`), which restarts whatever
+dies. `var/stack.env` tells other tools where everything is, health ports included. `up`
+brings back only what is missing, and both `up` and `down` are safe to repeat.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import asyncio
 import json
 import os
 import secrets
-import subprocess
+import sys
 from pathlib import Path
 
 from cli import devstack
 from cli.editors import request_republish
 from cli.serve import initialise
 from cli.settings import ToolSettings
+from cli.supervise import STORES, Program, Supervisor
 
+REPO = Path(__file__).resolve().parents[1]
 SITE_BUCKET = ToolSettings.model_fields["site_bucket"].default
 ARCHIVE_BUCKET = ToolSettings.model_fields["archive_bucket"].default
 PREFERRED = {
@@ -74,20 +77,71 @@ def _pick(preferred: int, previous: str | None) -> int:
     return devstack.free_port()
 
 
-def status(root: Path) -> int:
+def _supervisor(root: Path) -> Supervisor:
     paths = _paths(root)
-    pids = json.loads(paths["pids"].read_text()) if paths["pids"].exists() else {}
-    if not pids:
+    return Supervisor(run_dir=paths["pids"].parent, log_dir=paths["log"])
+
+
+def _programs(paths: dict[str, Path], env: dict[str, str], ports: dict[str, int]) -> list[Program]:
+    programs = [
+        Program("valkey", devstack.valkey_args(ports["redis"], paths["redis"]), 10, True, {}),
+        Program(
+            "seaweedfs",
+            devstack.seaweed_args(ports["s3"], paths["s3"]),
+            20,
+            True,
+            {},
+            directory=paths["s3"],
+        ),
+    ]
+    for name in devstack.SERVICES:
+        programs.append(
+            Program(
+                name,
+                [sys.executable, "-m", f"services.{name}"],
+                30,
+                False,  # started once the stores answer and the buckets exist
+                # On top of supervisord's own environment, which it had from `stack up`.
+                {
+                    **env,
+                    "HEALTH_PORT": str(ports[name]),
+                    "CONSUMER_NAME": f"{name}-local",
+                },
+                directory=REPO,
+            )
+        )
+    return programs
+
+
+def _write_pids(root: Path, supervisor: Supervisor) -> dict[str, int]:
+    pids = {name: pid for name, (_, pid) in supervisor.states().items() if pid}
+    _paths(root)["pids"].write_text(json.dumps(pids))
+    return pids
+
+
+def status(root: Path) -> int:
+    supervisor = _supervisor(root)
+    if not supervisor.running():
         print("stack is down")
         return 1
-    down = [name for name, pid in pids.items() if not _alive(pid)]
-    for name, pid in pids.items():
-        print(f"{name:<8} pid {pid:<8} {'up' if _alive(pid) else 'DOWN'}")
-    return 1 if down else 0
+    states = supervisor.states()
+    env = read_env(_paths(root)["env"])
+    for name, (state, pid) in states.items():
+        where = ""
+        if name in devstack.SERVICES:
+            port = env.get("INGEST_PORT") if name == "ingest" else env.get(f"{name.upper()}_PORT")
+            where = f"  health http://127.0.0.1:{port}/healthz"
+        print(f"{name:<10} {state:<9} pid {pid or '-':<8}{where}")
+    return 0 if all(state == "RUNNING" for state, _ in states.values()) else 1
 
 
 def up(root: Path) -> int:
+    """The whole stack, or (when some of it is running) only what is missing."""
     paths = _paths(root)
+    supervisor = _supervisor(root)
+    if supervisor.running():
+        return _complete(root, supervisor)
+    _stop_unsupervised(paths)
     # Data from before this layout (a var/ with a Valkey directory but no layout mark).
     old_data = paths["redis"].is_dir() and any(paths["redis"].iterdir())
     layout = (
@@ -97,25 +151,86 @@ def up(root: Path) -> int:
         paths[key].mkdir(parents=True, exist_ok=True)
     paths["pids"].parent.mkdir(parents=True, exist_ok=True)
     previous = read_env(paths["env"])
-    pids: dict[str, int] = json.loads(paths["pids"].read_text()) if paths["pids"].exists() else {}
-    if pids and all(_alive(pid) for pid in pids.values()):
-        print(f"stack already up; site at {previous.get('SITE_URL', '?')}/index.html")
-        return 0
-    if pids:
-        down(root)
-
     ports = {
         name: _pick(preferred, previous.get(f"{name.upper()}_PORT"))
         for name, preferred in PREFERRED.items()
     }
+    env = _stack_env(ports, previous)
+    paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    supervisor.write_config(_programs(paths, env, ports))
+    try:
+        supervisor.start_daemon()
+        devstack.wait_until(lambda: devstack.port_open(ports["redis"]), 30, "valkey-server")
+        devstack.wait_until(lambda: devstack.s3_ready(ports["s3"]), 60, "SeaweedFS S3")
+        settings = ToolSettings.model_validate(
+            {k.lower(): v for k, v in env.items() if k.lower() in ToolSettings.model_fields}
+        )
+        initialise(settings)
+        supervisor.start(*devstack.SERVICES)
+        _wait_healthy(env)
+    except Exception as exc:
+        print(f"stack failed to start: {exc}; logs in {paths['log']}")
+        supervisor.shutdown()
+        return 1
+    _write_pids(root, supervisor)
+    if 0 < layout < DATA_LAYOUT:
+        count, _ = asyncio.run(request_republish(settings, None))
+        print(f"data from an older layout: republishing its {count} stories once, to list them")
+    paths["layout"].write_text(str(DATA_LAYOUT))
+    _print_where(paths, env)
+    return 0
+
+
+def _complete(root: Path, supervisor: Supervisor) -> int:
+    """supervisord is up: start whatever of the stack is not running (it restarts what dies on
+    its own; this is for what was stopped, or gave up after repeated crashes)."""
+    paths = _paths(root)
+    env = read_env(paths["env"])
+    missing = [n for n, (state, _) in supervisor.states().items() if state != "RUNNING"]
+    if missing:
+        print(f"starting {', '.join(missing)}")
+        stores = [n for n in STORES if n in missing]
+        if stores:
+            supervisor.start(*stores)
+        supervisor.start(*[n for n in missing if n not in STORES])
+    try:
+        _wait_healthy(env)
+    except TimeoutError as exc:
+        print(f"stack not healthy: {exc}; logs in {paths['log']}")
+        return 1
+    _write_pids(root, supervisor)
+    if not missing:
+        print(f"stack already up; site at {env.get('SITE_URL', '?')}/index.html")
+    else:
+        _print_where(paths, env)
+    return 0
+
+
+def _wait_healthy(env: dict[str, str]) -> None:
+    for name in devstack.SERVICES:
+        port = int(env["INGEST_PORT"] if name == "ingest" else env[f"{name.upper()}_PORT"])
+        devstack.wait_until(lambda p=port: devstack.healthy(p), 60, name)
+
+
+def _print_where(paths: dict[str, Path], env: dict[str, str]) -> None:
+    print(f"stack up: ingest {env['INGEST_URL']}, site {env['SITE_URL']}/index.html")
+    for name in devstack.SERVICES:
+        port = env["INGEST_PORT"] if name == "ingest" else env[f"{name.upper()}_PORT"]
+        print(f"  {name:<8} health http://127.0.0.1:{port}/healthz")
+    print(f"settings for other tools: source {paths['env']}")
+    print("processes are kept running by supervisord: wirepress stack status")
+
+
+def _stack_env(ports: dict[str, int], previous: dict[str, str]) -> dict[str, str]:
     redis_port, s3_port, ingest_port = ports["redis"], ports["s3"], ports["ingest"]
     # A random token per machine, kept with the stack's data: local, but never a guessable default.
     token = previous.get("INGEST_TOKEN") or secrets.token_urlsafe(24)
-    env = {
+    return {
         "WIREPRESS_ENV": "dev",
         "REDIS_PORT": str(redis_port),
         "S3_PORT": str(s3_port),
         "INGEST_PORT": str(ingest_port),
+        # The consumers' health (and query) ports.
         **{f"{name.upper()}_PORT": str(ports[name]) for name in ("enrich", "render", "publish")},
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
         "S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
@@ -132,59 +247,27 @@ def up(root: Path) -> int:
         "RELATED_REFRESH_DELAY_S": os.environ.get("RELATED_REFRESH_DELAY_S", "3"),
     }
 
-    started: dict[str, subprocess.Popen[bytes]] = {}
-    try:
-        started["valkey"] = devstack.start_valkey(
-            redis_port, paths["redis"], paths["log"] / "valkey.log"
-        )
-        started["seaweedfs"] = devstack.start_seaweed(
-            s3_port, paths["s3"], paths["log"] / "seaweedfs.log"
-        )
-        settings = ToolSettings.model_validate(
-            {k.lower(): v for k, v in env.items() if k.lower() in ToolSettings.model_fields}
-        )
-        initialise(settings)
-        health: dict[str, int] = {}
-        for name in devstack.SERVICES:
-            port = ports[name]
-            health[name] = port
-            started[name] = devstack.start_service(
-                name,
-                {**env, "HEALTH_PORT": str(port), "CONSUMER_NAME": f"{name}-local"},
-                paths["log"] / f"{name}.log",
-            )
-        for name in devstack.SERVICES:
-            devstack.wait_until(lambda p=health[name]: devstack.healthy(p), 60, name, started[name])
-    except Exception as exc:
-        print(f"stack failed to start: {exc}; logs in {paths['log']}")
-        # Our own children: stopped and reaped here (down() would wait on their zombies).
-        for proc in reversed(list(started.values())):
-            devstack.stop(proc)
-        return 1
-    paths["pids"].write_text(json.dumps({name: proc.pid for name, proc in started.items()}))
-    paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
-    if 0 < layout < DATA_LAYOUT:
-        count, _ = asyncio.run(request_republish(settings, None))
-        print(f"data from an older layout: republishing its {count} stories once, to list them")
-    paths["layout"].write_text(str(DATA_LAYOUT))
-    print(f"stack up: ingest {env['INGEST_URL']}, site {env['SITE_URL']}/index.html")
-    print(f"settings for other tools: source {paths['env']}")
-    return 0
+
+def _stop_unsupervised(paths: dict[str, Path]) -> None:
+    """A stack started before supervisord ran it (pids.json, no supervisord): stopped first."""
+    if not paths["pids"].exists():
+        return
+    pids: dict[str, int] = json.loads(paths["pids"].read_text())
+    order = [n for n in devstack.SERVICES if n in pids] + [n for n in STORES[::-1] if n in pids]
+    for name in order:
+        if _alive(pids[name]):
+            devstack.stop_pid(pids[name], timeout=20)
+    paths["pids"].unlink()
 
 
 def down(root: Path) -> int:
     paths = _paths(root)
-    if not paths["pids"].exists():
+    supervisor = _supervisor(root)
+    if not supervisor.running() and not paths["pids"].exists():
         print("stack is down")
         return 0
-    pids: dict[str, int] = json.loads(paths["pids"].read_text())
-    # Services first, so they drain their work while Redis and S3 still answer.
-    order = [n for n in devstack.SERVICES if n in pids] + [
-        n for n in ("seaweedfs", "valkey") if n in pids
-    ]
-    for name in order:
-        devstack.stop_pid(pids[name], timeout=20)
-    paths["pids"].unlink()
+    supervisor.shutdown()
+    _stop_unsupervised(paths)
     print("stack down (data kept in var/)")
     return 0
 

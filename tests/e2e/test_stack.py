@@ -6,8 +6,10 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -99,3 +101,57 @@ def test_stack_up_is_idempotent_publishes_a_story_and_down_stops_everything(tmp_
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
     assert wirepress("stack", "down", "--root", str(tmp_path)).returncode == 0
+
+
+def test_a_killed_process_comes_back_on_its_own_and_up_starts_only_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    """`stack up` with one dead process once restarted the whole stack, servers included (101 s
+    once); nothing restarted a crashed service at all."""
+    first = wirepress("stack", "up", "--root", str(tmp_path))
+    pids_file = tmp_path / "var" / "run" / "pids.json"
+    last: dict[str, int] = {}
+    try:
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "health http://127.0.0.1:" in first.stdout
+        env = read_env(tmp_path / "var" / "stack.env")
+        for name in ("ENRICH_PORT", "RENDER_PORT", "PUBLISH_PORT", "INGEST_PORT"):
+            assert env[name].isdigit()
+        pids = json.loads(pids_file.read_text())
+        # kill -9 of a service and of Valkey: supervisord brings both back by itself.
+        os.kill(pids["render"], signal.SIGKILL)
+        os.kill(pids["valkey"], signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = wirepress("stack", "status", "--root", str(tmp_path))
+            if status.returncode == 0:
+                break
+            time.sleep(1)
+        assert status.returncode == 0, status.stdout
+        again = wirepress("stack", "up", "--root", str(tmp_path))
+        assert again.returncode == 0 and "already up" in again.stdout, again.stdout
+        restarted = json.loads(pids_file.read_text())
+        assert restarted["render"] != pids["render"] and restarted["valkey"] != pids["valkey"]
+        assert restarted["ingest"] == pids["ingest"] and restarted["seaweedfs"] == pids["seaweedfs"]
+        # A process stopped for good (as after repeated crashes): `up` starts only it.
+        ctl = [sys.executable, "-m", "supervisor.supervisorctl"]
+        conf = str(tmp_path / "var" / "run" / "supervisord.conf")
+        subprocess.run([*ctl, "-c", conf, "stop", "publish"], check=True, capture_output=True)
+        assert wirepress("stack", "status", "--root", str(tmp_path)).returncode == 1
+        mended = wirepress("stack", "up", "--root", str(tmp_path))
+        assert mended.returncode == 0 and "starting publish" in mended.stdout, mended.stdout
+        after = json.loads(pids_file.read_text())
+        assert after["publish"] != restarted["publish"]
+        assert {k: v for k, v in after.items() if k != "publish"} == {
+            k: v for k, v in restarted.items() if k != "publish"
+        }
+        story = ROOT / "demo" / "stories" / "01-ukraine-kursk-offensive.json"
+        pushed = wirepress("push", str(story), "--wait", "--timeout", "60", env=env)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        last = after
+    finally:
+        assert wirepress("stack", "down", "--root", str(tmp_path)).returncode == 0
+    assert len(last) == 6
+    for pid in last.values():
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
