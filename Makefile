@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SOURCES := shared services cli tests bench
 
 .PHONY: install site-tools lock run up down status push test test-unit test-integration test-e2e lint format \
-	docs bench bench-site bench-enrich bench-tagging bench-durability clean
+	docs bench bench-site bench-enrich bench-tagging bench-durability chaos clean
 
 # Every machine installs the same versions: requirements/dev.lock pins each package with its
 # hashes (pip-tools; `make lock` writes it from pyproject.toml), and pip refuses anything else.
@@ -110,6 +110,11 @@ $(EMB_VENV)/.installed: pyproject.toml
 bench-enrich: $(STAMP) $(EMB_VENV)/.installed
 	$(BIN)/python -m bench.enrich --out bench/results/enrich.json \
 	  --embeddings var/bench/reuters-minilm.npz --embedder-python $(EMB_VENV)/bin/python
+
+## Faults under load: kill -9 of every process, Valkey and SeaweedFS killed, SeaweedFS frozen
+## 20 s, a poison story; every accepted story checked in the bucket. bench/results/chaos.json.
+chaos: $(STAMP)
+	$(BIN)/python -m bench.chaos --out bench/results/chaos.json
 
 ## What a durable 202 costs: the emit with and without fsync; bench/results/durability.json.
 bench-durability: $(STAMP)

@@ -50,7 +50,8 @@ Handle = Callable[[Any], Awaitable[Sequence[Output]]]
 # stream, then the output streams. ARGV: group, max length, then per message one of
 #   done <id> <n> (<output key index> <encoded event>)*n <w> <write>*w
 #   | dead <id> <reason> <n> <at> <data> | fail <id> <reason>
-# where a write (`WriteOnAck`) is <guard key> <guard field> <revision> <c> (<k> <arg>*k)*c.
+# where a write (`WriteOnAck`) is <guard key> <guard field> <revision> <c> (<k> <arg>*k)*c
+# <a> (<key> <field> <value>)*a <redo queue> <redo member> (the queue "" for none).
 # The keys a write names are not declared (fine on one server; a Redis Cluster would need them
 # in one slot with the streams). Returns the ids this call acknowledged.
 _SETTLE = """
@@ -85,6 +86,20 @@ while i <= #ARGV do
         if newer then redis.call(unpack(ARGV, i + 1, i + k)) end
         i = i + k + 1
       end
+      local a = tonumber(ARGV[i])
+      local broken = false
+      for j = 0, a - 1 do
+        local at = i + 1 + 3 * j
+        if newer and redis.call('HGET', ARGV[at], ARGV[at + 1]) ~= ARGV[at + 2] then
+          broken = true
+        end
+      end
+      i = i + 1 + 3 * a
+      if broken and ARGV[i] ~= '' then
+        local now = redis.call('TIME')
+        redis.call('ZADD', ARGV[i], 'LT', tonumber(now[1]) + tonumber(now[2]) / 1e6, ARGV[i + 1])
+      end
+      i = i + 2
     end
   elseif kind == 'dead' then
     if redis.call('XACK', KEYS[1], group, id) == 1 then
@@ -254,6 +269,10 @@ class StreamConsumer:
                 args += [write.guard_key, write.guard_field, write.revision, len(write.commands)]
                 for command in write.commands:
                     args += [len(command), *command]
+                args.append(len(write.assumptions))
+                for assumption in write.assumptions:
+                    args += list(assumption)
+                args += list(write.redo or ("", ""))
         for delivery in dead:
             args += ["dead", delivery.entry_id, delivery.error or "", delivery.deliveries,
                      time.time(), delivery.raw]  # fmt: skip

@@ -398,6 +398,11 @@ class WriteOnAck:
     guard_field: str
     revision: int
     commands: tuple[tuple[str, ...], ...]
+    #: What the decision took to be true, as (hash key, field, value): checked as the writes
+    #: are kept, and if any no longer holds (a story linked to was killed meanwhile), `redo`
+    #: (a due queue's sorted set, a member) is scheduled at once, so the decision is made again.
+    assumptions: tuple[tuple[str, str, str], ...] = ()
+    redo: tuple[str, str] | None = None
 
 
 #: What a handler emits: an event and the stream it goes on (or writes made as it is acked).

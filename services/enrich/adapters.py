@@ -252,6 +252,11 @@ class RedisLinkGraph:
             guard_field=keys.LINKS_REVISION,
             revision=revision,
             commands=tuple(commands),
+            # A story linked to that was killed (or held) after the links were picked, before
+            # they were kept: its take-down found no reverse link to this story yet, so this
+            # story's links are refreshed at once instead.
+            assumptions=tuple((keys.article_key(t), "status", "usable") for t in new),
+            redo=(keys.REFRESH_DUE, source_id),
         )
 
     async def linked_by(self, article_id: str) -> list[str]:

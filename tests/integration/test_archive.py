@@ -296,3 +296,31 @@ async def test_reverse_links_follow_the_latest_enrichment_once_it_is_acknowledge
     await settled(settings, redis, [await decide("src", [], [])])
     assert await graph.linked_by("b") == ["other"] and await graph.linked_by("c") == []
     await redis.aclose()
+
+
+async def test_links_to_a_story_killed_before_they_are_kept_are_refreshed_at_once(
+    settings: StackSettings,
+) -> None:
+    """The race chaos found: a story's links were picked while their target was on the site,
+    the target's kill then looked for the pages linking to it before this decision was kept,
+    found none, and the page linked a killed story for good. Kept now, the decision finds the
+    target gone and queues its own refresh."""
+    redis = create_redis(settings.redis_url)
+    await ensure_groups(redis)
+    graph = RedisLinkGraph(redis)
+    for target in ("live", "doomed"):
+        await redis.hset(article_key(target), "status", "usable")
+    revision = await graph.next_revision("src")
+    decided = await graph.enrichment_write("src", [], ["sig"], ["live", "doomed"], revision)
+    await redis.hset(article_key("doomed"), "status", "canceled")  # the kill, recorded first
+    assert await graph.linked_by("doomed") == []  # what the kill's sweep saw
+    await settled(settings, redis, [decided])
+    assert await redis.zscore(REFRESH_DUE, "src") is not None
+    # Nothing killed meanwhile: no refresh.
+    await redis.delete(REFRESH_DUE)
+    again = await graph.enrichment_write(
+        "other", [], ["sig"], ["live"], await graph.next_revision("other")
+    )
+    await settled(settings, redis, [again])
+    assert await redis.zscore(REFRESH_DUE, "other") is None
+    await redis.aclose()
