@@ -222,6 +222,7 @@ async def run_faults(
     poisoned_at = None
     for at, fault in plan.faults:
         await asyncio.sleep(max(0.0, started + at - time.monotonic()))
+        began = round(time.monotonic() - started, 1)
         action, _, name = fault.partition(" ")
         pid = supervisor.states().get(name, ("", None))[1]
         if action == "poison":
@@ -230,7 +231,7 @@ async def run_faults(
             await redis.aclose()
             poisoned_at = time.time()
         elif pid is None:
-            log.append({"at": round(time.monotonic() - started, 1), "fault": fault, "pid": None})
+            log.append({"at": began, "fault": fault, "pid": None})
             continue
         elif action == "kill":
             os.kill(pid, signal.SIGKILL)
@@ -238,7 +239,7 @@ async def run_faults(
             os.kill(pid, signal.SIGSTOP)
             await asyncio.sleep(plan.freeze_s)
             os.kill(pid, signal.SIGCONT)
-        log.append({"at": round(time.monotonic() - started, 1), "fault": fault, "pid": pid})
+        log.append({"at": began, "fault": fault, "pid": pid})
     return poisoned_at
 
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,11 +151,5 @@ class Supervisor:
             return
         pid = int(self.pidfile.read_text().strip())
         self.ctl("shutdown")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.2)
-        os.kill(pid, signal.SIGKILL)
+        # SIGTERM asks supervisord for the same orderly shutdown; SIGKILL only past `timeout`.
+        devstack.stop_pid(pid, timeout=timeout)

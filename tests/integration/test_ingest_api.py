@@ -218,13 +218,12 @@ async def test_signed_pushes_are_accepted_once_and_archived_with_their_feed(
     superdesk_body = story("urn:test:sd-1")
     agency_body = story("urn:test:agency-1", versioncreated="2026-08-01T10:00:00")
     async with running(feed_settings) as client:
+        superdesk_headers = {
+            "X-Superdesk-Signature": superdesk_signature(SUPERDESK_SECRET, superdesk_body),
+            "Content-Type": "application/vnd.superdesk.ninjs+json",
+        }
         superdesk = await client.post(
-            "/v1/stories",
-            content=superdesk_body,
-            headers={
-                "X-Superdesk-Signature": superdesk_signature(SUPERDESK_SECRET, superdesk_body),
-                "Content-Type": "application/vnd.superdesk.ninjs+json",
-            },
+            "/v1/stories", content=superdesk_body, headers=superdesk_headers
         )
         assert superdesk.status_code == 202, superdesk.text
         assert superdesk.json()["feed"] == "superdesk"
@@ -232,12 +231,7 @@ async def test_signed_pushes_are_accepted_once_and_archived_with_their_feed(
         # duplicate, and archived once (each replay used to archive another copy).
         for _replay in range(3):
             again = await client.post(
-                "/v1/stories",
-                content=superdesk_body,
-                headers={
-                    "X-Superdesk-Signature": superdesk_signature(SUPERDESK_SECRET, superdesk_body),
-                    "Content-Type": "application/vnd.superdesk.ninjs+json",
-                },
+                "/v1/stories", content=superdesk_body, headers=superdesk_headers
             )
             assert (
                 again.status_code == 200 and again.json()["raw_key"] == superdesk.json()["raw_key"]
