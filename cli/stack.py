@@ -61,14 +61,6 @@ def read_env(path: Path) -> dict[str, str]:
     return env
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
 def _pick(preferred: int, previous: str | None) -> int:
     if previous and previous.isdigit() and not devstack.port_open(int(previous)):
         return int(previous)
@@ -125,6 +117,7 @@ def status(root: Path) -> int:
         print("stack is down")
         return 1
     states = supervisor.states()
+    _write_pids(root, supervisor)
     env = read_env(_paths(root)["env"])
     for name, (state, pid) in states.items():
         where = ""
@@ -248,14 +241,30 @@ def _stack_env(ports: dict[str, int], previous: dict[str, str]) -> dict[str, str
     }
 
 
+#: What each process of the stack has in its command line.
+_COMMAND_MARKS = {"valkey": "valkey-server", "seaweedfs": "weed", **{
+    name: f"services.{name}" for name in devstack.SERVICES
+}}  # fmt: skip
+
+
+def _is_ours(name: str, pid: int) -> bool:
+    """The pid still runs this stack's `name` (a recorded pid may have been reused since)."""
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return _COMMAND_MARKS.get(name, "\0") in command
+
+
 def _stop_unsupervised(paths: dict[str, Path]) -> None:
-    """A stack started before supervisord ran it (pids.json, no supervisord): stopped first."""
+    """What pids.json names without a supervisord to stop it (a stack from before supervisord
+    ran it, or whose supervisord was killed and left its processes): stopped first."""
     if not paths["pids"].exists():
         return
     pids: dict[str, int] = json.loads(paths["pids"].read_text())
     order = [n for n in devstack.SERVICES if n in pids] + [n for n in STORES[::-1] if n in pids]
     for name in order:
-        if _alive(pids[name]):
+        if _is_ours(name, pids[name]):
             devstack.stop_pid(pids[name], timeout=20)
     paths["pids"].unlink()
 
@@ -266,7 +275,9 @@ def down(root: Path) -> int:
     if not supervisor.running() and not paths["pids"].exists():
         print("stack is down")
         return 0
-    supervisor.shutdown()
+    if supervisor.running():
+        supervisor.shutdown()
+        paths["pids"].unlink(missing_ok=True)
     _stop_unsupervised(paths)
     print("stack down (data kept in var/)")
     return 0

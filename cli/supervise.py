@@ -35,11 +35,15 @@ class Program:
 
 
 def _quote_env(env: dict[str, str]) -> str:
-    # supervisord's `environment` syntax: KEY="value",... with % doubled (its own expansion).
-    return ",".join(
-        f'{key}="{value.replace("%", "%%").replace(chr(34), chr(92) + chr(34))}"'
-        for key, value in env.items()
-    )
+    """supervisord's `environment` syntax: KEY="value",... read by a non-POSIX shlex, which has
+    no escape for a double quote inside one (such a value is refused here rather than passed
+    on cut short), with supervisord's own %-expansion (so % is doubled)."""
+    parts = []
+    for key, value in env.items():
+        if '"' in value:
+            raise ValueError(f"{key} holds a double quote, which supervisord cannot be given")
+        parts.append(f'{key}="{value.replace("%", "%%")}"')
+    return ",".join(parts)
 
 
 @dataclass(frozen=True)

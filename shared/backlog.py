@@ -79,10 +79,12 @@ async def trim_acknowledged(
         return 0
     floors = []
     for group in groups:
+        oldest = None
         if int(group.get("pending") or 0):
-            summary = await redis.xpending(stream, _name(group["name"]))
-            floors.append(_entry_id(summary["min"]))
-        else:
+            oldest = (await redis.xpending(stream, _name(group["name"])))["min"]
+        if oldest is not None:
+            floors.append(_entry_id(oldest))
+        else:  # nothing pending (or all of it acknowledged since XINFO answered)
             ms, seq = _entry_id(group["last-delivered-id"])
             floors.append((ms, seq + 1))
     moment = time.time() if now is None else now

@@ -50,7 +50,7 @@ Handle = Callable[[Any], Awaitable[Sequence[Output]]]
 # stream, then the output streams. ARGV: group, max length, then per message one of
 #   done <id> <n> (<output key index> <encoded event>)*n <w> <write>*w
 #   | dead <id> <reason> <n> <at> <data> | fail <id> <reason>
-# where a write (`WriteOnAck`) is <guard key> <guard field> <revision> <c> (<k> <arg>*k)*c
+# where a write (`WriteOnAck`) is <guard key> <guard field> <order> <c> (<k> <arg>*k)*c
 # <a> (<key> <field> <value>)*a <redo queue> <redo member> (the queue "" for none).
 # The keys a write names are not declared (fine on one server; a Redis Cluster would need them
 # in one slot with the streams). Returns the ids this call acknowledged.
@@ -76,11 +76,12 @@ while i <= #ARGV do
     local w = tonumber(ARGV[i])
     i = i + 1
     for _ = 1, w do
-      local guard, field, revision = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
+      local guard, field, order = ARGV[i], ARGV[i + 1], ARGV[i + 2]
       local c = tonumber(ARGV[i + 3])
       i = i + 4
-      local newer = ok and revision > tonumber(redis.call('HGET', guard, field) or '-1')
-      if newer then redis.call('HSET', guard, field, revision) end
+      local kept = redis.call('HGET', guard, field)
+      local newer = ok and (not kept or order > kept)
+      if newer then redis.call('HSET', guard, field, order) end
       for _ = 1, c do
         local k = tonumber(ARGV[i])
         if newer then redis.call(unpack(ARGV, i + 1, i + k)) end
@@ -266,7 +267,7 @@ class StreamConsumer:
                 args += [4 + output_streams.index(stream), await encode_event(event)]
             args.append(len(writes))
             for write in writes:
-                args += [write.guard_key, write.guard_field, write.revision, len(write.commands)]
+                args += [write.guard_key, write.guard_field, write.order, len(write.commands)]
                 for command in write.commands:
                     args += [len(command), *command]
                 args.append(len(write.assumptions))

@@ -389,14 +389,14 @@ class WriteOnAck:
     """Redis commands a handler's adapters want run in the same atomic step as the
     acknowledgement of the message being handled (`shared.delivery`): if that message is not
     acknowledged by this copy (it failed, or another replica settled it first), they are not
-    run; and they are run only if `revision` is newer than the one `guard_key`'s
-    `guard_field` holds, which they then set. Enrich keeps a story's links this way, so a retry
+    run; and they are run only if `order` sorts after the one `guard_key`'s `guard_field`
+    holds (as strings: a `shared.models.decision_ordering`), which they then set. Enrich keeps a story's links this way, so a retry
     never finds "unchanged" links it never emitted, and an older decision never undoes a newer
     one. Not an event: it never leaves Redis."""
 
     guard_key: str
     guard_field: str
-    revision: int
+    order: str
     commands: tuple[tuple[str, ...], ...]
     #: What the decision took to be true, as (hash key, field, value): checked as the writes
     #: are kept, and if any no longer holds (a story linked to was killed meanwhile), `redo`

@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from shared.errors import RetryLater
 
@@ -60,8 +61,8 @@ async def redis_lock(
         yield
     finally:
         renewal.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await renewal
+        # Only the renewal's own end is waited for: a cancellation of the holder itself goes on.
+        await asyncio.wait([renewal])
         await client.eval(_RELEASE, 1, key, token)
 
 
@@ -70,7 +71,7 @@ async def _renew(client: Redis, key: str, token: str, lease_ms: int) -> None:
         await asyncio.sleep(lease_ms / 3000)
         try:
             held = await client.eval(_RENEW, 1, key, token, lease_ms)
-        except (ConnectionError, TimeoutError, OSError) as exc:
+        except (RedisError, OSError) as exc:
             logger.warning("could not renew lock %s (will try again): %s", key, exc)
             continue
         if not held:

@@ -189,7 +189,9 @@ class Storage:
                 IfNoneMatch="*",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+            # 409: the same object being written by a concurrent identical push.
+            code = exc.response.get("Error", {}).get("Code")
+            if code in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
                 return False
             raise
         return True

@@ -112,9 +112,9 @@ class RedisStoryRecords:
         fields = await self.redis.hmget(
             keys.article_key(article_id),
             ["article", "page_path", "corrected", "pinned", "banned", "tags", "links",
-             keys.LINKS_REVISION],
+             keys.LINKS_ORDERING],
         )  # fmt: skip
-        raw, page_path, corrected, pinned, banned, tags, links, revision = fields
+        raw, page_path, corrected, pinned, banned, tags, links, links_ordering = fields
         if raw is None or page_path is None:
             return None
         return StoredStory(
@@ -125,7 +125,7 @@ class RedisStoryRecords:
             banned=tuple(json.loads(banned)) if banned else (),
             tags=tuple(Tag.model_validate(t) for t in json.loads(tags)) if tags else None,
             links=tuple(json.loads(links)) if links else (),
-            revision=int(revision or 0),
+            revision=int(links_ordering.rsplit(b"|", 1)[1]) if links_ordering else 0,
         )
 
     async def set_overrides(
@@ -220,7 +220,8 @@ class RedisLinkGraph:
     written as enrich acknowledges the message that decided them, in the same script
     (`shared.events.WriteOnAck`): a crash before that leaves the old ones, and the retry decides
     again. Two decisions about one story racing (a new version and a refresh) keep the one with
-    the higher revision; reverse links a lost race leaves behind only cause an extra refresh."""
+    the later decision (its version first, then its revision); reverse links a lost race leaves
+    behind only cause an extra refresh."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -234,7 +235,7 @@ class RedisLinkGraph:
         tags: Sequence[Tag],
         links: Sequence[str],
         target_ids: Sequence[str],
-        revision: int,
+        ordering: str,
     ) -> WriteOnAck:
         key = keys.article_key(source_id)
         previous = await self.redis.hget(key, "targets")
@@ -249,8 +250,8 @@ class RedisLinkGraph:
         ]  # fmt: skip
         return WriteOnAck(
             guard_key=key,
-            guard_field=keys.LINKS_REVISION,
-            revision=revision,
+            guard_field=keys.LINKS_ORDERING,
+            order=ordering,
             commands=tuple(commands),
             # A story linked to that was killed (or held) after the links were picked, before
             # they were kept: its take-down found no reverse link to this story yet, so this

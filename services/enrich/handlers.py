@@ -264,7 +264,7 @@ async def enrich(
         tags,
         signature,
         [link.article_id for link in read_also_links + related_links],
-        revision,
+        decision_ordering(article.ordering, revision),
     )
     event = _enriched(
         stored, correlation_id, config, tags, read_also_links, related_links, revision

@@ -15,8 +15,9 @@ INDEX_LOG = "wirepress:enrich:index-log"
 SEMANTIC_MODEL = "wirepress:enrich:semantic-model"
 # Per story, the stories whose pages link to it.
 LINKED_BY_PREFIX = "wirepress:enrich:linked-by:"
-# In a story's hash: the revision of the enrichment whose links, tags and targets it holds.
-LINKS_REVISION = "links_revision"
+# In a story's hash: the ordering (`shared.models.decision_ordering`) of the enrichment whose
+# links, tags and targets it holds.
+LINKS_ORDERING = "links_ordering"
 # Stories whose links are due a refresh (shared/duequeue.py): article_id -> due time.
 REFRESH_DUE = "wirepress:enrich:refresh-due"
 # Stories under embargo (shared/duequeue.py): article_id -> when the embargo ends.

@@ -124,11 +124,11 @@ class LinkGraph(Protocol):
         tags: Sequence[Tag],
         links: Sequence[str],
         target_ids: Sequence[str],
-        revision: int,
+        ordering: str,
     ) -> WriteOnAck:
         """Keeping a story's tags, link signature and the stories it links to (and the reverse
         links), as writes made when the message that decided them is acknowledged, and only
-        if no later revision was kept first."""
+        if no later decision (`ordering`: version, then revision) was kept first."""
 
     async def linked_by(self, article_id: str) -> list[str]: ...
 

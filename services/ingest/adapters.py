@@ -85,6 +85,17 @@ class RedisEmitter:
             self._backlog_read_at = now
         return self._backlog
 
+    async def check_durable(self) -> None:
+        """Refuse to start when a 202 is to wait for an fsync Redis will never make."""
+        if self.wait_aof_ms is None:
+            return
+        info = await self.redis.info("persistence")
+        if not int(info.get("aof_enabled") or 0):
+            raise RuntimeError(
+                "Redis keeps no append-only file, so no story could be made durable: turn it on "
+                "(appendonly yes), or set INGEST_WAIT_AOF_MS=0 to answer 202 without the fsync"
+            )
+
     async def memory_use(self) -> float | None:
         """used_memory / maxmemory from INFO, read at most once a second."""
         now = time.monotonic()

@@ -77,6 +77,7 @@ async def running_acceptor(settings: IngestSettings) -> AsyncIterator[Running]:
         max_memory_use=settings.ingest_max_memory_use,
     )
     try:
+        await emitter.check_durable()
         yield Running(acceptor, archive, redis)
     finally:
         await redis.aclose()

@@ -93,11 +93,14 @@ def metadata_value(value: str, limit: int = 256) -> str:
     return value.encode("ascii", "backslashreplace").decode("ascii")[:limit]
 
 
-def raw_key_for(received_at: datetime, payload: bytes, feed: str) -> str:
-    """Where a pushed payload is archived: by day, feed and content hash. The same bytes from
-    the same feed on the same day are one object, however often they are pushed (a feed that
-    re-sends, a replayed Superdesk push, which carries no timestamp to refuse it by)."""
-    return f"raw/{received_at:%Y/%m/%d}/{feed}/{sha256_hex(payload)[:32]}"
+def raw_key_for(received_at: datetime, payload: bytes, feed: str, content_type: str) -> str:
+    """Where a pushed payload is archived: by day, feed and a hash of its bytes and declared
+    type (a replay reads the type back, and it can decide how the bytes are read). The same
+    push from the same feed on the same day is one object, however often it comes (a feed that
+    re-sends, a replayed Superdesk push, which carries no timestamp to refuse it by); the
+    first push's receipt time and correlation id are the ones kept with it."""
+    digest = sha256_hex(content_type.encode("utf-8") + b"\n" + payload)[:32]
+    return f"raw/{received_at:%Y/%m/%d}/{feed}/{digest}"
 
 
 # Media types that may carry a wire story. Anything else (image/png, text/html, a PDF) is still
@@ -223,7 +226,7 @@ class Acceptor:
     ) -> Archived:
         """Archive the raw payload (before it is parsed: rejected payloads are kept too)."""
         received_at = datetime.now(UTC)
-        raw_key = raw_key_for(received_at, body, feed.name)
+        raw_key = raw_key_for(received_at, body, feed.name, content_type or "")
         metadata = {
             META_FEED: feed.name,
             META_CONTENT_TYPE: metadata_value(content_type or ""),

@@ -712,20 +712,26 @@ async def test_a_202_waits_for_the_story_to_be_in_the_append_only_file(
     settings: StackSettings, r: redis.Redis
 ) -> None:
     """WAITAOF after the emit: with no append-only file to fsync to, a story cannot be made
-    durable, and the feed is told to retry (503) rather than given a 202 a crash could undo."""
-    r.config_set("appendonly", "no")
-    try:
-        async with running(settings) as client:
-            refused = await client.post("/v1/stories", content=story(), headers=bearer())
-        assert_problem(refused, 503)
-    finally:
-        r.config_set("appendonly", "yes")
+    durable, and the feed is told to retry (503) rather than given a 202 a crash could undo;
+    ingest will not even start on such a Redis unless told not to wait (INGEST_WAIT_AOF_MS=0)."""
     async with running(settings) as client:
         accepted = await client.post("/v1/stories", content=story("urn:test:d"), headers=bearer())
         assert accepted.status_code == 202, accepted.text
-        # Without the wait, the same store answers at once.
         r.config_set("appendonly", "no")
+        try:
+            refused = await client.post("/v1/stories", content=story(), headers=bearer())
+            assert_problem(refused, 503)
+            assert (
+                "append-only" in refused.json()["detail"]
+                or "not accepted" in refused.json()["detail"]
+            )
+        finally:
+            r.config_set("appendonly", "yes")
+    r.config_set("appendonly", "no")
     try:
+        with pytest.raises(RuntimeError, match="append-only"):
+            async with running(settings):
+                pass
         quick = settings.model_copy(update={"ingest_wait_aof_ms": 0})
         async with running(quick) as client:
             answer = await client.post("/v1/stories", content=story("urn:test:e"), headers=bearer())

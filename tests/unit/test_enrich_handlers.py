@@ -12,6 +12,7 @@ import pytest
 from services.enrich.handlers import (
     REBUILD_REASON,
     RELEASE_REASON,
+    enrich,
     handle_ingested,
     handle_republish,
     link_signature,
@@ -63,8 +64,8 @@ class MemoryArchive:
     held: set[str] = field(default_factory=set)
     releases: dict[str, float] = field(default_factory=dict)
     revisions: dict[str, int] = field(default_factory=dict)
-    acked: dict[str, int] = field(default_factory=dict)
-    pending: dict[tuple[str, int], tuple[list[str], tuple[Tag, ...], tuple[str, ...]]] = field(
+    acked: dict[str, str] = field(default_factory=dict)
+    pending: dict[tuple[str, str], tuple[list[str], tuple[Tag, ...], tuple[str, ...]]] = field(
         default_factory=dict
     )
 
@@ -91,7 +92,7 @@ class MemoryArchive:
         tags, links = self.saved.get(article_id, (None, ()))
         return StoredStory(
             article, path, corrected, tuple(pinned), tuple(banned), tags, links,
-            self.acked.get(article_id, 0),
+            int(self.acked[article_id].rsplit("|", 1)[1]) if article_id in self.acked else 0,
         )  # fmt: skip
 
     async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None:
@@ -140,20 +141,18 @@ class MemoryArchive:
         tags: Sequence[Tag],
         links: Sequence[str],
         target_ids: Sequence[str],
-        revision: int,
+        ordering: str,
     ) -> WriteOnAck:
-        self.pending[(source_id, revision)] = (list(target_ids), tuple(tags), tuple(links))
-        return WriteOnAck(guard_key=source_id, guard_field="", revision=revision, commands=())
+        self.pending[(source_id, ordering)] = (list(target_ids), tuple(tags), tuple(links))
+        return WriteOnAck(guard_key=source_id, guard_field="", order=ordering, commands=())
 
     def settle(self, outputs: Sequence[Output]) -> list[Any]:
         """What the delivery layer does as it acknowledges a message: the writes kept (if no
         later revision was), the events returned."""
         for write in outputs:
-            if isinstance(write, WriteOnAck) and write.revision > self.acked.get(
-                write.guard_key, 0
-            ):
-                self.acked[write.guard_key] = write.revision
-                targets, tags, links = self.pending.pop((write.guard_key, write.revision))
+            if isinstance(write, WriteOnAck) and write.order > self.acked.get(write.guard_key, ""):
+                self.acked[write.guard_key] = write.order
+                targets, tags, links = self.pending.pop((write.guard_key, write.order))
                 self.links[write.guard_key] = targets
                 self.saved[write.guard_key] = (tags, links)
         return emitted(outputs)
@@ -504,3 +503,29 @@ async def test_every_decision_about_a_story_is_a_later_revision_kept_only_once_e
     assert stored is not None and stored.revision == retried.revision
     # Now it was emitted: the same links again are "unchanged".
     assert archive.settle(await handle_republish(refresh, archive.ports)) == []
+
+
+async def test_a_refresh_of_an_older_version_settled_late_never_undoes_the_newer_version() -> None:
+    """A refresh that loaded version 1 while version 2 was on its way gets the higher revision;
+    compared by revision alone, its writes would have replaced version 2's tags and links, or
+    skipped version 2's. Decisions are kept in the order of their versions first."""
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    war1 = stories["war1"]
+    stale = await archive.load(war1.article_id)
+    assert stale is not None and stale.article.version == "1"
+    corrected = article("urn:war1", "Ukraine pushes deeper into Kursk", WAR, version="2", day=1)
+    v2_outputs = await handle_ingested(
+        ArticleIngested.about(corrected, article=corrected), archive.ports
+    )
+    refresh = await enrich(stale, archive.ports, "refresh", refresh=True)
+    assert refresh is not None and refresh.write is not None
+    [(_, v2)] = emitted(v2_outputs)
+    assert isinstance(v2, ArticleEnriched)
+    assert refresh.event.revision > v2.revision and refresh.event.ordering < v2.ordering
+    archive.settle(refresh.outputs("related-refresh"))  # the refresh settles first...
+    archive.settle(v2_outputs)  # ... and version 2 after it: version 2 is kept
+    archive.settle(refresh.outputs("related-refresh"))  # (and a retry of the refresh is not)
+    kept = await archive.load(war1.article_id)
+    assert kept is not None and kept.revision == v2.revision
+    assert archive.acked[war1.article_id] == v2.ordering
