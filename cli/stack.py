@@ -33,9 +33,10 @@ PREFERRED = {
     "render": 8083,
     "publish": 8084,
 }
-# The layout of the data under var/. 2: the site's listing is render's (it was publish's), so a
-# stack made before is republished once to fill it.
-DATA_LAYOUT = 2
+# The layout of the data under var/. 2: the site's listing is render's (it was publish's); 3: it is
+# kept per listing for the whole site (sections, tags, authors, months), under new keys. A stack
+# made before is republished once to fill it.
+DATA_LAYOUT = 3
 
 
 def _paths(root: Path) -> dict[str, Path]:
