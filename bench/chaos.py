@@ -37,7 +37,7 @@ import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +125,23 @@ class Feed:
     statuses: Counter[int] = field(default_factory=Counter)
     no_answer: int = 0
     refused: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+PROCESSES = ("valkey", "seaweedfs", "ingest", "enrich", "render", "publish")
+
+
+def parse_faults(text: str) -> tuple[Fault, ...]:
+    """'5:poison,10:freeze valkey,...' as a schedule, in time order; ValueError if unreadable."""
+    faults = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        at, _, fault = part.partition(":")
+        action, _, name = fault.strip().partition(" ")
+        if action == "poison" and not name:
+            pass
+        elif action not in ("kill", "freeze") or name not in PROCESSES:
+            raise ValueError(f"cannot read the fault {part!r}")
+        faults.append((float(at), fault.strip()))
+    return tuple(sorted(faults))
 
 
 def plan_pushes(plan: Plan, namespace: str) -> list[Push]:
@@ -224,7 +241,8 @@ async def run_faults(
         await asyncio.sleep(max(0.0, started + at - time.monotonic()))
         began = round(time.monotonic() - started, 1)
         action, _, name = fault.partition(" ")
-        pid = supervisor.states().get(name, ("", None))[1]
+        states = await asyncio.to_thread(supervisor.states)
+        pid = states.get(name, ("", None))[1]
         if action == "poison":
             redis = create_redis(redis_url)
             await redis.xadd(INGESTED, {"__data__": await encode_event(poison_event())})
@@ -516,8 +534,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="the CI schedule (about 2 min)")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the stack's files")
+    parser.add_argument(
+        "--faults",
+        help="a schedule of your own: 'SECONDS:ACTION [PROCESS],...', where ACTION is poison, "
+        "kill or freeze and PROCESS one of valkey, seaweedfs, ingest, enrich, render, publish; "
+        "e.g. '5:poison,10:freeze valkey,20:kill enrich,21:kill render'",
+    )
+    parser.add_argument("--pushes", type=int, help="how many pushes (default: the schedule's)")
+    parser.add_argument("--rate", type=float, help="pushes per second")
+    parser.add_argument("--freeze-s", type=float, help="how long a freeze lasts")
     args = parser.parse_args(argv)
     plan = SHORT if args.short else FULL
+    if args.faults:
+        plan = replace(plan, faults=parse_faults(args.faults))
+    plan = replace(
+        plan,
+        pushes=args.pushes or plan.pushes,
+        rate=args.rate or plan.rate,
+        freeze_s=args.freeze_s if args.freeze_s is not None else plan.freeze_s,
+    )
     stop_on_sigterm()
     # Kept long enough for the checks to read every event of the run.
     os.environ.setdefault("STREAM_RETAIN_S", "86400")
@@ -531,7 +566,8 @@ def main(argv: list[str] | None = None) -> int:
         "pushes": plan.pushes,
         "rate": plan.rate,
         "freeze_s": plan.freeze_s,
-        "command": "python -m bench.chaos" + (" --short" if args.short else ""),
+        "command": "python -m bench.chaos " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "faults": [f"{at:g}:{fault}" for at, fault in plan.faults],
         "cpus": os.cpu_count(),
     }
     text = json.dumps(report, indent=2, default=str)
