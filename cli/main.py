@@ -8,13 +8,13 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from cli import asyncapi, editors, feed, inspection, ops, serve, stack
+from cli import asyncapi, desk, editors, feed, inspection, ops, serve, stack
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wirepress", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for audience in (serve, feed, ops, editors, inspection, stack, asyncapi):
+    for audience in (serve, feed, ops, editors, desk, inspection, stack, asyncapi):
         audience.register(sub)
     return parser
 

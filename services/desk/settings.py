@@ -1,0 +1,43 @@
+"""The desk's settings: where it listens, the secret its cookies are signed with, how long a
+session lasts and how many failed sign-ins are let through. The secret has no default except
+with `WIREPRESS_ENV=dev`."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+
+from shared.settings import ServiceSettings
+
+DEV_DESK_SECRET = "dev-desk-secret-not-for-production"
+
+
+class DeskSettings(ServiceSettings):
+    desk_host: str = "127.0.0.1"
+    desk_port: int = 8085
+    # Signs session cookies and CSRF tokens; at least 32 characters.
+    desk_secret: SecretStr | None = None
+    # A session ends this long after sign-in, whatever happens meanwhile.
+    desk_session_max_age_s: int = Field(default=8 * 3600, ge=60)
+    # Cookies only over HTTPS: on unless set, except in local dev (http://127.0.0.1).
+    desk_secure_cookies: bool | None = None
+    # This many failed sign-ins for one user name, or from one address, within the window
+    # lock further tries out (429) until the window ends.
+    desk_max_failures_per_user: int = Field(default=5, ge=1)
+    desk_max_failures_per_address: int = Field(default=20, ge=1)
+    desk_failure_window_s: int = Field(default=900, ge=1)
+
+    @model_validator(mode="after")
+    def _secret_outside_dev(self) -> DeskSettings:
+        if self.desk_secure_cookies is None:
+            self.desk_secure_cookies = self.wirepress_env != "dev"
+        if self.desk_secret is None and self.wirepress_env == "dev":
+            self.desk_secret = SecretStr(DEV_DESK_SECRET)
+        if self.desk_secret is None:
+            raise ValueError("DESK_SECRET is required outside WIREPRESS_ENV=dev")
+        if len(self.desk_secret.get_secret_value()) < 32:
+            raise ValueError("DESK_SECRET must be at least 32 characters")
+        return self
+
+    def secret(self) -> bytes:
+        assert self.desk_secret is not None
+        return self.desk_secret.get_secret_value().encode("utf-8")
