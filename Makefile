@@ -39,11 +39,12 @@ lock: $(STAMP)
 	$(BIN)/pip-compile --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
 	  --strip-extras --allow-unsafe -o requirements/runtime.lock pyproject.toml
 
-## The whole stack without Docker, the demo feed published, the site's URL printed.
+## The whole stack without Docker, the demo feed published, the site's and the desk's URLs printed.
 run: up
 	@set -a; source var/stack.env; set +a; \
 	$(BIN)/wirepress push demo/stories --wait --timeout 180 && \
 	echo && echo "The site: $$SITE_URL/index.html" && \
+	echo "The desk: $$DESK_URL/signin (user $$DESK_ADMIN_USER, password $$DESK_ADMIN_PASSWORD)" && \
 	echo "Push your own: curl -H \"Authorization: Bearer \$$INGEST_TOKEN\" -H 'Content-Type: application/json' --data @story.json $$INGEST_URL/v1/stories  (source var/stack.env first)" && \
 	echo "Stop it with: make down"
 

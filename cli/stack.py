@@ -32,7 +32,10 @@ PREFERRED = {
     "enrich": 8082,
     "render": 8083,
     "publish": 8084,
+    "desk": 8085,
 }
+#: Every service process of the stack: the pipeline's four, and the editors' desk.
+STACK_SERVICES = (*devstack.SERVICES, "desk")
 # The layout of the data under var/. 2: the site's listing is render's (it was publish's); 3: it is
 # kept per listing for the whole site (sections, tags, authors, months), under new keys. A stack
 # made before is republished once to fill it.
@@ -87,7 +90,7 @@ def _programs(paths: dict[str, Path], env: dict[str, str], ports: dict[str, int]
             directory=paths["s3"],
         ),
     ]
-    for name in devstack.SERVICES:
+    for name in STACK_SERVICES:
         programs.append(
             Program(
                 name,
@@ -98,6 +101,7 @@ def _programs(paths: dict[str, Path], env: dict[str, str], ports: dict[str, int]
                 {
                     **env,
                     "HEALTH_PORT": str(ports[name]),
+                    "DESK_PORT": str(ports["desk"]),
                     "CONSUMER_NAME": f"{name}-local",
                 },
                 directory=REPO,
@@ -122,7 +126,7 @@ def status(root: Path) -> int:
     env = read_env(_paths(root)["env"])
     for name, (state, pid) in states.items():
         where = ""
-        if name in devstack.SERVICES:
+        if name in STACK_SERVICES:
             port = env.get("INGEST_PORT") if name == "ingest" else env.get(f"{name.upper()}_PORT")
             where = f"  health http://127.0.0.1:{port}/healthz"
         print(f"{name:<10} {state:<9} pid {pid or '-':<8}{where}")
@@ -160,7 +164,8 @@ def up(root: Path) -> int:
             {k.lower(): v for k, v in env.items() if k.lower() in ToolSettings.model_fields}
         )
         initialise(settings)
-        supervisor.start(*devstack.SERVICES)
+        _first_admin(env)
+        supervisor.start(*STACK_SERVICES)
         _wait_healthy(env)
     except Exception as exc:
         print(f"stack failed to start: {exc}; logs in {paths['log']}")
@@ -200,15 +205,30 @@ def _complete(root: Path, supervisor: Supervisor) -> int:
     return 0
 
 
+def _first_admin(env: dict[str, str]) -> None:
+    """Local dev's first desk user: the admin var/stack.env names, its password random per
+    machine (kept there); made once."""
+    from services.desk import DeskSettings, add_user
+
+    settings = DeskSettings(
+        redis_url=env["REDIS_URL"], wirepress_env="dev", desk_secret=env["DESK_SECRET"]
+    )
+    asyncio.run(add_user(settings, env["DESK_ADMIN_USER"], env["DESK_ADMIN_PASSWORD"], "admin"))
+
+
 def _wait_healthy(env: dict[str, str]) -> None:
-    for name in devstack.SERVICES:
+    for name in STACK_SERVICES:
         port = int(env["INGEST_PORT"] if name == "ingest" else env[f"{name.upper()}_PORT"])
         devstack.wait_until(lambda p=port: devstack.healthy(p), 60, name)
 
 
 def _print_where(paths: dict[str, Path], env: dict[str, str]) -> None:
     print(f"stack up: ingest {env['INGEST_URL']}, site {env['SITE_URL']}/index.html")
-    for name in devstack.SERVICES:
+    print(
+        f"desk {env['DESK_URL']}/signin (user {env['DESK_ADMIN_USER']}, password "
+        f"{env['DESK_ADMIN_PASSWORD']})"
+    )
+    for name in STACK_SERVICES:
         port = env["INGEST_PORT"] if name == "ingest" else env[f"{name.upper()}_PORT"]
         print(f"  {name:<8} health http://127.0.0.1:{port}/healthz")
     print(f"settings for other tools: source {paths['env']}")
@@ -237,6 +257,12 @@ def _stack_env(ports: dict[str, int], previous: dict[str, str]) -> dict[str, str
         "INGEST_TOKEN": token,
         "ENRICH_URL": f"http://127.0.0.1:{ports['enrich']}",
         "RENDER_URL": f"http://127.0.0.1:{ports['render']}",
+        "DESK_PORT": str(ports["desk"]),
+        "DESK_URL": f"http://127.0.0.1:{ports['desk']}",
+        # Local dev only: random per machine, kept with the stack's data like the token.
+        "DESK_SECRET": previous.get("DESK_SECRET") or secrets.token_urlsafe(32),
+        "DESK_ADMIN_USER": "admin",
+        "DESK_ADMIN_PASSWORD": previous.get("DESK_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
         # A demo shows links filling in within seconds; production waits longer to batch them.
         "RELATED_REFRESH_DELAY_S": os.environ.get("RELATED_REFRESH_DELAY_S", "3"),
     }
@@ -244,7 +270,7 @@ def _stack_env(ports: dict[str, int], previous: dict[str, str]) -> dict[str, str
 
 #: What each process of the stack has in its command line.
 _COMMAND_MARKS = {"valkey": "valkey-server", "seaweedfs": "weed", **{
-    name: f"services.{name}" for name in devstack.SERVICES
+    name: f"services.{name}" for name in STACK_SERVICES
 }}  # fmt: skip
 
 
@@ -263,7 +289,7 @@ def _stop_unsupervised(paths: dict[str, Path]) -> None:
     if not paths["pids"].exists():
         return
     pids: dict[str, int] = json.loads(paths["pids"].read_text())
-    order = [n for n in devstack.SERVICES if n in pids] + [n for n in STORES[::-1] if n in pids]
+    order = [n for n in STACK_SERVICES if n in pids] + [n for n in STORES[::-1] if n in pids]
     for name in order:
         if _is_ours(name, pids[name]):
             devstack.stop_pid(pids[name], timeout=20)

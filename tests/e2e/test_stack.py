@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
 
 from cli.stack import read_env
@@ -51,7 +53,25 @@ def test_stack_up_is_idempotent_publishes_a_story_and_down_stops_everything(tmp_
         ):
             assert env.get(key), key
         pids = json.loads((tmp_path / "var" / "run" / "pids.json").read_text())
-        assert set(pids) == {"valkey", "seaweedfs", "ingest", "enrich", "render", "publish"}
+        assert set(pids) == {
+            "valkey", "seaweedfs", "ingest", "enrich", "render", "publish", "desk"
+        }  # fmt: skip
+        # The desk's first admin, as `make up` made it, can sign in.
+        desk = httpx.Client(base_url=env["DESK_URL"] + "/", timeout=10)
+        form = desk.get("signin")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        assert token, form.text
+        signed = desk.post(
+            "signin",
+            data={
+                "csrf": token.group(1),
+                "user": env["DESK_ADMIN_USER"],
+                "password": env["DESK_ADMIN_PASSWORD"],
+            },
+        )
+        assert signed.status_code == 303, signed.text
+        assert desk.get("api/v1/me").json()["role"] == "admin"
+        desk.close()
 
         again = wirepress("stack", "up", "--root", str(tmp_path))
         assert again.returncode == 0 and "already up" in again.stdout
@@ -151,7 +171,7 @@ def test_a_killed_process_comes_back_on_its_own_and_up_starts_only_what_is_missi
         last = after
     finally:
         assert wirepress("stack", "down", "--root", str(tmp_path)).returncode == 0
-    assert len(last) == 6
+    assert len(last) == 7
     for pid in last.values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)

@@ -24,7 +24,7 @@ DOCKERFILE = ROOT / "infra" / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
 PIPELINE = ("ingest", "enrich", "render", "publish")
-SECRETS = ("INGEST_TOKEN", "AWS_SECRET_ACCESS_KEY")
+SECRETS = ("INGEST_TOKEN", "AWS_SECRET_ACCESS_KEY", "DESK_SECRET")
 
 
 @pytest.fixture(scope="module")
@@ -204,6 +204,16 @@ def test_secrets_have_no_default(services: dict[str, dict[str, Any]]) -> None:
                 assert required.match(env[secret]), (
                     f"{name}: {secret} must be `${{VAR:?message}}`, not {env[secret]!r}"
                 )
+
+
+def test_the_desk_runs_from_the_services_image_with_its_secret_required(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    desk = services["desk"]
+    assert _command(desk) == ["services.desk"]
+    assert desk["image"] == services["ingest"]["image"]
+    assert "DESK_SECRET" in _environment(desk)
+    assert "127.0.0.1:8085/healthz" in " ".join(desk["healthcheck"]["test"])
 
 
 def test_consumer_name_is_left_to_each_replica(services: dict[str, dict[str, Any]]) -> None:
