@@ -30,7 +30,7 @@ from shared.duequeue import DueQueue
 from shared.errors import RetryLater
 from shared.events import WriteOnAck
 from shared.locks import redis_lock
-from shared.models import Article, Tag
+from shared.models import Article, Tag, decision_ordering
 from shared.queries import StoryRecord
 
 logger = logging.getLogger(__name__)
@@ -226,19 +226,19 @@ class RedisLinkGraph:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def next_revision(self, article_id: str) -> int:
-        return int(await self.redis.hincrby(keys.article_key(article_id), "revision", 1))
-
     async def enrichment_write(
         self,
         source_id: str,
         tags: Sequence[Tag],
         links: Sequence[str],
         target_ids: Sequence[str],
-        ordering: str,
-    ) -> WriteOnAck:
+        version_order: str,
+    ) -> tuple[int, WriteOnAck]:
         key = keys.article_key(source_id)
-        previous = await self.redis.hget(key, "targets")
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hincrby(key, "revision", 1)
+            pipe.hget(key, "targets")
+            revision, previous = await pipe.execute()
         new = sorted(set(target_ids))
         gone = sorted(set(json.loads(previous)) - set(new)) if previous else []
         tags_json = json.dumps([tag.model_dump() for tag in tags])
@@ -248,10 +248,10 @@ class RedisLinkGraph:
             *(("SADD", f"{keys.LINKED_BY_PREFIX}{target}", source_id) for target in new),
             *(("SREM", f"{keys.LINKED_BY_PREFIX}{target}", source_id) for target in gone),
         ]  # fmt: skip
-        return WriteOnAck(
+        return int(revision), WriteOnAck(
             guard_key=key,
             guard_field=keys.LINKS_ORDERING,
-            order=ordering,
+            order=decision_ordering(version_order, int(revision)),
             commands=tuple(commands),
             # A story linked to that was killed (or held) after the links were picked, before
             # they were kept: its take-down found no reverse link to this story yet, so this

@@ -258,13 +258,12 @@ async def enrich(
     if refresh and signature == stored.links:
         # Kept only once the decision was emitted: a retry after a crash never lands here.
         return None
-    revision = await archive.links.next_revision(article.article_id)
-    write = await archive.links.enrichment_write(
+    revision, write = await archive.links.enrichment_write(
         article.article_id,
         tags,
         signature,
         [link.article_id for link in read_also_links + related_links],
-        decision_ordering(article.ordering, revision),
+        article.ordering,
     )
     event = _enriched(
         stored, correlation_id, config, tags, read_also_links, related_links, revision

@@ -38,7 +38,7 @@ class StoredStory:
     # What the last enrichment of this version found: its tags, and its links as a signature.
     tags: tuple[Tag, ...] | None = None
     links: tuple[str, ...] = ()
-    # The revision of that enrichment (`LinkGraph.next_revision`): what it was emitted at.
+    # The revision of that enrichment (`LinkGraph.enrichment_write`): what it was emitted at.
     revision: int = 0
 
 
@@ -114,21 +114,20 @@ class LinkIndex(Protocol):
 class LinkGraph(Protocol):
     """Which stories link to which, so a kill or a correction finds every page to fix."""
 
-    async def next_revision(self, article_id: str) -> int:
-        """A number higher than any enrichment of this story was given before: pages rendered
-        from a later decision replace those from an earlier one, never the other way round."""
-
     async def enrichment_write(
         self,
         source_id: str,
         tags: Sequence[Tag],
         links: Sequence[str],
         target_ids: Sequence[str],
-        ordering: str,
-    ) -> WriteOnAck:
-        """Keeping a story's tags, link signature and the stories it links to (and the reverse
-        links), as writes made when the message that decided them is acknowledged, and only
-        if no later decision (`ordering`: version, then revision) was kept first."""
+        version_order: str,
+    ) -> tuple[int, WriteOnAck]:
+        """A new decision about a story's tags and links: its revision, higher than any this
+        story was given before (pages rendered from a later decision replace those from an
+        earlier one, never the other way round), and the writes that keep its tags, link
+        signature and the stories it links to (and the reverse links). They are made when the
+        message that decided them is acknowledged, and only if no later decision (the
+        version's `version_order`, then the revision) was kept first."""
 
     async def linked_by(self, article_id: str) -> list[str]: ...
 

@@ -26,7 +26,7 @@ from shared.broker import create_broker, create_redis, ensure_groups
 from shared.delivery import StreamConsumer, _Delivery
 from shared.events import ArticleRepublishRequested, Output, WriteOnAck
 from shared.locks import LOCK_PREFIX
-from shared.models import Article, decision_ordering
+from shared.models import Article
 from shared.streams import ENRICH, REPUBLISH
 from tests.integration.test_delivery import publish_raw, request
 from tests.stack_settings import StackSettings
@@ -274,8 +274,8 @@ async def test_reverse_links_follow_the_latest_enrichment_once_it_is_acknowledge
     graph = RedisLinkGraph(redis)
 
     async def decide(source: str, links: list[str], targets: list[str]) -> WriteOnAck:
-        order = decision_ordering("1", await graph.next_revision(source))
-        return await graph.enrichment_write(source, [], links, targets, order)
+        _revision, write = await graph.enrichment_write(source, [], links, targets, "1")
+        return write
 
     first = await decide("src", ["sig-1"], ["a", "b"])
     # Decided, not yet acknowledged: nothing is kept.
@@ -310,17 +310,14 @@ async def test_links_to_a_story_killed_before_they_are_kept_are_refreshed_at_onc
     graph = RedisLinkGraph(redis)
     for target in ("live", "doomed"):
         await redis.hset(article_key(target), "status", "usable")
-    order = decision_ordering("1", await graph.next_revision("src"))
-    decided = await graph.enrichment_write("src", [], ["sig"], ["live", "doomed"], order)
+    _revision, decided = await graph.enrichment_write("src", [], ["sig"], ["live", "doomed"], "1")
     await redis.hset(article_key("doomed"), "status", "canceled")  # the kill, recorded first
     assert await graph.linked_by("doomed") == []  # what the kill's sweep saw
     await settled(settings, redis, [decided])
     assert await redis.zscore(REFRESH_DUE, "src") is not None
     # Nothing killed meanwhile: no refresh.
     await redis.delete(REFRESH_DUE)
-    again = await graph.enrichment_write(
-        "other", [], ["sig"], ["live"], decision_ordering("1", await graph.next_revision("other"))
-    )
+    _revision, again = await graph.enrichment_write("other", [], ["sig"], ["live"], "1")
     await settled(settings, redis, [again])
     assert await redis.zscore(REFRESH_DUE, "other") is None
     await redis.aclose()

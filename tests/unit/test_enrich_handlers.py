@@ -32,7 +32,7 @@ from shared.events import (
     WriteOnAck,
     emitted,
 )
-from shared.models import Article, RelatedLink, Tag
+from shared.models import Article, RelatedLink, Tag, decision_ordering
 from shared.queries import StoryRecord
 from shared.streams import REPUBLISH
 
@@ -131,20 +131,20 @@ class MemoryArchive:
     async def stored_features(self, article_id: str) -> StoryFeatures | None:
         return self.features.get(article_id)
 
-    async def next_revision(self, article_id: str) -> int:
-        self.revisions[article_id] = self.revisions.get(article_id, 0) + 1
-        return self.revisions[article_id]
-
     async def enrichment_write(
         self,
         source_id: str,
         tags: Sequence[Tag],
         links: Sequence[str],
         target_ids: Sequence[str],
-        ordering: str,
-    ) -> WriteOnAck:
+        version_order: str,
+    ) -> tuple[int, WriteOnAck]:
+        revision = self.revisions[source_id] = self.revisions.get(source_id, 0) + 1
+        ordering = decision_ordering(version_order, revision)
         self.pending[(source_id, ordering)] = (list(target_ids), tuple(tags), tuple(links))
-        return WriteOnAck(guard_key=source_id, guard_field="", order=ordering, commands=())
+        return revision, WriteOnAck(
+            guard_key=source_id, guard_field="", order=ordering, commands=()
+        )
 
     def settle(self, outputs: Sequence[Output]) -> list[Any]:
         """What the delivery layer does as it acknowledges a message: the writes kept (if no
