@@ -59,7 +59,9 @@ from shared.settings import StorageSettings
 from shared.storage import VERSION_META, Storage
 from shared.streams import CONSUMER_GROUPS, ENRICHED, INGESTED, PUBLISHED, dead_letter
 
-#: An (at second, fault) schedule, and how long SeaweedFS stays frozen.
+#: The verdict of a run that broke no promise.
+HELD = "held: nothing lost, duplicated, stale or stuck"
+#: One step of a schedule: (at second, fault). A plan also says how long a freeze lasts.
 Fault = tuple[float, str]
 
 
@@ -525,7 +527,7 @@ async def chaos(bench: BenchStack, plan: Plan, say: Callable[[str], None]) -> di
     say(f"settled after {settle_s:.0f} s more; checking the bucket")
     report = await check(bench, record, poisoned_at)
     report.update({"load_s": round(load_s, 1), "settle_s": round(settle_s, 1), "faults": faults})
-    report["verdict"] = verdict(report) or ["held: nothing lost, duplicated, stale or stuck"]
+    report["verdict"] = verdict(report) or [HELD]
     return report
 
 
@@ -575,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(text + "\n")
     print(text)
-    held = report["verdict"] == ["held: nothing lost, duplicated, stale or stuck"]
+    held = report["verdict"] == [HELD]
     return 0 if held else 1
 
 

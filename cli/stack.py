@@ -101,7 +101,6 @@ def _programs(paths: dict[str, Path], env: dict[str, str], ports: dict[str, int]
                 {
                     **env,
                     "HEALTH_PORT": str(ports[name]),
-                    "DESK_PORT": str(ports["desk"]),
                     "CONSUMER_NAME": f"{name}-local",
                 },
                 directory=REPO,
@@ -110,10 +109,14 @@ def _programs(paths: dict[str, Path], env: dict[str, str], ports: dict[str, int]
     return programs
 
 
-def _write_pids(root: Path, supervisor: Supervisor) -> dict[str, int]:
+def _write_pids(root: Path, supervisor: Supervisor) -> None:
     pids = {name: pid for name, (_, pid) in supervisor.states().items() if pid}
     _paths(root)["pids"].write_text(json.dumps(pids))
-    return pids
+
+
+def _health_port(env: dict[str, str], name: str) -> str:
+    """Where a service of the stack answers /healthz (ingest on its HTTP port)."""
+    return env["INGEST_PORT"] if name == "ingest" else env[f"{name.upper()}_PORT"]
 
 
 def status(root: Path) -> int:
@@ -127,8 +130,7 @@ def status(root: Path) -> int:
     for name, (state, pid) in states.items():
         where = ""
         if name in STACK_SERVICES:
-            port = env.get("INGEST_PORT") if name == "ingest" else env.get(f"{name.upper()}_PORT")
-            where = f"  health http://127.0.0.1:{port}/healthz"
+            where = f"  health http://127.0.0.1:{_health_port(env, name)}/healthz"
         print(f"{name:<10} {state:<9} pid {pid or '-':<8}{where}")
     return 0 if all(state == "RUNNING" for state, _ in states.values()) else 1
 
@@ -218,7 +220,7 @@ def _first_admin(env: dict[str, str]) -> None:
 
 def _wait_healthy(env: dict[str, str]) -> None:
     for name in STACK_SERVICES:
-        port = int(env["INGEST_PORT"] if name == "ingest" else env[f"{name.upper()}_PORT"])
+        port = int(_health_port(env, name))
         devstack.wait_until(lambda p=port: devstack.healthy(p), 60, name)
 
 
@@ -229,8 +231,7 @@ def _print_where(paths: dict[str, Path], env: dict[str, str]) -> None:
         f"{env['DESK_ADMIN_PASSWORD']})"
     )
     for name in STACK_SERVICES:
-        port = env["INGEST_PORT"] if name == "ingest" else env[f"{name.upper()}_PORT"]
-        print(f"  {name:<8} health http://127.0.0.1:{port}/healthz")
+        print(f"  {name:<8} health http://127.0.0.1:{_health_port(env, name)}/healthz")
     print(f"settings for other tools: source {paths['env']}")
     print("processes are kept running by supervisord: wirepress stack status")
 

@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from shared.settings import ServiceSettings
+from shared.settings import DEFAULT_REDIS_CONNECTIONS, ServiceSettings
 from shared.streams import CONSUMER_GROUPS
 
 logger = logging.getLogger(__name__)
@@ -37,14 +37,10 @@ def create_broker(settings: ServiceSettings) -> RedisBroker:
     )
 
 
-#: Connections one process may open to Redis; past it, a command waits for a free one.
-DEFAULT_MAX_CONNECTIONS = 256
-
-
 def create_redis(
     redis_url: str,
     *,
-    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_connections: int = DEFAULT_REDIS_CONNECTIONS,
     pool_timeout_s: float = 5.0,
 ) -> Redis:
     """A client on a bounded, blocking pool: at `max_connections` a command waits up to

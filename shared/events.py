@@ -198,9 +198,14 @@ _HTML_GZIP_DESCRIPTION = (
 _HTML_GZIP_EXAMPLE = "H4sIAAAAAAAC/7PJKMnNsbPJSE1MsQMAJCqv9gwAAAA="
 
 
+def _gzipped(html_gzip: str | None) -> bytes | None:
+    return None if html_gzip is None else base64.b64decode(html_gzip)
+
+
 def _page_bytes(html: str | None, html_gzip: str | None) -> bytes | None:
-    if html_gzip is not None:
-        return gzip.decompress(base64.b64decode(html_gzip))
+    packed = _gzipped(html_gzip)
+    if packed is not None:
+        return gzip.decompress(packed)
     return None if html is None else html.encode("utf-8")
 
 
@@ -259,7 +264,7 @@ class ArticleRendered(Event):
 
     def gzipped(self) -> bytes | None:
         """The page as `gzip_page` made it, when it travelled packed."""
-        return None if self.html_gzip is None else base64.b64decode(self.html_gzip)
+        return _gzipped(self.html_gzip)
 
 
 class SitePageRendered(Event):
@@ -313,7 +318,7 @@ class SitePageRendered(Event):
 
     def gzipped(self) -> bytes | None:
         """The page as `gzip_page` made it, when it travelled packed."""
-        return None if self.html_gzip is None else base64.b64decode(self.html_gzip)
+        return _gzipped(self.html_gzip)
 
 
 class ArticlePublished(Event):
@@ -390,9 +395,9 @@ class WriteOnAck:
     acknowledgement of the message being handled (`shared.delivery`): if that message is not
     acknowledged by this copy (it failed, or another replica settled it first), they are not
     run; and they are run only if `order` sorts after the one `guard_key`'s `guard_field`
-    holds (as strings: a `shared.models.decision_ordering`), which they then set. Enrich keeps a story's links this way, so a retry
-    never finds "unchanged" links it never emitted, and an older decision never undoes a newer
-    one. Not an event: it never leaves Redis."""
+    holds (as strings: a `shared.models.decision_ordering`), which they then set. Enrich keeps
+    a story's links this way, so a retry never finds "unchanged" links it never emitted, and an
+    older decision never undoes a newer one. Not an event: it never leaves Redis."""
 
     guard_key: str
     guard_field: str

@@ -16,6 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.cpu import CpuPool
 
+#: Connections one process may open to Redis (`shared.broker.create_redis`).
+DEFAULT_REDIS_CONNECTIONS = 256
+
 
 def default_consumer_name() -> str:
     """One name per replica: the container's host name plus the process id."""
@@ -31,7 +34,7 @@ class ServiceSettings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     # Connections this process may hold open to Redis; past it, commands wait their turn.
-    redis_max_connections: int = Field(default=256, ge=4)
+    redis_max_connections: int = Field(default=DEFAULT_REDIS_CONNECTIONS, ge=4)
 
     # Consumer services answer /healthz and their queries here (ingest answers on its own port).
     health_host: str = "127.0.0.1"

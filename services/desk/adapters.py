@@ -32,9 +32,6 @@ class RedisUsers:
             updated = User(user.name, password_hash, user.role, user.created_at)
             await self.redis.hset(keys.USERS, name, _encode(updated))
 
-    async def names(self) -> list[str]:
-        return sorted(n.decode() for n in await self.redis.hkeys(keys.USERS))
-
 
 def _encode(user: User) -> str:
     return json.dumps(

@@ -147,13 +147,18 @@ def parse_payload(
     except UnsafeXml as exc:
         raise Problem(400, "unsafe-xml", "XML refused", exc.reason, exc.field) from exc
     except TooComplex as exc:
-        raise Problem(422, "too-complex", "Story too complex", exc.reason, exc.field) from exc
+        raise too_complex(exc.reason, exc.field) from exc
     except NotATextStory as exc:
         raise Problem(422, "not-a-text-story", "Not a text story", exc.reason, exc.field) from exc
     except MissingField as exc:
         raise Problem(422, "missing-field", "Missing field", exc.reason, exc.field) from exc
     except ParseError as exc:
         raise Problem(422, "invalid-story", "Invalid story", exc.reason, exc.field) from exc
+
+
+def too_complex(detail: str, field: str | None = None) -> Problem:
+    """A story past the limits every story is held to, or one that takes too long to read."""
+    return Problem(422, "too-complex", "Story too complex", detail, field)
 
 
 def parse_or_problem(
@@ -191,7 +196,7 @@ class Acceptor:
         *,
         max_lag: int,
         cpu: CpuRunner,
-        max_memory_use: float = 0.85,
+        max_memory_use: float,
     ) -> None:
         self.archive_store = archive
         self.emitter = emitter
@@ -282,9 +287,7 @@ class Acceptor:
                 archived.default_tz,
             )
         except TimeoutError as exc:
-            raise Problem(
-                422, "too-complex", "Story too complex", f"it could not be read in time: {exc}"
-            ) from exc
+            raise too_complex(f"it could not be read in time: {exc}") from exc
         if isinstance(parsed, Problem):
             raise parsed
         return parsed
