@@ -121,8 +121,63 @@ class ArticleRepublishRequested(Event):
     )
     ban: list[str] = Field(
         default_factory=list,
-        description="Article ids an editor wants never linked from it.",
+        description="Article ids an editor wants never linked from it (added to its bans; a "
+        "banned story is no longer pinned).",
         examples=[["e4da3b7fbbce2345"]],
+    )
+    unpin: list[str] = Field(
+        default_factory=list,
+        description="Article ids no longer pinned: the ranking decides about them again.",
+        examples=[["7c6a180b36896a0a"]],
+    )
+    unban: list[str] = Field(
+        default_factory=list,
+        description="Article ids no longer banned from its links.",
+        examples=[["e4da3b7fbbce2345"]],
+    )
+    remove_tags: list[str] = Field(
+        default_factory=list,
+        description="Tag slugs this story must not carry (an editor found them wrong); kept "
+        "for every later version of it.",
+        examples=[["person-coast-guard"]],
+    )
+    restore_tags: list[str] = Field(
+        default_factory=list,
+        description="Tag slugs removed from this story earlier that it may carry again.",
+        examples=[["person-coast-guard"]],
+    )
+    ban_tags: list[str] = Field(
+        default_factory=list,
+        description="Tag slugs enrich must never give any story again (applied before this "
+        "story is enriched): `this is not a person`.",
+        examples=[["person-harambee-stars"]],
+    )
+    unban_tags: list[str] = Field(
+        default_factory=list,
+        description="Tag slugs banned earlier that enrich may give again.",
+        examples=[["person-harambee-stars"]],
+    )
+    takedown: bool = Field(
+        default=False,
+        description="Take the story off the site, as a kill would, and keep it off whatever "
+        "later versions the wire sends, until an editor restores it.",
+        examples=[True],
+    )
+    restore: bool = Field(
+        default=False,
+        description="Put a story an editor took down back on the site.",
+        examples=[False],
+    )
+    embargo_until: datetime | None = Field(
+        default=None,
+        description="A new end for the embargo of a story that is still held (UTC); a time "
+        "already past releases it now.",
+        examples=["2026-12-01T18:00:00Z"],
+    )
+    requested_by: str | None = Field(
+        default=None,
+        description="Who asked: the editor's user name or the machine token's name.",
+        examples=["jdoe"],
     )
 
 
@@ -355,6 +410,11 @@ class ArticlePublished(Event):
         default=None,
         description="What listing pages show of the story (written and unchanged outcomes).",
     )
+    rendered_at: datetime | None = Field(
+        default=None,
+        description="When render made the page this outcome is about (its event's time).",
+        examples=["2026-03-14T09:26:53Z"],
+    )
 
 
 class SitePagePublished(Event):
@@ -439,6 +499,9 @@ EnrichInput = Annotated[
 ]
 PublishInput = Annotated[ArticleRendered | SitePageRendered, Field(discriminator="event_type")]
 
+DeskInput = Annotated[
+    ArticleIngested | ArticleEnriched | ArticlePublished, Field(discriminator="event_type")
+]
 ENRICH_INPUT: TypeAdapter[ArticleIngested | ArticleRepublishRequested] = TypeAdapter(EnrichInput)
 PUBLISH_INPUT: TypeAdapter[ArticleRendered | SitePageRendered] = TypeAdapter(PublishInput)
 
@@ -458,3 +521,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
 EVENTS_BY_TYPE: dict[str, type[Event]] = {
     str(model.model_fields["event_type"].default): model for model in ALL_EVENTS
 }
+DESK_INPUT: TypeAdapter[ArticleIngested | ArticleEnriched | ArticlePublished] = TypeAdapter(
+    DeskInput
+)

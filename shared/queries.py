@@ -5,7 +5,8 @@ service keeps ask that service over HTTP, on the port its /healthz is on, instea
 Redis keys. The answers are these models, so asker and answerer agree on one shape:
 
 * enrich: `GET /v1/stories/{id}`, `POST /v1/stories/lookup`, `GET /v1/stories?cursor=&limit=`
-  (StoryRecord, StoryPage) and `GET /v1/index` (IndexStatus);
+  (StoryRecord, StoryPage), `GET /v1/index` (IndexStatus) and `GET /v1/tag-bans`
+  (TagBansStatus);
 * render: `GET /v1/listing` (ListingStatus) and `POST /v1/listing/lookup` (ListingState).
 """
 
@@ -48,6 +49,22 @@ class StoryRecord(BaseModel):
     headline: str
     published_at: datetime | None = None
     corrected: bool = False
+    pinned: list[str] = Field(
+        default_factory=list, description="Stories editors pinned first among its links."
+    )
+    banned: list[str] = Field(
+        default_factory=list, description="Stories editors banned from its links."
+    )
+    removed_tags: list[str] = Field(
+        default_factory=list, description="Tag slugs editors removed from it."
+    )
+    taken_down: bool = Field(default=False, description="An editor took it off the site.")
+
+
+class TagBansStatus(BaseModel):
+    """Tags editors banned outright: `GET /v1/tag-bans` (enrich)."""
+
+    banned: list[str] = Field(description="Their slugs, sorted.")
 
 
 class StoryPage(BaseModel):

@@ -15,15 +15,16 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import numpy.typing as npt
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from services.enrich import keys
-from services.enrich.ports import LinkTarget, Recorded, StoredStory
+from services.enrich.ports import LinkTarget, Overrides, Recorded, StoredStory, StoryEdits
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links, semantic
 from services.enrich.relevance.semantic import SemanticModel
 from shared.duequeue import DueQueue
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 INDEX_LOG_MAXLEN = 1_000_000
 COMPACT_MIN_STALE = 1000
 REFRESH_LEASE_S = 60.0
+TAG_BANS_TTL_S = 2.0
 #: A story under embargo, in its record's status.
 HELD_STATUS = "embargoed"
 _RECORD_FIELDS = [
@@ -50,6 +52,19 @@ _RECORD_FIELDS = [
     "published_at",
     "corrected",
 ]
+
+
+_OVERRIDE_FIELDS = ["pinned", "banned", "removed_tags", "taken_down"]
+
+
+def _overrides(fields: Sequence[bytes | None]) -> Overrides:
+    pinned, banned, removed, down = fields
+    return Overrides(
+        pinned=tuple(json.loads(pinned)) if pinned else (),
+        banned=tuple(json.loads(banned)) if banned else (),
+        removed_tags=tuple(json.loads(removed)) if removed else (),
+        taken_down=down == b"1",
+    )
 
 
 def _entry_key(entry_id: bytes | str) -> tuple[int, int]:
@@ -69,12 +84,16 @@ if current and current < ARGV[1] then corrected = 1 end
 if current and current == ARGV[1] then
   corrected = tonumber(redis.call('HGET', KEYS[1], 'corrected') or '0')
 end
+local down = redis.call('HGET', KEYS[1], 'taken_down') == '1'
+local status = ARGV[4]
+if down then status = 'canceled' end
 redis.call('HSETNX', KEYS[1], 'page_path', ARGV[2])
-redis.call('HSET', KEYS[1], 'ordering', ARGV[1], 'article', ARGV[3], 'status', ARGV[4],
+redis.call('HSET', KEYS[1], 'ordering', ARGV[1], 'article', ARGV[3], 'status', status,
   'headline', ARGV[5], 'excerpt', ARGV[6], 'published_at', ARGV[7], 'corrected', corrected,
   'guid', ARGV[9], 'version', ARGV[10])
 redis.call('SADD', KEYS[2], ARGV[8])
-return {0, redis.call('HGET', KEYS[1], 'page_path'), corrected}
+return {0, redis.call('HGET', KEYS[1], 'page_path'), corrected,
+  redis.call('HMGET', KEYS[1], 'pinned', 'banned', 'removed_tags', 'taken_down')}
 """
 
 
@@ -88,7 +107,7 @@ class RedisStoryRecords:
     async def record(
         self, article: Article, page_path: str, excerpt: str, *, held: bool = False
     ) -> Recorded:
-        stale, stored_path, corrected = await self._record(
+        stale, stored_path, corrected, *overridden = await self._record(
             keys=[keys.article_key(article.article_id), keys.ARTICLE_IDS],
             args=[
                 article.ordering,
@@ -105,36 +124,65 @@ class RedisStoryRecords:
             ],
         )
         return Recorded(
-            page_path=stored_path.decode(), stale=bool(stale), corrected=bool(corrected)
+            page_path=stored_path.decode(),
+            stale=bool(stale),
+            corrected=bool(corrected),
+            overrides=_overrides(overridden[0]) if overridden else Overrides(),
         )
 
     async def load(self, article_id: str) -> StoredStory | None:
         fields = await self.redis.hmget(
             keys.article_key(article_id),
-            ["article", "page_path", "corrected", "pinned", "banned", "tags", "links",
-             keys.LINKS_ORDERING],
+            ["article", "page_path", "corrected", "tags", "links", keys.LINKS_ORDERING,
+             *_OVERRIDE_FIELDS],
         )  # fmt: skip
-        raw, page_path, corrected, pinned, banned, tags, links, links_ordering = fields
+        raw, page_path, corrected, tags, links, links_ordering, *overridden = fields
         if raw is None or page_path is None:
             return None
+        overrides = _overrides(overridden)
+        article = Article.model_validate_json(raw)
+        if overrides.taken_down:
+            article = article.model_copy(update={"pubstatus": "canceled"})
         return StoredStory(
-            article=Article.model_validate_json(raw),
+            article=article,
             page_path=page_path.decode(),
             corrected=corrected == b"1",
-            pinned=tuple(json.loads(pinned)) if pinned else (),
-            banned=tuple(json.loads(banned)) if banned else (),
+            pinned=overrides.pinned,
+            banned=overrides.banned,
+            removed_tags=overrides.removed_tags,
             tags=tuple(Tag.model_validate(t) for t in json.loads(tags)) if tags else None,
             links=tuple(json.loads(links)) if links else (),
             revision=int(links_ordering.rsplit(b"|", 1)[1]) if links_ordering else 0,
         )
 
-    async def set_overrides(
-        self, article_id: str, pinned: Sequence[str], banned: Sequence[str]
-    ) -> None:
-        await self.redis.hset(
-            keys.article_key(article_id),
-            mapping={"pinned": json.dumps(list(pinned)), "banned": json.dumps(list(banned))},
-        )
+    async def edit(self, article_id: str, edits: StoryEdits) -> Overrides | None:
+        key = keys.article_key(article_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    if not await pipe.exists(key):
+                        return None
+                    overrides = edits.applied_to(
+                        _overrides(await pipe.hmget(key, _OVERRIDE_FIELDS))
+                    )
+                    pipe.multi()
+                    pipe.hset(
+                        key,
+                        mapping={
+                            "pinned": json.dumps(list(overrides.pinned)),
+                            "banned": json.dumps(list(overrides.banned)),
+                            "removed_tags": json.dumps(list(overrides.removed_tags)),
+                            "taken_down": "1" if overrides.taken_down else "0",
+                        },
+                    )
+                    if overrides.taken_down:
+                        # Off every page's links at once; a restore's next record sets it back.
+                        pipe.hset(key, "status", "canceled")
+                    await pipe.execute()
+                    return overrides
+                except WatchError:
+                    continue
 
     async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]:
         if not article_ids:
@@ -171,10 +219,14 @@ class RedisStoryRecords:
             return []
         async with self.redis.pipeline(transaction=False) as pipe:
             for article_id in article_ids:
-                pipe.hmget(keys.article_key(article_id), _RECORD_FIELDS)
+                pipe.hmget(keys.article_key(article_id), [*_RECORD_FIELDS, *_OVERRIDE_FIELDS])
             rows = await pipe.execute()
         found = []
-        for article_id, row in zip(article_ids, rows, strict=True):
+        for article_id, full_row in zip(article_ids, rows, strict=True):
+            row, overrides = (
+                full_row[: len(_RECORD_FIELDS)],
+                _overrides(full_row[len(_RECORD_FIELDS) :]),
+            )
             fields = dict(
                 zip(_RECORD_FIELDS, (v.decode() if v else None for v in row), strict=True)
             )
@@ -198,6 +250,10 @@ class RedisStoryRecords:
                     headline=fields["headline"],
                     published_at=datetime.fromisoformat(published) if published else None,
                     corrected=fields["corrected"] == "1",
+                    pinned=list(overrides.pinned),
+                    banned=list(overrides.banned),
+                    removed_tags=list(overrides.removed_tags),
+                    taken_down=overrides.taken_down,
                 )
             )
         return found
@@ -290,6 +346,33 @@ class RedisReleaseQueue(DueQueue):
 
     def __init__(self, redis: Redis) -> None:
         super().__init__(redis, keys.RELEASE_DUE, lease_s=REFRESH_LEASE_S)
+
+
+class RedisTagBans:
+    """Tags banned outright (`ports.TagBans`): a set every replica reads, cached for
+    TAG_BANS_TTL_S so an enrichment does not pay a round trip for it. A replica applying a
+    ban (the request that carries it) sees it at once; the others within the TTL."""
+
+    def __init__(self, redis: Redis, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.redis = redis
+        self.clock = clock
+        self._cached: tuple[float, frozenset[str]] | None = None
+
+    async def banned(self) -> frozenset[str]:
+        now = self.clock()
+        if self._cached is None or now - self._cached[0] > TAG_BANS_TTL_S:
+            members = await self.redis.smembers(keys.BANNED_TAGS)
+            self._cached = (now, frozenset(m.decode() for m in members))
+        return self._cached[1]
+
+    async def change(self, ban: Sequence[str], unban: Sequence[str]) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if ban:
+                pipe.sadd(keys.BANNED_TAGS, *ban)
+            if unban:
+                pipe.srem(keys.BANNED_TAGS, *unban)
+            await pipe.execute()
+        self._cached = None
 
 
 class SharedIndex:

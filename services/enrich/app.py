@@ -16,6 +16,7 @@ from services.enrich.adapters import (
     RedisRefreshQueue,
     RedisReleaseQueue,
     RedisStoryRecords,
+    RedisTagBans,
     SemanticRefitter,
     SharedIndex,
 )
@@ -32,7 +33,7 @@ from services.enrich.tagging import tag_story
 from shared.backlog import worst_backlog
 from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested, Output
 from shared.models import as_article_id
-from shared.queries import IndexStatus, StoryPage
+from shared.queries import IndexStatus, StoryPage, TagBansStatus
 from shared.sections import load_sections
 from shared.service import Runtime, consumer_app, int_param, query, read_lookup
 from shared.streams import ENRICH, INGESTED, REPUBLISH
@@ -122,7 +123,13 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
         )
         return JSONResponse(status.model_dump(mode="json"))
 
+    async def tag_bans(request: Request) -> Response:
+        bans: RedisTagBans = runtime.resources["tag_bans"]
+        status = TagBansStatus(banned=sorted(await bans.banned()))
+        return JSONResponse(status.model_dump(mode="json"))
+
     return [
+        Route("/v1/tag-bans", query(tag_bans)),
         Route("/v1/stories", query(every_story)),
         Route("/v1/stories/lookup", query(lookup), methods=["POST"]),
         Route("/v1/stories/{article_id}", query(one_story)),
@@ -144,8 +151,11 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
             links=RedisLinkGraph(redis),
             refreshes=refreshes,
             releases=RedisReleaseQueue(redis),
+            tag_bans=(tag_bans := RedisTagBans(redis)),
         )
-        runtime.resources.update(stories=stories, index=index, refreshes=refreshes)
+        runtime.resources.update(
+            stories=stories, index=index, refreshes=refreshes, tag_bans=tag_bans
+        )
         await index.load_index()
         cpu = settings.cpu_pool()
         # Load the tagger's gazetteers (and the embedding model) now, not on the first story.

@@ -20,6 +20,7 @@ from services.enrich.ports import (
     RefreshQueue,
     ReleaseQueue,
     StoredStory,
+    StoryEdits,
     StoryRecords,
 )
 from services.enrich.relevance import Embedder, StoryFeatures, features_for
@@ -120,6 +121,11 @@ async def handle_ingested(
     recorded = await archive.stories.record(
         article, page_path_for(article), text.excerpt, held=held
     )
+    overrides = recorded.overrides
+    if overrides.taken_down:
+        # An editor took the story down: this version goes out as a kill would.
+        article = article.model_copy(update={"pubstatus": "canceled"})
+        held = False
     if recorded.stale:
         logger.info(
             "v%s is older than the version on record: not enriched (ingest keeps its raw copy)",
@@ -132,7 +138,12 @@ async def handle_ingested(
         await hold(article, archive)
         return []
     stored = StoredStory(
-        article=article, page_path=recorded.page_path, corrected=recorded.corrected
+        article=article,
+        page_path=recorded.page_path,
+        corrected=recorded.corrected,
+        pinned=overrides.pinned,
+        banned=overrides.banned,
+        removed_tags=overrides.removed_tags,
     )
     return await publish_story(stored, archive, event.correlation_id, config, text=text)
 
@@ -182,16 +193,30 @@ async def handle_republish(
     features and publishes nothing if the links came out the same; an editor's republish redoes
     everything.
     """
-    if event.pin or event.ban:
-        await archive.stories.set_overrides(event.article_id, event.pin, event.ban)
+    if event.ban_tags or event.unban_tags:
+        await archive.tag_bans.change(event.ban_tags, event.unban_tags)
+    edits = edits_in(event)
+    if edits and await archive.stories.edit(event.article_id, edits) is None:
+        raise PermanentError(f"article {event.article_id} is not in the archive")
     stored = await archive.stories.load(event.article_id)
     if stored is None:
         raise PermanentError(f"article {event.article_id} is not in the archive")
+    if event.embargo_until is not None:
+        return await _move_embargo(stored, event, archive, config)
+    if event.restore:
+        # Its own status back on record (usable, withheld, or held if its embargo is ahead).
+        text = await prepared_text(stored.article, config)
+        held = is_held(stored.article, config)
+        await archive.stories.record(stored.article, stored.page_path, text.excerpt, held=held)
     article = stored.article
     if is_held(article, config):
         # Whatever asked (a release come early, an editor, a refresh): not before its time.
         await hold(article, archive)
         return []
+    if event.takedown or event.restore:
+        # Off the site (or back on it) the way a kill (or a new story) goes: every page that
+        # links to it loses the link (or may gain it).
+        return await publish_story(stored, archive, event.correlation_id, config, reason="editor")
     if event.reason == RELEASE_REASON:
         # Its time has come: out as a new story would be, linked and linking.
         text = await prepared_text(article, config)
@@ -207,6 +232,42 @@ async def handle_republish(
     if enrichment is None:
         return []
     return enrichment.outputs(event.reason)
+
+
+def edits_in(event: ArticleRepublishRequested) -> StoryEdits:
+    """The changes to a story's overrides a republish request carries."""
+    return StoryEdits(
+        pin=tuple(event.pin),
+        ban=tuple(event.ban),
+        unpin=tuple(event.unpin),
+        unban=tuple(event.unban),
+        remove_tags=tuple(event.remove_tags),
+        restore_tags=tuple(event.restore_tags),
+        taken_down=True if event.takedown else False if event.restore else None,
+    )
+
+
+async def _move_embargo(
+    stored: StoredStory,
+    event: ArticleRepublishRequested,
+    archive: Archive,
+    config: EnrichConfig,
+) -> list[Output]:
+    """A held story's embargo ends at a new time: held until then, or out now if it has come."""
+    assert event.embargo_until is not None
+    if not is_held(stored.article, config):
+        raise PermanentError(f"article {event.article_id} is not under embargo: nothing to move")
+    article = stored.article.model_copy(update={"embargoed": event.embargo_until})
+    text = await prepared_text(article, config)
+    held = is_held(article, config)
+    await archive.stories.record(article, stored.page_path, text.excerpt, held=held)
+    if held:
+        await hold(article, archive)
+        return []
+    moved = StoredStory(article=article, page_path=stored.page_path, corrected=stored.corrected)
+    return await publish_story(
+        moved, archive, event.correlation_id, config, reason=RELEASE_REASON, text=text
+    )
 
 
 async def enrich(
@@ -230,11 +291,16 @@ async def enrich(
         if refresh and stored.tags is not None and article.on_site
         else None
     )
+    unwanted = set(stored.removed_tags) | await archive.tag_bans.banned()
     if features is not None and stored.tags is not None:
-        tags = list(stored.tags)
+        tags = [tag for tag in stored.tags if tag.slug not in unwanted]
     else:
         tags, features = await _analyse(
-            article, text or await prepared_text(article, config), archive, config.embedder
+            article,
+            text or await prepared_text(article, config),
+            archive,
+            config.embedder,
+            unwanted,
         )
     read_also_links: list[RelatedLink] = []
     related_links: list[RelatedLink] = []
@@ -317,11 +383,15 @@ async def _as_stored(
 
 
 async def _analyse(
-    article: Article, text: StoryText, archive: Archive, embedder: Embedder | None
+    article: Article,
+    text: StoryText,
+    archive: Archive,
+    embedder: Embedder | None,
+    unwanted: set[str],
 ) -> tuple[list[Tag], StoryFeatures | None]:
-    """Tags, and relevance features for a story on the site (indexed as a side effect); a story
-    off the site (killed, withheld) leaves the index."""
-    tags = tags_for(article, text)
+    """Tags (less those editors removed or banned), and relevance features for a story on the
+    site (indexed as a side effect); a story off the site (killed, withheld) leaves the index."""
+    tags = [tag for tag in tags_for(article, text) if tag.slug not in unwanted]
     if not article.on_site:
         await archive.index.unindex(article.article_id)
         return tags, None

@@ -22,6 +22,8 @@ LINKS_ORDERING = "links_ordering"
 REFRESH_DUE = "wirepress:enrich:refresh-due"
 # Stories under embargo (shared/duequeue.py): article_id -> when the embargo ends.
 RELEASE_DUE = "wirepress:enrich:release-due"
+# Tag slugs editors banned outright: enrich gives them to no story.
+BANNED_TAGS = "wirepress:enrich:banned-tags"
 # The lock one replica fits the semantic model under (shared/locks.py).
 SEMANTIC_FIT_LOCK = "enrich:semantic-fit"
 

@@ -20,12 +20,68 @@ Emit = Callable[[str, Sequence[Event]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
+class Overrides:
+    """What editors decided about one story, kept across its versions; `taken_down`: every
+    version stays off the site until an editor restores it."""
+
+    pinned: tuple[str, ...] = ()
+    banned: tuple[str, ...] = ()
+    removed_tags: tuple[str, ...] = ()
+    taken_down: bool = False
+
+
+@dataclass(frozen=True)
 class Recorded:
     """What the story records say about a version of a story they were just given."""
 
     page_path: str
     stale: bool  # an older version than one already recorded: never overwrites it
     corrected: bool  # an earlier version was recorded before this one
+    overrides: Overrides = field(default_factory=lambda: Overrides())
+
+
+@dataclass(frozen=True)
+class StoryEdits:
+    """An editor's changes to a story's overrides, as one republish request carries them."""
+
+    pin: tuple[str, ...] = ()
+    ban: tuple[str, ...] = ()
+    unpin: tuple[str, ...] = ()
+    unban: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+    restore_tags: tuple[str, ...] = ()
+    #: True: take it down; False: put it back; None: leave as it is.
+    taken_down: bool | None = None
+
+    def __bool__(self) -> bool:
+        return any(
+            (self.pin, self.ban, self.unpin, self.unban, self.remove_tags, self.restore_tags)
+        ) or (self.taken_down is not None)
+
+    def applied_to(self, current: Overrides) -> Overrides:
+        """Pins first in the order given (so pinning again reorders), then the earlier pins;
+        a story banned is unpinned, one pinned is unbanned (banning wins when an edit does both)."""
+        pinned = [
+            p
+            for p in dict.fromkeys([*self.pin, *current.pinned])
+            if p not in self.unpin and p not in self.ban
+        ]
+        banned = [
+            b
+            for b in dict.fromkeys([*current.banned, *self.ban])
+            if b not in self.unban and (b in self.ban or b not in self.pin)
+        ]
+        removed = [
+            t
+            for t in dict.fromkeys([*current.removed_tags, *self.remove_tags])
+            if t not in self.restore_tags
+        ]
+        return Overrides(
+            pinned=tuple(pinned),
+            banned=tuple(banned),
+            removed_tags=tuple(removed),
+            taken_down=current.taken_down if self.taken_down is None else self.taken_down,
+        )
 
 
 @dataclass(frozen=True)
@@ -35,6 +91,8 @@ class StoredStory:
     corrected: bool
     pinned: tuple[str, ...] = ()
     banned: tuple[str, ...] = ()
+    # Tag slugs an editor removed from it (kept across versions).
+    removed_tags: tuple[str, ...] = ()
     # What the last enrichment of this version found: its tags, and its links as a signature.
     tags: tuple[Tag, ...] | None = None
     links: tuple[str, ...] = ()
@@ -79,11 +137,13 @@ class StoryRecords(Protocol):
         """Keep this version unless a newer one is kept; `held`: under embargo, so no page may
         link to it yet."""
 
-    async def load(self, article_id: str) -> StoredStory | None: ...
+    async def load(self, article_id: str) -> StoredStory | None:
+        """The story as stored; one an editor took down comes back with pubstatus canceled."""
 
-    async def set_overrides(
-        self, article_id: str, pinned: Sequence[str], banned: Sequence[str]
-    ) -> None: ...
+    async def edit(self, article_id: str, edits: StoryEdits) -> Overrides | None:
+        """Apply an editor's changes (atomically, against concurrent ones); a story taken down
+        is recorded canceled, one restored gets its own status back at its next `record`.
+        None when the archive does not hold the story."""
 
     async def targets(self, article_ids: Sequence[str]) -> dict[str, LinkTarget]:
         """The stories among these that are on the site, as links show them."""
@@ -160,6 +220,15 @@ class ReleaseQueue(Protocol):
     async def done(self, lease: object) -> None: ...
 
 
+class TagBans(Protocol):
+    """Tags editors banned outright: enrich gives them to no story."""
+
+    async def banned(self) -> frozenset[str]:
+        """The banned slugs (a replica may answer from a copy a couple of seconds old)."""
+
+    async def change(self, ban: Sequence[str], unban: Sequence[str]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Archive:
     """Everything enrich keeps, by job."""
@@ -169,3 +238,4 @@ class Archive:
     links: LinkGraph
     refreshes: RefreshQueue
     releases: ReleaseQueue
+    tag_bans: TagBans

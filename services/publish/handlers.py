@@ -41,6 +41,7 @@ async def handle_article(
     published = ArticlePublished(
         **_outcome(event, outcome, config),
         listing=event.listing if outcome in ("written", "unchanged") else None,
+        rendered_at=event.occurred_at,
     )
     return [(PUBLISHED, published)]
 

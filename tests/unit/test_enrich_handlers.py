@@ -20,7 +20,15 @@ from services.enrich.handlers import (
     parse_link,
     send_due_refreshes,
 )
-from services.enrich.ports import Archive, EnrichConfig, LinkTarget, Recorded, StoredStory
+from services.enrich.ports import (
+    Archive,
+    EnrichConfig,
+    LinkTarget,
+    Overrides,
+    Recorded,
+    StoredStory,
+    StoryEdits,
+)
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
 from shared.errors import PermanentError
 from shared.events import (
@@ -57,7 +65,8 @@ class MemoryArchive:
     index_: RelatedIndex = field(default_factory=RelatedIndex)
     links: dict[str, list[str]] = field(default_factory=dict)
     refreshes: list[tuple[str, str]] = field(default_factory=list)
-    overrides: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
+    overrides: dict[str, Overrides] = field(default_factory=dict)
+    banned_tags: set[str] = field(default_factory=set)
     features: dict[str, StoryFeatures] = field(default_factory=dict)
     saved: dict[str, tuple[tuple[Tag, ...], tuple[str, ...]]] = field(default_factory=dict)
     analysed: int = 0
@@ -82,21 +91,34 @@ class MemoryArchive:
             self.held.add(article.article_id)
         else:
             self.held.discard(article.article_id)
-        return Recorded(page_path=path, stale=False, corrected=corrected)
+        overrides = self.overrides.get(article.article_id, Overrides())
+        return Recorded(page_path=path, stale=False, corrected=corrected, overrides=overrides)
 
     async def load(self, article_id: str) -> StoredStory | None:
         if article_id not in self.stories:
             return None
         article, path, corrected = self.stories[article_id]
-        pinned, banned = self.overrides.get(article_id, ([], []))
+        o = self.overrides.get(article_id, Overrides())
+        if o.taken_down:
+            article = article.model_copy(update={"pubstatus": "canceled"})
         tags, links = self.saved.get(article_id, (None, ()))
         return StoredStory(
-            article, path, corrected, tuple(pinned), tuple(banned), tags, links,
+            article, path, corrected, o.pinned, o.banned, o.removed_tags, tags, links,
             int(self.acked[article_id].rsplit("|", 1)[1]) if article_id in self.acked else 0,
         )  # fmt: skip
 
-    async def set_overrides(self, article_id: str, pinned: list[str], banned: list[str]) -> None:
-        self.overrides[article_id] = (pinned, banned)
+    async def edit(self, article_id: str, edits: StoryEdits) -> Overrides | None:
+        if article_id not in self.stories:
+            return None
+        self.overrides[article_id] = edits.applied_to(self.overrides.get(article_id, Overrides()))
+        return self.overrides[article_id]
+
+    async def banned(self) -> frozenset[str]:
+        return frozenset(self.banned_tags)
+
+    async def change(self, ban: Sequence[str], unban: Sequence[str]) -> None:
+        self.banned_tags |= set(ban)
+        self.banned_tags -= set(unban)
 
     async def index(self, features: StoryFeatures) -> None:
         self.index_.add(features)
@@ -122,7 +144,8 @@ class MemoryArchive:
         found = {}
         for article_id in article_ids:
             article, path, _ = self.stories[article_id]
-            if article.on_site and article_id not in self.held:
+            down = self.overrides.get(article_id, Overrides()).taken_down
+            if article.on_site and article_id not in self.held and not down:
                 found[article_id] = LinkTarget(
                     article_id, article.headline, path, "", article.published_at
                 )
@@ -194,7 +217,12 @@ class MemoryArchive:
     @property
     def ports(self) -> Archive:
         return Archive(
-            stories=self, index=self, links=self, refreshes=self, releases=MemoryReleases(self)
+            stories=self,
+            index=self,
+            links=self,
+            refreshes=self,
+            releases=MemoryReleases(self),
+            tag_bans=self,
         )
 
 
@@ -529,3 +557,93 @@ async def test_a_refresh_of_an_older_version_settled_late_never_undoes_the_newer
     kept = await archive.load(war1.article_id)
     assert kept is not None and kept.revision == v2.revision
     assert archive.acked[war1.article_id] == v2.ordering
+
+
+# --- editors' commands from the desk -----------------------------------------------------------
+
+
+def test_edits_pin_in_order_and_ban_wins_over_pin() -> None:
+    current = Overrides(pinned=("a", "b"), banned=("x",), removed_tags=("t1",))
+    after = StoryEdits(pin=("c", "b"), ban=("a",), unban=("x",)).applied_to(current)
+    assert after.pinned == ("c", "b")  # pinning again reorders; a banned pin goes
+    assert after.banned == ("a",)
+    both = StoryEdits(pin=("z",), ban=("z",)).applied_to(Overrides())
+    assert both.pinned == () and both.banned == ("z",)
+    tags = StoryEdits(remove_tags=("t2",), restore_tags=("t1",)).applied_to(current)
+    assert tags.removed_tags == ("t2",) and tags.pinned == ("a", "b")
+    assert not StoryEdits() and StoryEdits(taken_down=False)
+
+
+async def test_a_pin_then_a_ban_keeps_both_and_unpinning_hands_back_to_the_ranking() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    war1, kenya, war2 = (stories[k].article_id for k in ("war1", "kenya", "war2"))
+    pin = ArticleRepublishRequested.about(stories["war1"], pin=[kenya])
+    archive.settle(await handle_republish(pin, archive.ports))
+    ban = ArticleRepublishRequested.about(stories["war1"], ban=[war2])
+    [(_, enriched)] = archive.settle(await handle_republish(ban, archive.ports))
+    ids = [link.article_id for link in enriched.read_also + enriched.related]
+    assert ids[0] == kenya and war2 not in ids, "the earlier pin survives a later ban"
+    unpin = ArticleRepublishRequested.about(stories["war1"], unpin=[kenya])
+    [(_, enriched)] = archive.settle(await handle_republish(unpin, archive.ports))
+    assert kenya not in [link.article_id for link in enriched.read_also + enriched.related]
+    assert archive.overrides[war1].banned == (war2,)
+
+
+async def test_a_removed_tag_stays_off_the_story_and_a_banned_tag_off_every_story() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    [first] = await ingest(archive, article("urn:war7", "Kursk fighting goes on", WAR, day=7))
+    slugs = [tag.slug for tag in first.tags]
+    assert len(slugs) >= 2
+    wrong, banned = slugs[0], slugs[1]
+    remove = ArticleRepublishRequested.about(first.article, remove_tags=[wrong])
+    [(_, enriched)] = archive.settle(await handle_republish(remove, archive.ports))
+    assert wrong not in {tag.slug for tag in enriched.tags}
+    [v2] = await ingest(archive, article("urn:war7", "Kursk fighting", WAR, version="2", day=7))
+    assert wrong not in {tag.slug for tag in v2.tags}, "a new version keeps the removal"
+    ban = ArticleRepublishRequested.about(first.article, ban_tags=[banned])
+    [(_, enriched)] = archive.settle(await handle_republish(ban, archive.ports))
+    assert banned not in {tag.slug for tag in enriched.tags}
+    [other] = await ingest(archive, article("urn:war8", "Kursk fighting goes on", WAR, day=8))
+    assert banned not in {tag.slug for tag in other.tags}, "banned for every story"
+    assert wrong in {tag.slug for tag in other.tags}, "removed from one story only"
+    assert stories
+
+
+async def test_a_takedown_holds_against_new_wire_versions_until_restored() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    war1 = stories["war1"]
+    linkers = await archive.linked_by(war1.article_id)
+    down = ArticleRepublishRequested.about(war1, takedown=True, requested_by="jdoe")
+    [(_, killed)] = archive.settle(await handle_republish(down, archive.ports))
+    assert not killed.article.on_site and killed.read_also == []
+    assert war1.article_id not in archive.index_
+    assert {(a, "link-changed") for a in linkers} <= set(archive.refreshes)
+    [v2] = await ingest(archive, article("urn:war1", "Ukraine pushes on", WAR, version="2"))
+    assert not v2.article.on_site, "a new version from the wire stays down"
+    restore = ArticleRepublishRequested.about(war1, restore=True)
+    [(_, back)] = archive.settle(await handle_republish(restore, archive.ports))
+    assert back.article.on_site and back.article.headline == "Ukraine pushes on"
+    assert war1.article_id in archive.index_
+
+
+async def test_an_editor_moves_a_held_embargo_later_or_ends_it_now() -> None:
+    archive = MemoryArchive()
+    await seed(archive)
+    held = article("urn:emb", "Kursk talks", WAR, day=20, embargoed=NOON)
+    await ingest_at(archive, held, NOON - timedelta(hours=2))
+    later = NOON + timedelta(hours=4)
+    before = at(NOON - timedelta(hours=1))
+    move = ArticleRepublishRequested.about(held, embargo_until=later)
+    assert archive.settle(await handle_republish(move, archive.ports, before)) == []
+    assert held.article_id in archive.held
+    # Past the first time, still held by the moved one.
+    assert archive.settle(await handle_republish(lift(held), archive.ports, at(NOON))) == []
+    now = ArticleRepublishRequested.about(held, embargo_until=NOON)
+    [(_, out)] = archive.settle(await handle_republish(now, archive.ports, at(NOON)))
+    assert out.article.on_site and out.reason == RELEASE_REASON
+    again = ArticleRepublishRequested.about(held, embargo_until=later)
+    with pytest.raises(PermanentError):
+        await handle_republish(again, archive.ports, at(NOON))
