@@ -49,10 +49,10 @@ from redis.asyncio import Redis
 
 from bench.pipeline.stack import BenchStack, fresh_stack, stop_on_sigterm
 from bench.pipeline.stories import make_stories
-from cli.clients import EnrichClient, RenderClient
 from cli.supervise import Supervisor
 from shared.backlog import stream_backlogs
 from shared.broker import create_redis, encode_event
+from shared.clients import EnrichClient, RenderClient
 from shared.events import ArticleEnriched, ArticleIngested, ArticlePublished
 from shared.models import Article, article_id_for, version_ordering
 from shared.settings import StorageSettings

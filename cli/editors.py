@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Sequence
 
 from redis.asyncio import Redis
 
-from cli.clients import EnrichClient, ServiceUnreachable
 from cli.settings import ToolSettings
 from shared.backlog import BULK_SHARE, wait_for_capacity
 from shared.broker import create_redis, ensure_groups, publish_events
+from shared.clients import EnrichClient, ServiceUnreachable
 from shared.events import ArticleRepublishRequested
 from shared.logging import configure_logging
 from shared.models import as_article_id

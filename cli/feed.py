@@ -21,10 +21,10 @@ from typing import Literal
 import httpx
 from redis.asyncio import Redis
 
-from cli.clients import EnrichClient, RenderClient, ServiceUnreachable
 from cli.settings import ToolSettings
 from shared.backlog import stream_backlogs
 from shared.broker import create_redis
+from shared.clients import EnrichClient, RenderClient, ServiceUnreachable
 from shared.models import version_ordering
 
 CONTENT_TYPES = {

@@ -11,21 +11,19 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
-from redis.asyncio import Redis
-
-from cli.clients import EnrichClient, RenderClient, ServiceUnreachable
 from cli.editors import requests_for
 from cli.settings import ToolSettings
-from shared.backlog import wait_for_capacity
-from shared.broker import DATA_FIELD, create_redis, ensure_groups, publish_events
+from shared.backlog import list_dead, requeue, stream_status, wait_for_capacity
+from shared.broker import create_redis, ensure_groups, publish_events
+from shared.clients import EnrichClient, RenderClient, ServiceUnreachable
 from shared.events import SiteRebuildRequested
 from shared.logging import configure_logging
-from shared.streams import ALL_STREAMS, CONSUMER_GROUPS, REPUBLISH, SITE, dead_letter
+from shared.streams import REPUBLISH, SITE
 
 
 def _text(value: Any) -> Any:
@@ -33,34 +31,6 @@ def _text(value: Any) -> Any:
 
 
 # --- status ------------------------------------------------------------------------------------
-
-
-async def stream_status(redis: Redis) -> list[dict[str, Any]]:
-    streams: list[dict[str, Any]] = []
-    for stream in ALL_STREAMS:
-        entry: dict[str, Any] = {
-            "stream": stream,
-            "length": await redis.xlen(stream),
-            "dead_letters": await redis.xlen(dead_letter(stream)),
-            "groups": [],
-        }
-        if await redis.exists(stream):
-            for group in await redis.xinfo_groups(stream):
-                name = _text(group["name"])
-                oldest = await redis.xpending_range(stream, name, "-", "+", 1)
-                entry["groups"].append(
-                    {
-                        "group": name,
-                        "consumers": group["consumers"],
-                        "lag": group.get("lag"),
-                        "pending": group["pending"],
-                        "oldest_pending_idle_ms": (
-                            oldest[0]["time_since_delivered"] if oldest else None
-                        ),
-                    }
-                )
-        streams.append(entry)
-    return streams
 
 
 async def collect_status(settings: ToolSettings) -> dict[str, Any]:
@@ -162,54 +132,6 @@ def _listing_lines(listing: dict[str, Any]) -> list[str]:
 
 
 # --- dead letters ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    dead_id: str
-    stream: str
-    group: str
-    entry_id: str
-    reason: str
-    deliveries: int
-    failed_at: float
-
-
-async def list_dead(
-    redis: Redis, streams: Sequence[str] | None = None, limit: int = 100
-) -> list[DeadLetter]:
-    found: list[DeadLetter] = []
-    for stream in streams or list(CONSUMER_GROUPS):
-        for dead_id, fields in await redis.xrange(dead_letter(stream), count=limit):
-            found.append(
-                DeadLetter(
-                    dead_id=_text(dead_id),
-                    stream=_text(fields.get(b"stream", b"")) or stream,
-                    group=_text(fields.get(b"group", b"")),
-                    entry_id=_text(fields.get(b"entry_id", b"")),
-                    reason=_text(fields.get(b"reason", b"")),
-                    deliveries=int(fields.get(b"deliveries") or 0),
-                    failed_at=float(fields.get(b"failed_at") or 0),
-                )
-            )
-    return found
-
-
-async def requeue(redis: Redis, stream: str, dead_ids: Sequence[str] | None, maxlen: int) -> int:
-    """Append dead messages to their stream again, as new entries, and drop them from the dead
-    letters in the same transaction; every group reads them again (handlers are idempotent)."""
-    entries = await redis.xrange(dead_letter(stream))
-    wanted = set(dead_ids) if dead_ids is not None else None
-    moved = 0
-    for dead_id, fields in entries:
-        if wanted is not None and _text(dead_id) not in wanted:
-            continue
-        async with redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(stream, {DATA_FIELD: fields[b"data"]}, maxlen=maxlen, approximate=True)
-            pipe.xdel(dead_letter(stream), dead_id)
-            await pipe.execute()
-        moved += 1
-    return moved
 
 
 # --- commands --------------------------------------------------------------------------------

@@ -19,11 +19,24 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared.streams import CONSUMER_GROUPS, ENRICHED, INGESTED, PUBLISHED, RENDERED, Backlog
+from shared.broker import DATA_FIELD
+from shared.streams import (
+    ALL_STREAMS,
+    CONSUMER_GROUPS,
+    ENRICHED,
+    INGESTED,
+    OBSERVERS,
+    PUBLISHED,
+    RENDERED,
+    Backlog,
+    dead_letter,
+)
 
 #: The streams every pushed story passes through (republish requests join at ENRICHED); a story
 #: is listed on the site from PUBLISHED, so a stage behind there must slow feeds down too.
@@ -37,13 +50,15 @@ def _name(value: object) -> str:
 
 
 async def stream_backlogs(redis: Redis, streams: Sequence[str] | None = None) -> list[Backlog]:
-    """Unread plus pending entries of every consumer group. When the server cannot tell a group's
-    lag (it reports none once entries were trimmed or deleted), the whole stream counts as unread:
-    uncertainty slows work down rather than risking a trim of unread entries."""
+    """Unread plus pending entries of every consumer group but the observers (the desk never
+    holds feeds back). When the server cannot tell a group's lag (it reports none once entries
+    were trimmed or deleted), the whole stream counts as unread: uncertainty slows work down
+    rather than risking a trim of unread entries."""
     out = []
-    for stream, groups in CONSUMER_GROUPS.items():
+    for stream, every_group in CONSUMER_GROUPS.items():
         if streams is not None and stream not in streams:
             continue
+        groups = [g for g in every_group if g not in OBSERVERS.get(stream, ())]
         try:
             info = await redis.xinfo_groups(stream)
         except ResponseError:  # the stream does not exist yet: nothing behind
@@ -64,30 +79,40 @@ def _entry_id(value: object) -> tuple[int, int]:
 
 
 async def trim_acknowledged(
-    redis: Redis, stream: str, *, retain_s: float, now: float | None = None
+    redis: Redis,
+    stream: str,
+    *,
+    retain_s: float,
+    now: float | None = None,
+    observer_retain_s: float = 600.0,
 ) -> int:
     """Drop the entries of `stream` that every one of its groups has acknowledged and that are
     older than `retain_s` (kept that long for the tools that read what just happened); how many
     went. An entry still unread or pending in any group is never dropped, whatever the stream's
     length: trimming at a fixed length alone either drops unread entries or keeps gigabytes of
-    page HTML no one will read again. A stream with no group is left alone."""
+    page HTML no one will read again. A stream with no group is left alone. An observer group
+    (the desk) keeps entries for `observer_retain_s` at most: a stopped desk must not fill the
+    server; it catches up from enrich's archive instead."""
     try:
         groups = await redis.xinfo_groups(stream)
     except ResponseError:
         return 0
     if not groups:
         return 0
+    moment = time.time() if now is None else now
+    observer_floor = (int((moment - observer_retain_s) * 1000), 0)
     floors = []
     for group in groups:
+        observer = _name(group["name"]) in OBSERVERS.get(stream, ())
         oldest = None
         if int(group.get("pending") or 0):
             oldest = (await redis.xpending(stream, _name(group["name"])))["min"]
         if oldest is not None:
-            floors.append(_entry_id(oldest))
+            floor = _entry_id(oldest)
         else:  # nothing pending (or all of it acknowledged since XINFO answered)
             ms, seq = _entry_id(group["last-delivered-id"])
-            floors.append((ms, seq + 1))
-    moment = time.time() if now is None else now
+            floor = (ms, seq + 1)
+        floors.append(max(floor, observer_floor) if observer else floor)
     floors.append((int((moment - retain_s) * 1000), 0))
     ms, seq = min(floors)
     return int(await redis.xtrim(stream, minid=f"{ms}-{seq}", approximate=False))
@@ -128,3 +153,108 @@ async def wait_for_capacity(
         if on_wait is not None:
             on_wait(worst)
         await asyncio.sleep(poll_s)
+
+
+# --- what ops and editors see of the queue -------------------------------------------------------
+
+
+async def stream_status(redis: Redis) -> list[dict[str, Any]]:
+    """Every stream: its length and dead letters, and per group its consumers, lag, pending,
+    the age of its oldest pending entry and how often that one was delivered."""
+    streams: list[dict[str, Any]] = []
+    for stream in ALL_STREAMS:
+        entry: dict[str, Any] = {
+            "stream": stream,
+            "length": await redis.xlen(stream),
+            "dead_letters": await redis.xlen(dead_letter(stream)),
+            "groups": [],
+        }
+        if await redis.exists(stream):
+            for group in await redis.xinfo_groups(stream):
+                name = _name(group["name"])
+                oldest = await redis.xpending_range(stream, name, "-", "+", 1)
+                entry["groups"].append(
+                    {
+                        "group": name,
+                        "observer": name in OBSERVERS.get(stream, ()),
+                        "consumers": group["consumers"],
+                        "lag": group.get("lag"),
+                        "pending": group["pending"],
+                        "oldest_pending_idle_ms": (
+                            oldest[0]["time_since_delivered"] if oldest else None
+                        ),
+                        "oldest_pending_deliveries": (
+                            oldest[0]["times_delivered"] if oldest else None
+                        ),
+                    }
+                )
+        streams.append(entry)
+    return streams
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message a stage gave up on, and why."""
+
+    dead_id: str
+    stream: str
+    group: str
+    entry_id: str
+    reason: str
+    deliveries: int
+    failed_at: float
+    #: The message as it travelled (FastStream's binary format), to show or requeue.
+    data: bytes = field(default=b"", repr=False, compare=False)
+
+
+async def list_dead(
+    redis: Redis, streams: Sequence[str] | None = None, limit: int = 100
+) -> list[DeadLetter]:
+    """The oldest `limit` dead letters of each stream (every consumed stream by default)."""
+    found: list[DeadLetter] = []
+    for stream in streams or list(CONSUMER_GROUPS):
+        for dead_id, fields in await redis.xrange(dead_letter(stream), count=limit):
+            found.append(_dead_letter(stream, dead_id, fields))
+    return found
+
+
+async def dead_letter_by_id(redis: Redis, stream: str, dead_id: str) -> DeadLetter | None:
+    entries = await redis.xrange(dead_letter(stream), dead_id, dead_id)
+    return _dead_letter(stream, *entries[0]) if entries else None
+
+
+def _dead_letter(stream: str, dead_id: object, fields: dict[bytes, bytes]) -> DeadLetter:
+    return DeadLetter(
+        dead_id=_name(dead_id),
+        stream=_name(fields.get(b"stream", b"")) or stream,
+        group=_name(fields.get(b"group", b"")),
+        entry_id=_name(fields.get(b"entry_id", b"")),
+        reason=_name(fields.get(b"reason", b"")),
+        deliveries=int(fields.get(b"deliveries") or 0),
+        failed_at=float(fields.get(b"failed_at") or 0),
+        data=fields.get(b"data", b""),
+    )
+
+
+async def requeue(redis: Redis, stream: str, dead_ids: Sequence[str] | None, maxlen: int) -> int:
+    """Append dead messages to their stream again, as new entries, and drop them from the dead
+    letters in the same transaction; every group reads them again (handlers are idempotent)."""
+    entries = await redis.xrange(dead_letter(stream))
+    wanted = set(dead_ids) if dead_ids is not None else None
+    moved = 0
+    for dead_id, fields in entries:
+        if wanted is not None and _name(dead_id) not in wanted:
+            continue
+        async with redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(stream, {DATA_FIELD: fields[b"data"]}, maxlen=maxlen, approximate=True)
+            pipe.xdel(dead_letter(stream), dead_id)
+            await pipe.execute()
+        moved += 1
+    return moved
+
+
+async def discard(redis: Redis, stream: str, dead_ids: Sequence[str]) -> int:
+    """Drop dead letters for good (their raw payloads stay in the archive)."""
+    if not dead_ids:
+        return 0
+    return int(await redis.xdel(dead_letter(stream), *dead_ids))

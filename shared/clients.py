@@ -1,4 +1,5 @@
-"""Asking the services what they own, over their query APIs (`shared.queries`)."""
+"""Asking the services what they own, over their query APIs (`shared.queries`): the command
+line and the editors' desk ask this way, never by reading a service's Redis keys."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from shared.queries import (
     Lookup,
     StoryPage,
     StoryRecord,
+    TagBansStatus,
 )
 
 TIMEOUT_S = 10.0
@@ -66,6 +68,10 @@ class EnrichClient:
             page = StoryPage.model_validate(response.json())
             yield page.stories
             cursor = page.cursor
+
+    async def tag_bans(self) -> list[str]:
+        response = await _request(self.client, "GET", f"{self.base_url}/v1/tag-bans")
+        return TagBansStatus.model_validate(response.json()).banned
 
     async def index(self) -> IndexStatus:
         response = await _request(self.client, "GET", f"{self.base_url}/v1/index")

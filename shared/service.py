@@ -84,7 +84,10 @@ async def _trim_loop(runtime: Runtime) -> None:
         for stream in streams:
             try:
                 dropped = await trim_acknowledged(
-                    runtime.redis, stream, retain_s=settings.stream_retain_s
+                    runtime.redis,
+                    stream,
+                    retain_s=settings.stream_retain_s,
+                    observer_retain_s=settings.stream_observer_retain_s,
                 )
             except (RedisError, OSError) as exc:
                 logger.warning("could not trim %s (will try again): %s", stream, exc)

@@ -53,6 +53,8 @@ class ServiceSettings(BaseSettings):
     # Entries every group has acknowledged are dropped from the streams a service consumes once
     # they are this old (shared.backlog.trim_acknowledged), checked every `stream_trim_every_s`.
     stream_retain_s: float = Field(default=300.0, ge=0)
+    # An observer group (the desk) stopped this long no longer keeps entries from being trimmed.
+    stream_observer_retain_s: float = Field(default=600.0, ge=0)
     stream_trim_every_s: float = Field(default=10.0, gt=0)
     # Ingest answers 503, and republishing and link refreshes wait, once any stage is more than
     # this many entries behind on its stream, so trimming at `stream_maxlen` never drops an

@@ -22,6 +22,9 @@ INGEST = "ingest"
 ENRICH = "enrich"
 RENDER = "render"
 PUBLISH = "publish"
+#: The editors' desk: it follows what happens to every story (an observer, see StreamSpec) and
+#: emits editors' commands.
+DESK = "desk"
 #: Tools (the command line: editors' republish) that emit onto streams without consuming any.
 TOOLS = "wirepress"
 
@@ -35,6 +38,10 @@ class StreamSpec:
     producers: tuple[str, ...]
     #: Consumer groups, one per consuming service, named after it.
     groups: tuple[str, ...]
+    #: Of those, the groups that only watch (the desk): they never hold the pipeline back, so
+    #: their lag does not count as backlog and, stopped, they keep entries from being trimmed
+    #: for `stream_observer_retain_s` only.
+    observers: tuple[str, ...] = ()
 
 
 TOPOLOGY: tuple[StreamSpec, ...] = (
@@ -43,13 +50,14 @@ TOPOLOGY: tuple[StreamSpec, ...] = (
         "Every story version accepted by ingest, once per guid and version.",
         ("article.ingested",),
         (INGEST,),
-        (ENRICH,),
+        (ENRICH, DESK),
+        (DESK,),
     ),
     StreamSpec(
         REPUBLISH,
         "Requests to publish a stored story again: editors', and enrich's own link refreshes.",
         ("article.republish_requested",),
-        (TOOLS, ENRICH),
+        (TOOLS, ENRICH, DESK),
         (ENRICH,),
     ),
     StreamSpec(
@@ -57,7 +65,8 @@ TOPOLOGY: tuple[StreamSpec, ...] = (
         "Stories with their tags and related links, ready to render.",
         ("article.enriched",),
         (ENRICH,),
-        (RENDER,),
+        (RENDER, DESK),
+        (DESK,),
     ),
     StreamSpec(
         RENDERED,
@@ -71,7 +80,8 @@ TOPOLOGY: tuple[StreamSpec, ...] = (
         "What publishing each article page did; render keeps the site's listings by it.",
         ("article.published",),
         (PUBLISH,),
-        (RENDER,),
+        (RENDER, DESK),
+        (DESK,),
     ),
     StreamSpec(
         SITE_PUBLISHED,
@@ -85,7 +95,7 @@ TOPOLOGY: tuple[StreamSpec, ...] = (
         SITE,
         "Commands about the whole site: build every listing page again.",
         ("site.rebuild_requested",),
-        (TOOLS,),
+        (TOOLS, DESK),
         (RENDER,),
     ),
 )
@@ -93,6 +103,8 @@ TOPOLOGY: tuple[StreamSpec, ...] = (
 # Which groups read which stream. `wirepress init`, and every service as it starts, creates each
 # of them at id 0, so a story pushed before its consumer first ran is still read.
 CONSUMER_GROUPS: dict[str, tuple[str, ...]] = {s.name: s.groups for s in TOPOLOGY if s.groups}
+#: The groups on each stream that only watch (StreamSpec.observers).
+OBSERVERS: dict[str, tuple[str, ...]] = {s.name: s.observers for s in TOPOLOGY if s.observers}
 
 ALL_STREAMS: tuple[str, ...] = tuple(s.name for s in TOPOLOGY)
 

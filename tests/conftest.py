@@ -114,7 +114,8 @@ def settings_env(settings: StackSettings) -> dict[str, str]:
 
 @dataclass
 class ServiceProcesses:
-    """The four services as separate processes, each startable and killable on its own."""
+    """The services as separate processes, each startable and killable on its own (the four of
+    the pipeline by `start_all`; the desk when a test starts it)."""
 
     settings: StackSettings
     log_dir: Path
@@ -144,6 +145,8 @@ class ServiceProcesses:
             "INGEST_PORT": str(self.ingest_port),
             "HEALTH_PORT": str(port),
             "CONSUMER_NAME": consumer or f"{name}-{uuid.uuid4().hex[:6]}",
+            # The desk answers its pages and /healthz on its own port.
+            "DESK_PORT": str(port),
             **(extra or {}),
         }
         proc = devstack.start_service(name, env, self.log_dir / f"{name}.log")

@@ -1,13 +1,34 @@
-"""The desk's adapters: its users and the failed sign-in counters, in Redis."""
+"""The desk's adapters, in Redis: its users and failed sign-ins, machine tokens, the story index,
+the audit log and bulk republish jobs."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
+from faststream.redis.parser.binary import BinaryMessageFormatV1
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
+from redis.exceptions import WatchError
 
 from services.desk import keys
-from services.desk.ports import User
+from services.desk.ports import (
+    AuditRecord,
+    DeskStory,
+    Job,
+    LinkView,
+    MachineToken,
+    StoryList,
+    StoryQuery,
+    TagView,
+    TimelineEntry,
+    User,
+)
+from services.desk.stories import MAX_QUERY_WORDS, memberships, words
+from shared.streams import dead_letter
 
 
 class RedisUsers:
@@ -67,3 +88,375 @@ class RedisAttempts:
 
     async def clear(self, kind: str, who: str) -> None:
         await self.redis.delete(keys.failures_key(kind, who))
+
+
+# --- the story index ---------------------------------------------------------------------------
+
+#: A search's result set is kept this long, so paging through it is cheap and stable.
+QUERY_CACHE_S = 3
+#: A prefix matches at most this many words of the vocabulary.
+MAX_PREFIX_WORDS = 200
+MAX_TIMELINE = 100
+
+
+def encode_story(story: DeskStory) -> str:
+    return json.dumps(asdict(story), separators=(",", ":"))
+
+
+def decode_story(raw: bytes | str) -> DeskStory:
+    fields = json.loads(raw)
+    fields["tags"] = tuple(TagView(**t) for t in fields.get("tags", ()))
+    fields["links"] = tuple(LinkView(**link) for link in fields.get("links", ()))
+    fields["versions"] = tuple((v, float(at)) for v, at in fields.get("versions", ()))
+    return DeskStory(**fields)
+
+
+class RedisStoryIndex:
+    """`ports.StoryIndex`: a JSON document per story and sorted sets of ids by time, one per
+    status, section, tag and headline word; a search intersects the few sets it names."""
+
+    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
+        self.redis = redis
+        self.clock = clock
+
+    async def update(
+        self,
+        article_id: str,
+        change: Callable[[DeskStory | None], DeskStory | None],
+        *entries: TimelineEntry,
+    ) -> DeskStory | None:
+        key = keys.story_key(article_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(key)
+                    raw = await pipe.get(key)
+                    before = decode_story(raw) if raw else None
+                    after = change(before)
+                    pipe.multi()
+                    if after is not None:
+                        self._store(pipe, before, after)
+                    if entries:
+                        timeline = keys.timeline_key(article_id)
+                        pipe.lpush(timeline, *(json.dumps(asdict(e)) for e in entries))
+                        pipe.ltrim(timeline, 0, MAX_TIMELINE - 1)
+                    await pipe.execute()
+                    return after if after is not None else before
+                except WatchError:
+                    continue
+
+    def _store(self, pipe: Pipeline, before: DeskStory | None, after: DeskStory) -> None:
+        now = self.clock()
+        pipe.set(keys.story_key(after.article_id), encode_story(after))
+        old = memberships(before, now) if before is not None else set()
+        new = memberships(after, now)
+        for gone in old - new:
+            pipe.zrem(keys.member_key(gone), after.article_id)
+        score = {after.article_id: after.sort_at}
+        for member in new if before is None or before.sort_at != after.sort_at else new - old:
+            pipe.zadd(keys.member_key(member), score)
+        pipe.zadd(keys.ALL, score)
+        fresh = [m.removeprefix("word:") for m in new - old if m.startswith("word:")]
+        if fresh:
+            pipe.zadd(keys.VOCABULARY, dict.fromkeys(fresh, 0))
+        if after.section_slug and (before is None or before.section_slug != after.section_slug):
+            pipe.hset(keys.SECTIONS, after.section_slug, after.section_name)
+
+    async def get(self, article_id: str) -> DeskStory | None:
+        raw = await self.redis.get(keys.story_key(article_id))
+        return decode_story(raw) if raw else None
+
+    async def timeline(self, article_id: str) -> list[TimelineEntry]:
+        rows = await self.redis.lrange(keys.timeline_key(article_id), 0, -1)
+        return [TimelineEntry(**json.loads(row)) for row in rows]
+
+    async def search(self, query: StoryQuery) -> StoryList:
+        sets = [keys.member_key(f) for f in _filters(query)]
+        typed = words(query.text)[:MAX_QUERY_WORDS]
+        if typed:
+            # Every word whole but the last, which may be the start of one (typing "kurs").
+            whole = typed[:-1] if not query.text.endswith(" ") else typed
+            sets += [keys.member_key(f"word:{w}") for w in whole]
+            if len(whole) < len(typed):
+                prefixed = await self._prefix(typed[-1])
+                if prefixed is None:
+                    return StoryList(0, [])
+                sets.append(prefixed)
+        result = await self._intersection(sets)
+        low = "-inf" if query.since is None else query.since
+        high = "+inf" if query.until is None else query.until
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zcount(result, low, high)
+            pipe.zrevrangebyscore(result, high, low, start=query.offset, num=query.limit)
+            total, ids = await pipe.execute()
+        stories = await self._stories([i.decode() for i in ids])
+        return StoryList(int(total), stories)
+
+    async def _prefix(self, prefix: str) -> str | None:
+        found = await self.redis.zrangebylex(
+            keys.VOCABULARY, f"[{prefix}", f"[{prefix}\xff", start=0, num=MAX_PREFIX_WORDS
+        )
+        if not found:
+            return None
+        matched = [keys.member_key(f"word:{w.decode()}") for w in found]
+        if len(matched) == 1:
+            return matched[0]
+        target = keys.QUERY_PREFIX + "prefix:" + prefix
+        if not await self.redis.exists(target):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zunionstore(target, matched, aggregate="MAX")
+                pipe.expire(target, QUERY_CACHE_S)
+                await pipe.execute()
+        return target
+
+    async def _intersection(self, sets: list[str]) -> str:
+        if not sets:
+            return keys.ALL
+        if len(sets) == 1:
+            return sets[0]
+        named = "\0".join(sorted(sets)).encode()
+        target = keys.QUERY_PREFIX + hashlib.sha1(named, usedforsecurity=False).hexdigest()
+        if not await self.redis.exists(target):
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.zinterstore(target, sets, aggregate="MAX")
+                pipe.expire(target, QUERY_CACHE_S)
+                await pipe.execute()
+        return target
+
+    async def _stories(self, ids: list[str]) -> list[DeskStory]:
+        if not ids:
+            return []
+        rows = await self.redis.mget([keys.story_key(i) for i in ids])
+        return [decode_story(row) for row in rows if row]
+
+    async def ids(self, *, section: str = "", tag: str = "") -> list[str]:
+        key = (
+            keys.member_key(f"section:{section}")
+            if section
+            else keys.member_key(f"tag:{tag}")
+            if tag
+            else keys.ALL
+        )
+        return [i.decode() for i in await self.redis.zrevrange(key, 0, -1)]
+
+    async def facets(self) -> tuple[dict[str, str], dict[str, str]]:
+        sections = await self.redis.hgetall(keys.SECTIONS)
+        return {k.decode(): v.decode() for k, v in sorted(sections.items())}, {}
+
+    async def stories(self, article_ids: list[str]) -> list[DeskStory]:
+        return await self._stories(article_ids)
+
+    async def backfilled(self) -> bool:
+        return bool(await self.redis.exists(keys.BACKFILLED))
+
+    async def mark_backfilled(self) -> None:
+        await self.redis.set(keys.BACKFILLED, str(self.clock()))
+
+
+def _filters(query: StoryQuery) -> list[str]:
+    found = []
+    if query.status:
+        found.append(f"status:{query.status}")
+    if query.section:
+        found.append(f"section:{query.section}")
+    if query.tag:
+        found.append(f"tag:{query.tag}")
+    return found
+
+
+class RedisAuditLog:
+    """`ports.AuditLog`: a stream, newest last, capped at AUDIT_MAXLEN entries."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def record(self, entry: AuditRecord) -> None:
+        fields = {k: str(v) for k, v in asdict(entry).items()}
+        await self.redis.xadd(keys.AUDIT, fields, maxlen=AUDIT_MAXLEN, approximate=True)
+
+    async def latest(self, limit: int, before: str | None = None) -> list[tuple[str, AuditRecord]]:
+        high = f"({before}" if before else "+"
+        rows = await self.redis.xrevrange(keys.AUDIT, high, "-", count=limit)
+        found = []
+        for entry_id, fields in rows:
+            text = {k.decode(): v.decode() for k, v in fields.items()}
+            text["at"] = float(text["at"])
+            found.append((entry_id.decode(), AuditRecord(**text)))
+        return found
+
+
+AUDIT_MAXLEN = 1_000_000
+
+# Counts a job's story as done only while the job exists (an unknown id is a no-op).
+_JOB_DONE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HINCRBY', KEYS[1], 'done', 1) end
+return 0
+"""
+JOB_TTL_S = 7 * 86400
+
+
+class RedisJobs:
+    """`ports.Jobs`: a hash per job, kept a week, and a sorted set of them by start time."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._done = redis.register_script(_JOB_DONE)
+
+    async def start(self, job: Job) -> None:
+        key = keys.JOB_PREFIX + job.job_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={k: str(v) for k, v in asdict(job).items()})
+            pipe.expire(key, JOB_TTL_S)
+            pipe.zadd(keys.JOBS, {job.job_id: job.started_at})
+            pipe.zremrangebyscore(keys.JOBS, "-inf", job.started_at - JOB_TTL_S)
+            await pipe.execute()
+
+    async def sent(self, job_id: str, count: int, *, finished: bool = False) -> None:
+        key = keys.JOB_PREFIX + job_id
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, "sent", count)
+            if finished:
+                pipe.hset(key, "finished", "True")
+            await pipe.execute()
+
+    async def done(self, job_id: str) -> None:
+        await self._done(keys=[keys.JOB_PREFIX + job_id])
+
+    async def get(self, job_id: str) -> Job | None:
+        fields = await self.redis.hgetall(keys.JOB_PREFIX + job_id)
+        if not fields:
+            return None
+        text = {k.decode(): v.decode() for k, v in fields.items()}
+        return Job(
+            job_id=text["job_id"],
+            label=text["label"],
+            total=int(text["total"]),
+            sent=int(text["sent"]),
+            done=int(text["done"]),
+            started_at=float(text["started_at"]),
+            user=text["user"],
+            finished=text["finished"] == "True",
+        )
+
+    async def recent(self, limit: int) -> list[Job]:
+        ids = await self.redis.zrevrange(keys.JOBS, 0, limit - 1)
+        jobs = [await self.get(i.decode()) for i in ids]
+        return [job for job in jobs if job is not None]
+
+
+class RedisTokens:
+    """`ports.Tokens`: name -> JSON, and SHA-256 -> name to find a token by what is presented."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def put(self, token: MachineToken) -> bool:
+        record = json.dumps(
+            {"sha256": token.sha256, "role": token.role, "created_at": token.created_at}
+        )
+        if not await self.redis.hsetnx(keys.TOKENS, token.name, record):
+            return False
+        await self.redis.hset(keys.TOKEN_HASHES, token.sha256, token.name)
+        return True
+
+    async def by_hash(self, sha256: str) -> MachineToken | None:
+        name = await self.redis.hget(keys.TOKEN_HASHES, sha256)
+        if name is None:
+            return None
+        raw = await self.redis.hget(keys.TOKENS, name)
+        if raw is None:
+            return None
+        fields = json.loads(raw)
+        if fields["sha256"] != sha256:
+            return None
+        return MachineToken(name.decode(), sha256, fields["role"], float(fields["created_at"]))
+
+    async def revoke(self, name: str) -> bool:
+        raw = await self.redis.hget(keys.TOKENS, name)
+        if raw is None:
+            return False
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.TOKENS, name)
+            pipe.hdel(keys.TOKEN_HASHES, json.loads(raw)["sha256"])
+            await pipe.execute()
+        return True
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A dead letter about one story, as the desk's timeline shows it."""
+
+    stream: str
+    dead_id: str
+    group: str
+    reason: str
+    failed_at: float
+    article_id: str
+    guid: str
+    version: str
+    correlation_id: str
+
+
+class RedisDeadLetterFeed:
+    """The dead letters written since the desk last looked, per dead-letter stream."""
+
+    def __init__(self, redis: Redis, streams: list[str]) -> None:
+        self.redis = redis
+        self.streams = streams
+
+    async def new_failures(self, limit: int = 200) -> list[Failure]:
+        found: list[Failure] = []
+        for stream in self.streams:
+            seen_key = keys.DEAD_SEEN_PREFIX + stream
+            seen = await self.redis.get(seen_key)
+            low = f"({seen.decode()}" if seen else "-"
+            rows = await self.redis.xrange(dead_letter(stream), low, "+", count=limit)
+            for dead_id, fields in rows:
+                failure = _failure(stream, dead_id.decode(), fields)
+                if failure is not None:
+                    found.append(failure)
+            if rows:
+                await self.redis.set(seen_key, rows[-1][0])
+        return found
+
+
+def _failure(stream: str, dead_id: str, fields: dict[bytes, bytes]) -> Failure | None:
+    try:
+        body, _headers = BinaryMessageFormatV1.parse(fields[b"data"])
+        event = json.loads(body)
+        article_id = str(event["article_id"])
+    except (KeyError, ValueError, TypeError):
+        return None
+    if article_id == "site" or event.get("event_type", "").startswith("site."):
+        return None
+    return Failure(
+        stream=stream,
+        dead_id=dead_id,
+        group=fields.get(b"group", b"").decode(),
+        reason=fields.get(b"reason", b"").decode(errors="replace"),
+        failed_at=float(fields.get(b"failed_at") or 0),
+        article_id=article_id,
+        guid=str(event.get("guid", "")),
+        version=str(event.get("version", "")),
+        correlation_id=str(event.get("correlation_id", "")),
+    )
+
+
+def payload_summary(data: bytes) -> dict[str, object]:
+    """What a dead letter's message says about itself (event type, story), for the queue."""
+    try:
+        body, _headers = BinaryMessageFormatV1.parse(data)
+        event = json.loads(body)
+    except (ValueError, TypeError):
+        return {}
+    if not isinstance(event, dict):
+        return {}
+    article = event.get("article") if isinstance(event.get("article"), dict) else {}
+    return {
+        "event_type": event.get("event_type"),
+        "article_id": event.get("article_id"),
+        "guid": event.get("guid"),
+        "version": event.get("version"),
+        "headline": (article or {}).get("headline") or event.get("headline"),
+        "raw_key": event.get("raw_key"),
+    }

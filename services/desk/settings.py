@@ -1,19 +1,29 @@
 """The desk's settings: where it listens, the secret its cookies are signed with, how long a
-session lasts and how many failed sign-ins are let through. The secret has no default except
+session lasts, how many failed sign-ins are let through, where enrich answers and where the raw
+archive is (the queue links dead letters to their payloads). The secret has no default except
 with `WIREPRESS_ENV=dev`."""
 
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
-from shared.settings import ServiceSettings
+from shared.settings import ServiceSettings, SiteSettings, StorageSettings
 
 DEV_DESK_SECRET = "dev-desk-secret-not-for-production"
 
 
-class DeskSettings(ServiceSettings):
+class DeskSettings(ServiceSettings, StorageSettings, SiteSettings):
     desk_host: str = "127.0.0.1"
     desk_port: int = 8085
+    # Where enrich answers its queries (a story's pins, bans and removed tags; banned tags).
+    enrich_url: str = "http://127.0.0.1:8082"
+    # Events about stories handled at once, per stream followed.
+    desk_concurrency: int = Field(default=4, ge=1)
+    # How often the dead-letter streams are read for stories that failed.
+    desk_dead_letter_poll_s: float = Field(default=2.0, gt=0)
+    # A bulk republish sends this many requests at a time, each batch only once every stage is
+    # under half of INGEST_MAX_LAG behind (fresh news keeps the other half).
+    desk_republish_batch: int = Field(default=500, ge=1)
     # Signs session cookies and CSRF tokens; at least 32 characters.
     desk_secret: SecretStr | None = None
     # A session ends this long after sign-in, whatever happens meanwhile.

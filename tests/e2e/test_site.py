@@ -79,7 +79,7 @@ def _still_working(env: dict[str, str]) -> str:
         f"{stream['stream']}/{group['group']}"
         for stream in state.get("streams", [])
         for group in stream.get("groups", [])
-        if group.get("lag") or group.get("pending")
+        if (group.get("lag") or group.get("pending")) and not group.get("observer")
     ]
     related = state.get("related_index") or {}
     if related.get("refreshes_waiting") or related.get("refreshes_due"):

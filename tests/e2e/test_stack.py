@@ -91,8 +91,9 @@ def test_stack_up_is_idempotent_publishes_a_story_and_down_stops_everything(tmp_
         assert status.returncode == 0, status.stderr
         streams = {s["stream"]: s for s in json.loads(status.stdout)["streams"]}
         assert streams["wirepress:ingested"]["length"] == 1
-        [group] = streams["wirepress:ingested"]["groups"]
-        assert group["group"] == "enrich" and group["pending"] == 0
+        groups = {g["group"]: g for g in streams["wirepress:ingested"]["groups"]}
+        assert set(groups) == {"enrich", "desk"} and groups["desk"]["observer"]
+        assert groups["enrich"]["pending"] == 0
         # One story: far too few for the archive's semantic model. Enrich and render answer
         # what they keep themselves.
         report = json.loads(status.stdout)

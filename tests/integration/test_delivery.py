@@ -11,8 +11,7 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from cli.editors import send_requests
-from cli.ops import list_dead, requeue
-from shared.backlog import trim_acknowledged, wait_for_capacity
+from shared.backlog import list_dead, requeue, trim_acknowledged, wait_for_capacity
 from shared.broker import create_broker, create_redis, ensure_groups
 from shared.delivery import StreamConsumer, _Delivery
 from shared.errors import PermanentError

@@ -28,6 +28,11 @@ PASSWORD = "correct horse battery"
 def desk_settings(settings: StackSettings, **more: object) -> DeskSettings:
     return DeskSettings(
         redis_url=settings.redis_url,
+        enrich_url=settings.enrich_url,
+        s3_endpoint_url=settings.s3_endpoint_url,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+        archive_bucket=settings.archive_bucket,
         wirepress_env="production",
         desk_secret=SECRET,
         desk_secure_cookies=False,  # the test client speaks http
