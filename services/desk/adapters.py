@@ -344,6 +344,20 @@ class RedisJobs:
         return [job for job in jobs if job is not None]
 
 
+class RedisSignOuts:
+    """`ports.SignOuts`: a key per signed-out session, expiring when the session would have."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def sign_out(self, nonce: str, expires_at: float) -> None:
+        seconds = max(1, int(expires_at - time.time()) + 1)
+        await self.redis.set(keys.SIGNED_OUT_PREFIX + nonce, "1", ex=seconds)
+
+    async def signed_out(self, nonce: str) -> bool:
+        return bool(await self.redis.exists(keys.SIGNED_OUT_PREFIX + nonce))
+
+
 class RedisTokens:
     """`ports.Tokens`: name -> JSON, and SHA-256 -> name to find a token by what is presented."""
 

@@ -48,6 +48,7 @@ from services.desk.adapters import (
     RedisAuditLog,
     RedisDeadLetterFeed,
     RedisJobs,
+    RedisSignOuts,
     RedisStoryIndex,
     RedisTokens,
     RedisUsers,
@@ -148,6 +149,7 @@ class Desk:
         self.users = RedisUsers(redis)
         self.attempts = RedisAttempts(redis)
         self.tokens = RedisTokens(redis)
+        self.sign_outs = RedisSignOuts(redis)
         self.index = RedisStoryIndex(redis)
         self.audit = RedisAuditLog(redis)
         self.jobs = RedisJobs(redis)
@@ -225,7 +227,10 @@ class Desk:
         if header.lower().startswith("bearer "):
             token = await self.tokens.by_hash(token_hash(header[7:].strip()))
             return machine_session(token) if token is not None else None
-        return read_session(request.cookies.get(SESSION_COOKIE), self.secret, time.time())
+        session = read_session(request.cookies.get(SESSION_COOKIE), self.secret, time.time())
+        if session is None or await self.sign_outs.signed_out(session.nonce):
+            return None
+        return session
 
     def guarded(
         self, page: Page, action: str, *, api: bool = False
@@ -355,6 +360,8 @@ class Desk:
         return response
 
     async def signout(self, request: Request, session: Session) -> Response:
+        if not session.machine:
+            await self.sign_outs.sign_out(session.nonce, session.expires_at)
         response = RedirectResponse(f"{_root(request)}signin", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
@@ -455,6 +462,9 @@ class Desk:
             reflected=_reflected(timeline),
             done=done,
             done_applied=_reflected(timeline).get(done),
+            done_requested=next(
+                (e.at for e in timeline if e.correlation_id == done and e.stage == "desk"), None
+            ),
             actions=STORY_ACTIONS,
         )
 

@@ -12,6 +12,8 @@ USERS = "wirepress:desk:users"
 FAILURES_PREFIX = "wirepress:desk:signin-failures:"
 # Machine tokens: name -> JSON {sha256, role, created_at}; and sha256 -> name.
 TOKENS = "wirepress:desk:tokens"
+# Sessions signed out before they expired (by nonce, each kept until the session would end).
+SIGNED_OUT_PREFIX = "wirepress:desk:signed-out:"
 TOKEN_HASHES = "wirepress:desk:token-hashes"
 
 _INDEX = "wirepress:{desk}:"

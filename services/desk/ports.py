@@ -44,6 +44,14 @@ class MachineToken:
     created_at: float
 
 
+class SignOuts(Protocol):
+    """Sessions ended by signing out: their cookie, replayed, is refused until it expires."""
+
+    async def sign_out(self, nonce: str, expires_at: float) -> None: ...
+
+    async def signed_out(self, nonce: str) -> bool: ...
+
+
 class Tokens(Protocol):
     async def put(self, token: MachineToken) -> bool:
         """False if the name is taken."""

@@ -85,8 +85,12 @@ async def test_users_are_added_once_and_sign_in_with_their_password(
         # Signing out is state-changing: without the session's token it is refused.
         assert (await client.post("signout")).status_code == 403
         assert (await client.post("signout", headers={"X-CSRF-Token": "forged"})).status_code == 403
+        cookie = client.cookies[SESSION_COOKIE]
         out = await client.post("signout", data={"csrf": csrf})
         assert out.status_code == 303
+        assert (await client.get("api/v1/me")).status_code == 401
+        # The signed-out cookie, replayed, is refused too (it has not expired yet).
+        client.cookies.set(SESSION_COOKIE, cookie)
         assert (await client.get("api/v1/me")).status_code == 401
 
 

@@ -1,6 +1,6 @@
 // Progressive enhancement only: every page works without it.
 // - the queue refreshes itself every few seconds;
-// - after an action, the story page asks until the site shows it, then says so.
+// - after an action, the story page asks until the site shows it, then shows the story again.
 "use strict";
 (function () {
   const queue = document.getElementById("queue-live");
@@ -23,10 +23,8 @@
         const response = await fetch(url, { credentials: "same-origin" });
         const state = await response.json();
         if (state.on_site) {
-          const at = new Date(state.on_site_at * 1000).toISOString().replace("T", " ").slice(0, 19);
-          done.textContent = "Done: on the site since " + at + " UTC (" +
-            ((state.on_site_at - state.requested_at)).toFixed(1) + " s after you asked).";
-          done.dataset.onSite = "yes";
+          // The page again, as the site now is: its tags, links and timeline.
+          window.location.reload();
           return;
         }
       } catch (e) { /* ask again */ }
