@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SOURCES := shared services cli tests bench
 
 .PHONY: install site-tools lock run up down status push test test-unit test-integration test-e2e lint format \
-	docs bench bench-site bench-enrich bench-tagging bench-durability chaos clean
+	docs bench bench-site bench-enrich bench-tagging bench-durability bench-desk chaos clean
 
 # Every machine installs the same versions: requirements/dev.lock pins each package with its
 # hashes (pip-tools; `make lock` writes it from pyproject.toml), and pip refuses anything else.
@@ -120,6 +120,11 @@ chaos: $(STAMP)
 ## What a durable 202 costs: the emit with and without fsync; bench/results/durability.json.
 bench-durability: $(STAMP)
 	$(BIN)/python -m bench.durability --stories 400 --out bench/results/durability.json
+
+## The desk with 100k stories (list and search p95) and an action to the page changed in the
+## bucket (p95), on a fresh local stack; bench/results/desk.json. About ten minutes.
+bench-desk: $(STAMP)
+	$(BIN)/python -m bench.desk --stories 100000 --actions 40 --out bench/results/desk.json
 
 bench-tagging: $(STAMP)
 	$(BIN)/python -m bench.tagging --out bench/results/tagging.json

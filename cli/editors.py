@@ -1,4 +1,5 @@
-"""For editors: publish stored stories again, with pins and bans, without re-ingesting them.
+"""For editors: publish stored stories again, with pins, bans and tag removals, without
+re-ingesting them (the desk, `services/desk`, sends the same commands and more).
 
 A republish is a command on `wirepress:republish` naming a story by id; enrich, which owns the
 archive, resolves it. The ids are checked against enrich's archive first (its query API), so an
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import logging
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -44,7 +46,12 @@ def requests_for(
     pin: Sequence[str] = (),
     ban: Sequence[str] = (),
     reason: str = "editor",
+    unpin: Sequence[str] = (),
+    unban: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+    restore_tags: Sequence[str] = (),
 ) -> list[ArticleRepublishRequested]:
+    """The same commands the desk sends (`services.desk.actions`), one per story."""
     return [
         ArticleRepublishRequested(
             article_id=record.article_id,
@@ -53,6 +60,11 @@ def requests_for(
             reason=reason,
             pin=[as_article_id(p) for p in pin],
             ban=[as_article_id(b) for b in ban],
+            unpin=[as_article_id(p) for p in unpin],
+            unban=[as_article_id(b) for b in unban],
+            remove_tags=list(remove_tags),
+            restore_tags=list(restore_tags),
+            requested_by=f"cli:{getpass.getuser()}",
         )
         for record in records
     ]
@@ -95,6 +107,10 @@ async def request_republish(
     *,
     pin: Sequence[str] = (),
     ban: Sequence[str] = (),
+    unpin: Sequence[str] = (),
+    unban: Sequence[str] = (),
+    remove_tags: Sequence[str] = (),
+    restore_tags: Sequence[str] = (),
 ) -> tuple[int, list[str]]:
     """`wirepress republish`: the requests sent (every story when `names` is None), and the
     names enrich's archive does not hold."""
@@ -107,7 +123,10 @@ async def request_republish(
         await ensure_groups(redis)
         async for records in _records(enrich, names):
             known |= {record.article_id for record in records}
-            requests = requests_for(records, pin=pin, ban=ban)
+            requests = requests_for(
+                records, pin=pin, ban=ban, unpin=unpin, unban=unban,
+                remove_tags=remove_tags, restore_tags=restore_tags,
+            )  # fmt: skip
             await send_requests(
                 redis,
                 requests,
@@ -134,6 +153,10 @@ def republish_command(args: argparse.Namespace) -> int:
                 None if args.all else args.article_ids,
                 pin=args.pin or [],
                 ban=args.ban or [],
+                unpin=args.unpin or [],
+                unban=args.unban or [],
+                remove_tags=args.remove_tag or [],
+                restore_tags=args.restore_tag or [],
             )
         )
     except TimeoutError as exc:
@@ -160,5 +183,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     republish.add_argument(
         "--ban", action="append", metavar="ARTICLE_ID", help="never link this story"
+    )
+    republish.add_argument(
+        "--unpin", action="append", metavar="ARTICLE_ID", help="no longer pin this story"
+    )
+    republish.add_argument(
+        "--unban", action="append", metavar="ARTICLE_ID", help="let this story be linked again"
+    )
+    republish.add_argument(
+        "--remove-tag", action="append", metavar="SLUG", help="take this tag off the story"
+    )
+    republish.add_argument(
+        "--restore-tag", action="append", metavar="SLUG", help="give a removed tag back"
     )
     republish.set_defaults(func=republish_command)

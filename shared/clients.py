@@ -9,6 +9,7 @@ import httpx
 
 from shared.queries import (
     MAX_LOOKUP,
+    FrontsStatus,
     IndexStatus,
     ListingState,
     ListingStatus,
@@ -89,6 +90,10 @@ class RenderClient:
     async def listing(self) -> ListingStatus:
         response = await _request(self.client, "GET", f"{self.base_url}/v1/listing")
         return ListingStatus.model_validate(response.json())
+
+    async def fronts(self) -> dict[str, list[str]]:
+        response = await _request(self.client, "GET", f"{self.base_url}/v1/fronts")
+        return FrontsStatus.model_validate(response.json()).fronts
 
     async def states(self, article_ids: Sequence[str]) -> list[ListingState]:
         found: list[ListingState] = []

@@ -494,6 +494,30 @@ class SiteRebuildRequested(Event):
     )
 
 
+class FrontChangeRequested(Event):
+    """An editor set which stories lead a front (the home page, or a section's page), in
+    order: the first pinned story of the home page is its top story. The rest of the front is
+    filled with the newest stories as always, without repeating the pinned ones; a pinned story
+    taken off the site drops out by itself. `article_id` is `site`."""
+
+    event_type: Literal["site.front_change_requested"] = Field(
+        default="site.front_change_requested",
+        description="Tells the events of a stream apart.",
+        examples=["site.front_change_requested"],
+    )
+    front: str = Field(
+        description="The front: `home`, or `section/<slug>`.", examples=["section/world"]
+    )
+    pinned: list[str] = Field(
+        max_length=20,
+        description="Article ids to lead the front, in order (empty: the newest first again).",
+        examples=[["5d41402abc4b2a76", "7c6a180b36896a0a"]],
+    )
+    requested_by: str | None = Field(
+        default=None, description="Who asked: the editor's user name.", examples=["jdoe"]
+    )
+
+
 EnrichInput = Annotated[
     ArticleIngested | ArticleRepublishRequested, Field(discriminator="event_type")
 ]
@@ -502,8 +526,15 @@ PublishInput = Annotated[ArticleRendered | SitePageRendered, Field(discriminator
 DeskInput = Annotated[
     ArticleIngested | ArticleEnriched | ArticlePublished, Field(discriminator="event_type")
 ]
+SiteCommand = Annotated[
+    SiteRebuildRequested | FrontChangeRequested, Field(discriminator="event_type")
+]
 ENRICH_INPUT: TypeAdapter[ArticleIngested | ArticleRepublishRequested] = TypeAdapter(EnrichInput)
 PUBLISH_INPUT: TypeAdapter[ArticleRendered | SitePageRendered] = TypeAdapter(PublishInput)
+DESK_INPUT: TypeAdapter[ArticleIngested | ArticleEnriched | ArticlePublished] = TypeAdapter(
+    DeskInput
+)
+SITE_COMMAND: TypeAdapter[SiteRebuildRequested | FrontChangeRequested] = TypeAdapter(SiteCommand)
 
 #: Every event model, for documentation and schema checks.
 ALL_EVENTS: tuple[type[Event], ...] = (
@@ -515,12 +546,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ArticlePublished,
     SitePagePublished,
     SiteRebuildRequested,
+    FrontChangeRequested,
 )
 
 #: Each event model by the `event_type` it carries.
 EVENTS_BY_TYPE: dict[str, type[Event]] = {
     str(model.model_fields["event_type"].default): model for model in ALL_EVENTS
 }
-DESK_INPUT: TypeAdapter[ArticleIngested | ArticleEnriched | ArticlePublished] = TypeAdapter(
-    DeskInput
-)

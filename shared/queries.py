@@ -7,7 +7,8 @@ Redis keys. The answers are these models, so asker and answerer agree on one sha
 * enrich: `GET /v1/stories/{id}`, `POST /v1/stories/lookup`, `GET /v1/stories?cursor=&limit=`
   (StoryRecord, StoryPage), `GET /v1/index` (IndexStatus) and `GET /v1/tag-bans`
   (TagBansStatus);
-* render: `GET /v1/listing` (ListingStatus) and `POST /v1/listing/lookup` (ListingState).
+* render: `GET /v1/listing` (ListingStatus), `POST /v1/listing/lookup` (ListingState) and
+  `GET /v1/fronts` (FrontsStatus).
 """
 
 from __future__ import annotations
@@ -112,4 +113,12 @@ class ListingStatus(BaseModel):
         description="Of those, the ones due within a minute or being built: 0 once the site "
         "has caught up (a page scheduled for later, like the news sitemap when its oldest "
         "story ages out, is not counted).",
+    )
+
+
+class FrontsStatus(BaseModel):
+    """The fronts editors curate (render): `GET /v1/fronts`."""
+
+    fronts: dict[str, list[str]] = Field(
+        description="Front (`home`, `section/<slug>`) -> the article ids pinned to lead it."
     )

@@ -93,8 +93,9 @@ TOPOLOGY: tuple[StreamSpec, ...] = (
     ),
     StreamSpec(
         SITE,
-        "Commands about the whole site: build every listing page again.",
-        ("site.rebuild_requested",),
+        "Commands about the whole site: build every listing page again; set the stories that "
+        "lead a front.",
+        ("site.rebuild_requested", "site.front_change_requested"),
         (TOOLS, DESK),
         (RENDER,),
     ),

@@ -3,6 +3,7 @@
 Pure. Every action about one story is an `ArticleRepublishRequested` that enrich (which owns the
 archive, its pins, bans, tag removals and take-downs) applies before it publishes the story
 again; banning a tag outright is the same command sent for every story that carries the tag.
+A front's curation is a `FrontChangeRequested` to render, which owns the listings.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from datetime import UTC, datetime
 
 from services.desk.ports import ROLES, DeskStory, MachineToken, Session
 from services.desk.stories import status_of
-from shared.events import ArticleRepublishRequested
+from shared.events import ArticleRepublishRequested, FrontChangeRequested
 from shared.models import as_article_id
 
 #: Actions on one story, and what each needs as its value.
@@ -203,4 +204,59 @@ def machine_session(token: MachineToken) -> Session:
         expires_at=float("inf"),
         nonce="",
         machine=True,
+    )
+
+
+# --- fronts ------------------------------------------------------------------------------------
+
+FRONT_OPS: Mapping[str, str] = {
+    "lead": "put the story first (on the home page: its top story)",
+    "pin": "add the story after the pinned ones",
+    "up": "move the story up one place",
+    "unpin": "let the newest stories fill its place again",
+}
+MAX_FRONT_PINS = 20
+HOME_FRONT = "home"
+
+
+def front_name(front: str, sections: Mapping[str, str]) -> str:
+    """A front as the site names it: `home`, or `section/<slug>` for a section the site has."""
+    if front == HOME_FRONT:
+        return front
+    slug = front.removeprefix("section/")
+    if front.startswith("section/") and slug in sections:
+        return front
+    raise ActionRefused(400, f"no front {front[:80]!r}: home, or section/<slug> of a section")
+
+
+def front_pins(current: Sequence[str], op: str, article_id: str) -> list[str]:
+    """The front's pins after `op` on one story."""
+    pins = [p for p in current if p != article_id]
+    if op == "lead":
+        pins.insert(0, article_id)
+    elif op == "pin":
+        pins.append(article_id)
+    elif op == "up":
+        if article_id not in current:
+            raise ActionRefused(409, "only a pinned story can be moved")
+        at = max(0, list(current).index(article_id) - 1)
+        pins.insert(at, article_id)
+    elif op != "unpin":
+        raise ActionRefused(400, f"a front op is one of {', '.join(FRONT_OPS)}")
+    if len(pins) > MAX_FRONT_PINS:
+        raise ActionRefused(400, f"at most {MAX_FRONT_PINS} pinned stories a front")
+    return pins
+
+
+def front_command(
+    front: str, pins: Sequence[str], session: Session, correlation_id: str
+) -> FrontChangeRequested:
+    return FrontChangeRequested(
+        article_id="site",
+        guid="site",
+        version="1",
+        front=front,
+        pinned=list(pins),
+        correlation_id=correlation_id,
+        requested_by=session.user,
     )

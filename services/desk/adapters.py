@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -115,9 +116,17 @@ class RedisStoryIndex:
     """`ports.StoryIndex`: a JSON document per story and sorted sets of ids by time, one per
     status, section, tag and headline word; a search intersects the few sets it names."""
 
-    def __init__(self, redis: Redis, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        clock: Callable[[], float] = time.time,
+        *,
+        cache_s: int = QUERY_CACHE_S,
+    ) -> None:
         self.redis = redis
         self.clock = clock
+        #: How long a search's result set is kept for the next page (0: not kept).
+        self.cache_s = cache_s
 
     async def update(
         self,
@@ -171,6 +180,14 @@ class RedisStoryIndex:
         return [TimelineEntry(**json.loads(row)) for row in rows]
 
     async def search(self, query: StoryQuery) -> StoryList:
+        made: list[str] = []
+        try:
+            return await self._search(query, made)
+        finally:
+            if made and not self.cache_s:
+                await self.redis.delete(*made)
+
+    async def _search(self, query: StoryQuery, made: list[str]) -> StoryList:
         sets = [keys.member_key(f) for f in _filters(query)]
         typed = words(query.text)[:MAX_QUERY_WORDS]
         if typed:
@@ -178,11 +195,11 @@ class RedisStoryIndex:
             whole = typed[:-1] if not query.text.endswith(" ") else typed
             sets += [keys.member_key(f"word:{w}") for w in whole]
             if len(whole) < len(typed):
-                prefixed = await self._prefix(typed[-1])
+                prefixed = await self._prefix(typed[-1], made)
                 if prefixed is None:
                     return StoryList(0, [])
                 sets.append(prefixed)
-        result = await self._intersection(sets)
+        result = await self._intersection(sets, made)
         low = "-inf" if query.since is None else query.since
         high = "+inf" if query.until is None else query.until
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -192,7 +209,23 @@ class RedisStoryIndex:
         stories = await self._stories([i.decode() for i in ids])
         return StoryList(int(total), stories)
 
-    async def _prefix(self, prefix: str) -> str | None:
+    def _temporary(self, name: str, made: list[str]) -> str:
+        target = keys.QUERY_PREFIX + name
+        if not self.cache_s:
+            target += ":" + secrets.token_hex(6)
+        made.append(target)
+        return target
+
+    async def _keep(self, target: str, build: Callable[[Pipeline], object]) -> None:
+        """Build a result set unless a recent one is kept."""
+        if self.cache_s and await self.redis.exists(target):
+            return
+        async with self.redis.pipeline(transaction=True) as pipe:
+            build(pipe)
+            pipe.expire(target, self.cache_s or 60)  # uncached: deleted after the read
+            await pipe.execute()
+
+    async def _prefix(self, prefix: str, made: list[str]) -> str | None:
         found = await self.redis.zrangebylex(
             keys.VOCABULARY, f"[{prefix}", f"[{prefix}\xff", start=0, num=MAX_PREFIX_WORDS
         )
@@ -201,26 +234,18 @@ class RedisStoryIndex:
         matched = [keys.member_key(f"word:{w.decode()}") for w in found]
         if len(matched) == 1:
             return matched[0]
-        target = keys.QUERY_PREFIX + "prefix:" + prefix
-        if not await self.redis.exists(target):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zunionstore(target, matched, aggregate="MAX")
-                pipe.expire(target, QUERY_CACHE_S)
-                await pipe.execute()
+        target = self._temporary(f"prefix:{prefix}", made)
+        await self._keep(target, lambda pipe: pipe.zunionstore(target, matched, aggregate="MAX"))
         return target
 
-    async def _intersection(self, sets: list[str]) -> str:
+    async def _intersection(self, sets: list[str], made: list[str]) -> str:
         if not sets:
             return keys.ALL
         if len(sets) == 1:
             return sets[0]
         named = "\0".join(sorted(sets)).encode()
-        target = keys.QUERY_PREFIX + hashlib.sha1(named, usedforsecurity=False).hexdigest()
-        if not await self.redis.exists(target):
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.zinterstore(target, sets, aggregate="MAX")
-                pipe.expire(target, QUERY_CACHE_S)
-                await pipe.execute()
+        target = self._temporary(hashlib.sha1(named, usedforsecurity=False).hexdigest(), made)
+        await self._keep(target, lambda pipe: pipe.zinterstore(target, sets, aggregate="MAX"))
         return target
 
     async def _stories(self, ids: list[str]) -> list[DeskStory]:

@@ -34,6 +34,9 @@ from services.desk.actions import (
     ActionRefused,
     StoryAction,
     describe,
+    front_command,
+    front_name,
+    front_pins,
     machine_session,
     new_correlation_id,
     new_job_id,
@@ -93,7 +96,7 @@ from shared.backlog import (
     wait_for_capacity,
 )
 from shared.broker import create_redis, publish_events
-from shared.clients import EnrichClient, ServiceUnreachable
+from shared.clients import EnrichClient, RenderClient, ServiceUnreachable
 from shared.events import (
     DESK_INPUT,
     ArticleEnriched,
@@ -107,7 +110,7 @@ from shared.queries import StoryRecord
 from shared.service import Runtime, consumer_app
 from shared.site import page_url
 from shared.storage import Storage
-from shared.streams import CONSUMER_GROUPS, DESK, ENRICHED, INGESTED, PUBLISHED, REPUBLISH
+from shared.streams import CONSUMER_GROUPS, DESK, ENRICHED, INGESTED, PUBLISHED, REPUBLISH, SITE
 
 logger = logging.getLogger(__name__)
 
@@ -150,10 +153,11 @@ class Desk:
         self.attempts = RedisAttempts(redis)
         self.tokens = RedisTokens(redis)
         self.sign_outs = RedisSignOuts(redis)
-        self.index = RedisStoryIndex(redis)
+        self.index = RedisStoryIndex(redis, cache_s=settings.desk_query_cache_s)
         self.audit = RedisAuditLog(redis)
         self.jobs = RedisJobs(redis)
         self.enrich = EnrichClient(settings.enrich_url)
+        self.render_client = RenderClient(settings.render_url)
         self._storage: Storage | None = None
         #: Work that ends on its own (bulk jobs, the first backfill): not health-checked.
         self.tasks: set[asyncio.Task[None]] = set()
@@ -217,6 +221,7 @@ class Desk:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
         await self.enrich.aclose()
+        await self.render_client.aclose()
         if self._storage is not None:
             self._storage.close()
 
@@ -461,6 +466,7 @@ class Desk:
             record=record,
             reflected=_reflected(timeline),
             done=done,
+            request_front=request.query_params.get("front", "")[:100],
             done_applied=_reflected(timeline).get(done),
             done_requested=next(
                 (e.at for e in timeline if e.correlation_id == done and e.stage == "desk"), None
@@ -655,6 +661,69 @@ class Desk:
             raise ActionRefused(404, "no such job")
         return JSONResponse(asdict(job))
 
+    # --- fronts ------------------------------------------------------------------------------
+
+    async def _fronts(self) -> tuple[dict[str, str], dict[str, list[str]]]:
+        sections, _ = await self.index.facets()
+        try:
+            pins = await self.render_client.fronts()
+        except ServiceUnreachable as exc:
+            raise ActionRefused(503, f"render did not answer about the fronts: {exc}") from exc
+        return sections, pins
+
+    async def _change_front(
+        self, session: Session, front: str, op: str, article_id: str
+    ) -> dict[str, Any]:
+        sections, pins = await self._fronts()
+        front = front_name(front, sections)
+        story = await self.index.get(as_article_id(article_id))
+        if story is None:
+            raise ActionRefused(404, f"no story {article_id[:80]} on the desk")
+        if op in ("lead", "pin") and status_of(story, time.time()) not in ("live", "corrected"):
+            raise ActionRefused(409, "only a story on the site can lead a front")
+        wanted = front_pins(pins.get(front, []), op, story.article_id)
+        cid = new_correlation_id()
+        await publish_events(
+            self.runtime.redis, SITE, [front_command(front, wanted, session, cid)],
+            self.settings.stream_maxlen,
+        )  # fmt: skip
+        await self._audit(session, f"front-{op}", story.article_id, f"{front}: {op}", cid)
+        return {"correlation_id": cid, "front": front, "pinned": wanted}
+
+    async def fronts_page(self, request: Request, session: Session) -> Response:
+        sections, pins = await self._fronts()
+        fronts = [("home", "Home page"), *((f"section/{s}", n) for s, n in sections.items())]
+        stories = {
+            s.article_id: s
+            for s in await self.index.stories(sorted({i for ids in pins.values() for i in ids}))
+        }
+        return self.render(
+            request, session, "fronts.html", title="Fronts", fronts=fronts, pins=pins,
+            stories=stories,
+        )  # fmt: skip
+
+    async def front_action(self, request: Request, session: Session) -> Response:
+        form = await _form(request)
+        result = await self._change_front(
+            session, _field(form, "front") or "", _field(form, "op") or "",
+            _field(form, "article_id") or "",
+        )  # fmt: skip
+        back = _field(form, "back") == "story"
+        target = f"stories/{as_article_id(_field(form, 'article_id') or '')}" if back else "fronts"
+        return RedirectResponse(f"{_root(request)}{target}?front={result['front']}", 303)
+
+    async def api_fronts(self, request: Request, session: Session) -> Response:
+        _sections, pins = await self._fronts()
+        return JSONResponse({"fronts": pins})
+
+    async def api_front_action(self, request: Request, session: Session) -> Response:
+        body = await _json(request)
+        result = await self._change_front(
+            session, str(body.get("front", "")), str(body.get("op", "")),
+            str(body.get("article_id", "")),
+        )  # fmt: skip
+        return JSONResponse(result, status_code=202)
+
     # --- queue --------------------------------------------------------------------------------
 
     async def _queue(self) -> dict[str, Any]:
@@ -770,6 +839,8 @@ class Desk:
             Route("/stories/{article_id}/actions", g(self.story_action, "steer"), methods=["POST"]),
             Route("/republish", g(self.republish, "steer"), methods=["POST"]),
             Route("/jobs", g(self.jobs_page, "read")),
+            Route("/fronts", g(self.fronts_page, "read")),
+            Route("/fronts", g(self.front_action, "steer"), methods=["POST"]),
             Route("/queue", g(self.queue_page, "read")),
             Route("/queue/fragment", g(self.queue_fragment, "read")),
             Route("/queue/{verb:str}", g(self.dead_letter_action, "requeue"), methods=["POST"]),
@@ -790,6 +861,8 @@ class Desk:
             ),
             Route("/api/v1/republish", g(self.api_republish, "steer", api=True), methods=["POST"]),
             Route("/api/v1/jobs/{job_id}", g(self.api_job, "read", api=True)),
+            Route("/api/v1/fronts", g(self.api_fronts, "read", api=True)),
+            Route("/api/v1/fronts", g(self.api_front_action, "steer", api=True), methods=["POST"]),
             Route("/api/v1/queue", g(self.api_queue, "read", api=True)),
             Route(
                 "/api/v1/queue/{verb:str}",

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from services.desk.actions import BULK_SCOPES, STORY_ACTIONS
+from services.desk.actions import BULK_SCOPES, FRONT_OPS, STORY_ACTIONS
 from services.desk.ports import STATUSES, AuditRecord, DeskStory, Job, TimelineEntry
 
 REF = "#/components/schemas/{model}"
@@ -42,6 +42,7 @@ def _errors(*codes: str) -> dict[str, Any]:
         "404": "No such story, job or dead letter",
         "409": "The action needs confirming, or does not fit the story's state",
         "413": "The body is too large",
+        "503": "A service the desk asks (render, about the fronts) did not answer",
     }
     return {code: _json(words[code], _ERROR) for code in codes}
 
@@ -206,6 +207,54 @@ def openapi_document() -> dict[str, Any]:
                 parameters=[_param("job_id", "The job's id.", {"type": "string"}, "path")],
             )
         },
+        "/api/v1/fronts": {
+            "get": _op(
+                "The curated fronts: for each, the stories pinned to lead it, in order",
+                _json(
+                    "Fronts",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "fronts": {
+                                "type": "object",
+                                "additionalProperties": {
+                                    "type": "array",
+                                    "items": {"type": "string"},
+                                },
+                            }
+                        },
+                    },
+                ),
+            ),
+            "post": _op(
+                "Pin, lead, move up or unpin a story on a front (a command to render)",
+                _json(
+                    "Sent",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "correlation_id": {"type": "string"},
+                            "front": {"type": "string"},
+                            "pinned": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                ),
+                "400",
+                "404",
+                "409",
+                "413",
+                "503",
+                requestBody=_body(
+                    {
+                        "front": {"type": "string", "description": "home, or section/<slug>"},
+                        "op": {"enum": list(FRONT_OPS), "description": _ops_text()},
+                        "article_id": {"type": "string"},
+                    },
+                    ["front", "op", "article_id"],
+                ),
+                accepted=True,
+            ),
+        },
         "/api/v1/queue": {
             "get": _op(
                 "Per stream and group: length, lag, pending, oldest pending; the dead letters",
@@ -260,3 +309,7 @@ def openapi_document() -> dict[str, Any]:
 
 def _actions_text() -> str:
     return "; ".join(f"{name}: {needs or 'nothing'}" for name, needs in STORY_ACTIONS.items())
+
+
+def _ops_text() -> str:
+    return "; ".join(f"{name}: {what}" for name, what in FRONT_OPS.items())

@@ -17,8 +17,12 @@ class DeskSettings(ServiceSettings, StorageSettings, SiteSettings):
     desk_port: int = 8085
     # Where enrich answers its queries (a story's pins, bans and removed tags; banned tags).
     enrich_url: str = "http://127.0.0.1:8082"
+    # Where render answers its queries (the fronts editors curate).
+    render_url: str = "http://127.0.0.1:8083"
     # Events about stories handled at once, per stream followed.
     desk_concurrency: int = Field(default=4, ge=1)
+    # A search's result set is kept this long, so its next pages are cheap (0: never kept).
+    desk_query_cache_s: int = Field(default=3, ge=0)
     # How often the dead-letter streams are read for stories that failed.
     desk_dead_letter_poll_s: float = Field(default=2.0, gt=0)
     # A bulk republish sends this many requests at a time, each batch only once every stage is

@@ -226,6 +226,16 @@ class RedisSite:
         raw = await self.redis.hgetall(keys.SITE_MONTH_LASTMOD)
         return {k.decode(): float(v) for k, v in raw.items()}
 
+    async def front_pins(self) -> dict[str, list[str]]:
+        found = await self.redis.hgetall(keys.SITE_FRONT_PINS)
+        return {k.decode(): json.loads(v) for k, v in found.items()}
+
+    async def set_front_pins(self, front: str, article_ids: Sequence[str]) -> None:
+        if article_ids:
+            await self.redis.hset(keys.SITE_FRONT_PINS, front, json.dumps(list(article_ids)))
+        else:
+            await self.redis.hdel(keys.SITE_FRONT_PINS, front)
+
     async def states(self, article_ids: Sequence[str]) -> list[ListingState]:
         """Whether each story is listed, or withdrawn, and at which ordering."""
         if not article_ids:

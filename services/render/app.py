@@ -33,8 +33,15 @@ from services.render.settings import RenderSettings
 from services.render.site import HOME, SiteInfo
 from shared.backlog import group_backlog
 from shared.duequeue import DueQueue
-from shared.events import ArticleEnriched, ArticlePublished, Output, SiteRebuildRequested
-from shared.queries import ListingStatus
+from shared.events import (
+    SITE_COMMAND,
+    ArticleEnriched,
+    ArticlePublished,
+    FrontChangeRequested,
+    Output,
+    SiteRebuildRequested,
+)
+from shared.queries import FrontsStatus, ListingStatus
 from shared.sections import load_sections
 from shared.service import Runtime, consumer_app, query, read_lookup
 from shared.streams import ENRICHED, PUBLISH, PUBLISHED, RENDER, RENDERED, SITE
@@ -143,7 +150,12 @@ def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
         states = await site.states(asked.article_ids)
         return JSONResponse([state.model_dump(mode="json") for state in states])
 
+    async def fronts(request: Request) -> Response:
+        site: RedisSite = runtime.resources["site"]
+        return JSONResponse(FrontsStatus(fronts=await site.front_pins()).model_dump(mode="json"))
+
     return [
+        Route("/v1/fronts", query(fronts)),
         Route("/v1/listing", query(status)),
         Route("/v1/listing/lookup", query(lookup), methods=["POST"]),
     ]
@@ -179,7 +191,18 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
                 alarm.due_at(due_at)
             return []
 
-        async def on_site_command(event: SiteRebuildRequested) -> Sequence[Output]:
+        async def on_site_command(
+            event: SiteRebuildRequested | FrontChangeRequested,
+        ) -> Sequence[Output]:
+            if isinstance(event, FrontChangeRequested):
+                await site.set_front_pins(event.front, event.pinned)
+                await due.schedule_at([event.front], time.time())
+                alarm.due_at(time.time())
+                logger.info(
+                    "front %s: %s pinned by %s", event.front, len(event.pinned),
+                    event.requested_by, extra={"article_id": event.front},
+                )  # fmt: skip
+                return []
             # Every listing built in full, as soon as can be: the pages whose bytes did not
             # change are not rewritten (publish compares them).
             await site.forget_built()
@@ -201,7 +224,7 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
         runtime.consume(
             stream=SITE,
             group=RENDER,
-            adapter=TypeAdapter(SiteRebuildRequested),
+            adapter=SITE_COMMAND,
             handle=on_site_command,
         )
         # The pages no story changes, and the listings the site always has: built as render

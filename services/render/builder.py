@@ -130,6 +130,21 @@ class _Build:
     # The entries read so far, by story, and whether with their content: a story is in some
     # 30 listings, and a burst's stories are in most of the listings built.
     entries: dict[str, tuple[ListingEntry | None, bool]] = field(default_factory=dict)
+    # The editors' curated fronts, read once a build.
+    fronts: dict[str, list[str]] | None = None
+
+    async def front(
+        self, key: str, newest: Sequence[ListingEntry], size: int
+    ) -> list[ListingEntry]:
+        """A listing's first page: the stories editors pinned to lead it (those still listed),
+        in their order, then the newest, without repeating them."""
+        if self.fronts is None:
+            self.fronts = await self.site.front_pins()
+        pinned = await self.entries_of(self.fronts.get(key, []), with_content=True)
+        if not pinned:
+            return list(newest[:size])
+        ids = {entry.article_id for entry in pinned}
+        return [*pinned, *(e for e in newest if e.article_id not in ids)][:size]
 
     async def entries_of(self, ids: Sequence[str], *, with_content: bool) -> list[ListingEntry]:
         """`site.entries`, each story read at most once a build."""
@@ -242,17 +257,18 @@ async def _build_index(
     renderer, size = build.renderer, build.config.page_size
     older = older_page_from_index(stories, size)
     older_path = ref.page_path(older) if older else None
+    first = await build.front(ref.key, newest, size)
     if ref.kind == "home":
-        view = await _home_view(build, newest[:size], older_path)
+        view = await _home_view(build, first, older_path)
         shown = _ids([view.top] if view.top else [], *(e for _, e in view.sections), view.latest)
         build.pages.append(RenderedPage(ref.index_path, renderer.render_home(view), lists=shown))
     else:
         listing = ListingView(
-            ref, newest[:size], None, stories // size if stories > size else 0, stories,
+            ref, first, None, stories // size if stories > size else 0, stories,
             None, older_path, build.now,
         )  # fmt: skip
         html = renderer.render_listing(listing)
-        build.pages.append(RenderedPage(ref.index_path, html, lists=_ids(newest[:size])))
+        build.pages.append(RenderedPage(ref.index_path, html, lists=_ids(first)))
     if ref.has_feeds:
         feed = FeedView(ref, newest[:FEED_ITEMS], build.now)
         items = _ids(feed.entries)

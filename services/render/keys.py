@@ -24,6 +24,8 @@ SITE_PAGES = f"{PREFIX}site:pages"
 SITE_MONTH_LASTMOD = f"{PREFIX}site:month-lastmod"
 # Bumped on every change (microseconds, never going back): orders the renders of site pages.
 SITE_GENERATION = f"{PREFIX}site:generation"
+# The fronts editors curate: listing key (home, section/<slug>) -> JSON list of article ids.
+SITE_FRONT_PINS = f"{PREFIX}site:front-pins"
 # Listings and site pages due a build (shared/duequeue.py): key -> due time.
 SITE_DUE = f"{PREFIX}site:due"
 

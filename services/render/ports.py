@@ -62,3 +62,9 @@ class SiteListing(Protocol):
     async def listings(self) -> list[str]: ...
 
     async def month_lastmods(self) -> dict[str, float]: ...
+
+    async def front_pins(self) -> dict[str, list[str]]:
+        """Every curated front: its pinned stories, in order."""
+
+    async def set_front_pins(self, front: str, article_ids: Sequence[str]) -> None:
+        """Replace a front's pins (none: the front is the newest stories again)."""

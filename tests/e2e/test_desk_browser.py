@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -192,8 +193,11 @@ def test_an_editor_steers_stories_and_the_site_follows(stack: Stack, browser: Br
         # Find the Kursk story by a word of its headline, typed as far as "kurs".
         page.get_by_label("Headline").fill("kurs")
         page.get_by_role("button", name="Find").click()
-        page.locator("table.stories td:first-child a", has_text="Ukrainian forces push into").click()
+        page.locator(
+            "table.stories td:first-child a", has_text="Ukrainian forces push into"
+        ).click()
         assert "Ukrainian forces push into Russia" in page.locator("h1").inner_text()
+        story_id = page.url.split("/stories/")[1].split("?")[0]
         audit.check(page, "story", screenshot=True)
         story_url = page.locator("dl.facts a[rel=noopener]").first.get_attribute("href")
         assert story_url and story_url.startswith(stack.site)
@@ -219,6 +223,24 @@ def test_an_editor_steers_stories_and_the_site_follows(stack: Stack, browser: Br
         wait_done(page)
         eventually(lambda: story_path not in published(tag_page).text, "the tag page to update")
 
+        # Make it the home page's top story: the home page in the bucket leads with it.
+        def home_lead() -> str:
+            found = re.search(
+                r'class="lead__headline"><a href="([^"]+)"',
+                published(f"{stack.site}/index.html").text,
+            )
+            return found.group(1) if found else ""
+
+        assert story_path not in home_lead(), "the demo's newest story leads before"
+        page.get_by_role("button", name="Top story of the home page").click()
+        assert "Sent to the home front" in page.content()
+        eventually(lambda: story_path in home_lead(), "the home page to lead with it")
+        page.goto(stack.desk + "fronts")
+        pinned = page.locator('ol[data-front="home"] li').first.get_attribute("data-article")
+        assert pinned == story_id
+        audit.check(page, "fronts", screenshot=True)
+        page.goto(stack.desk + f"stories/{story_id}")
+
         # Refused: a forged CSRF token, and an editor requeueing dead letters.
         action = page.url.split("?")[0] + "/actions"
         forged = page.request.post(action, form={"csrf": "forged", "action": "republish"})
@@ -233,7 +255,9 @@ def test_an_editor_steers_stories_and_the_site_follows(stack: Stack, browser: Br
 
         # Take another story down, after the confirmation that names what goes.
         page.goto(stack.desk + "?q=wayfarer")
-        page.locator("table.stories td:first-child a", has_text="First images from Wayfarer").click()
+        page.locator(
+            "table.stories td:first-child a", has_text="First images from Wayfarer"
+        ).click()
         killed_url = page.locator("dl.facts a[rel=noopener]").first.get_attribute("href")
         assert killed_url and published(killed_url).status_code == 200
         page.get_by_role("link", name="Take down…").click()

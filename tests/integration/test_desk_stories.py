@@ -266,3 +266,23 @@ async def test_signed_out_nothing_but_the_sign_in_answers(settings: StackSetting
             assert (await client.get(path)).status_code == 401, path
         assert (await client.post("api/v1/republish", json={"scope": "all"})).status_code == 401
         assert (await client.get("healthz")).status_code == 200
+
+
+async def test_uncached_searches_leave_no_result_sets_behind(settings: StackSettings) -> None:
+    redis = create_redis(settings.redis_url)
+    cached, uncached = RedisStoryIndex(redis), RedisStoryIndex(redis, cache_s=0)
+    try:
+        for a, section, tags in ARCHIVE:
+            _ingest, enrich, publish = events(a, section, tags)
+            for change, *entries in (on_enriched(enrich), on_published(publish)):
+                await cached.update(a.article_id, change)
+        query = StoryQuery(text="kursk fi", section="world")
+        assert [s.headline for s in (await uncached.search(query)).stories] == [
+            "Kursk fighting enters second week"
+        ]
+        assert await redis.keys("wirepress:{desk}:query:*") == []
+        assert (await cached.search(query)).total == 1
+        # Kept for the next page: the intersection ("fi" is the start of one word only).
+        assert len(await redis.keys("wirepress:{desk}:query:*")) == 1
+    finally:
+        await redis.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -279,4 +280,35 @@ async def test_a_new_story_reaches_the_index_when_an_old_one_changed_in_the_same
     tag_index = built.event("tags/place-kursk/index.html")
     assert tag_index.lists[0] == entry(31).article_id
     assert entry(31).article_id in built.event("tags/place-kursk/feed.xml").lists
+    await redis.aclose()
+
+
+async def test_editors_pinned_stories_lead_a_front_and_the_rest_fills_itself(
+    settings: StackSettings,
+) -> None:
+    redis = create_redis(settings.redis_url)
+    site, built = RedisSite(redis), Built()
+    for n in range(1, 8):
+        await keep_listings(published(entry(n), "0001"), site, now=NOW, debounce_s=0)
+    await site.set_front_pins("home", ["a002"])
+    await site.set_front_pins("section/world", ["a001", "a003"])
+    await build(site, built)
+
+    def headlines(path: str) -> list[str]:
+        return re.findall(r"Story \d+", built.page(path))
+
+    home = built.event("index.html")
+    assert home.lists[0] == "a002", "the pinned story is the home page's top story"
+    assert home.lists.count("a002") == 1, "and is not repeated below"
+    world = built.event("section/world/index.html")
+    assert world.lists == ["a001", "a003", "a007"], "pins in order, then the newest"
+    # The feeds stay newest first.
+    assert built.event("section/world/feed.xml").lists[:2] == ["a007", "a006"]
+    assert headlines("section/world/feed.xml")[0] == "Story 7"
+    # A pinned story taken down drops out by itself; pins cleared, the newest lead again.
+    await keep_listings(published(None, "0002", "withdrawn", "a001"), site, now=NOW, debounce_s=0)
+    await build(site, built)
+    assert built.event("section/world/index.html").lists[:2] == ["a003", "a007"]
+    await site.set_front_pins("home", [])
+    assert await site.front_pins() == {"section/world": ["a001", "a003"]}
     await redis.aclose()

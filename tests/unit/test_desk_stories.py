@@ -11,6 +11,9 @@ from services.desk.actions import (
     STORY_ACTIONS,
     ActionRefused,
     StoryAction,
+    front_command,
+    front_name,
+    front_pins,
     machine_session,
     new_token,
     story_command,
@@ -244,3 +247,26 @@ def test_the_openapi_document_has_every_api_route_and_no_other() -> None:
     assert set(document["paths"]) == routes
     assert set(document["components"]["securitySchemes"]) == {"bearer", "session"}
     assert "DeskStory" in document["components"]["schemas"]
+
+
+def test_a_front_is_pinned_led_reordered_and_unpinned_one_story_at_a_time() -> None:
+    assert front_pins([], "lead", "a") == ["a"]
+    assert front_pins(["a", "b"], "lead", "c") == ["c", "a", "b"]
+    assert front_pins(["a", "b"], "lead", "b") == ["b", "a"], "leading again moves it up"
+    assert front_pins(["a", "b"], "pin", "c") == ["a", "b", "c"]
+    assert front_pins(["a", "b", "c"], "up", "c") == ["a", "c", "b"]
+    assert front_pins(["a", "b"], "up", "a") == ["a", "b"]
+    assert front_pins(["a", "b"], "unpin", "a") == ["b"]
+    for bad in (lambda: front_pins(["a"], "up", "z"), lambda: front_pins([], "explode", "a")):
+        with pytest.raises(ActionRefused):
+            bad()
+    with pytest.raises(ActionRefused):
+        front_pins([str(i) for i in range(20)], "pin", "x")
+    assert front_name("home", {}) == "home"
+    assert front_name("section/world", {"world": "World"}) == "section/world"
+    with pytest.raises(ActionRefused):
+        front_name("section/nowhere", {"world": "World"})
+    with pytest.raises(ActionRefused):
+        front_name("tag/place-kursk", {"world": "World"})
+    command = front_command("home", ["a" * 16], EDITOR, "cid")
+    assert (command.front, command.pinned, command.requested_by) == ("home", ["a" * 16], "jdoe")
