@@ -155,6 +155,29 @@ async def wait_for_capacity(
         await asyncio.sleep(poll_s)
 
 
+async def missed_entries(redis: Redis, stream: str, group: str) -> bool:
+    """Whether entries of `stream` were trimmed before `group` read them (an observer stopped
+    past its retention): more entries were added since its last read than the stream still
+    holds after it. When the server cannot tell how many it read, it is taken as missed (a
+    catch-up costs little; a gap left open costs stories)."""
+    try:
+        groups = await redis.xinfo_groups(stream)
+        info = await redis.xinfo_stream(stream)
+    except ResponseError:
+        return False
+    found = next((g for g in groups if _name(g["name"]) == group), None)
+    if found is None:
+        return False
+    length = int(info["length"])
+    if length and _entry_id(info["first-entry"][0]) <= _entry_id(found["last-delivered-id"]):
+        return False  # streams are trimmed from the oldest: all it has not read is there
+    read = found.get("entries-read")
+    if read is None:
+        return True
+    # Everything still in the stream is after its last read: were more added than that?
+    return int(info["entries-added"]) - int(read) > length
+
+
 # --- what ops and editors see of the queue -------------------------------------------------------
 
 

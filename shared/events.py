@@ -116,7 +116,9 @@ class ArticleRepublishRequested(Event):
     )
     pin: list[str] = Field(
         default_factory=list,
-        description="Article ids an editor wants first among its related links.",
+        description="Article ids an editor wants first among its related links, in this order, "
+        "ahead of those pinned before (pinning again reorders; until December 2026 a pin "
+        "replaced the earlier pins and bans).",
         examples=[["7c6a180b36896a0a"]],
     )
     ban: list[str] = Field(
@@ -494,11 +496,15 @@ class SiteRebuildRequested(Event):
     )
 
 
+FrontOp = Literal["lead", "pin", "up", "unpin", "set"]
+
+
 class FrontChangeRequested(Event):
-    """An editor set which stories lead a front (the home page, or a section's page), in
-    order: the first pinned story of the home page is its top story. The rest of the front is
-    filled with the newest stories as always, without repeating the pinned ones; a pinned story
-    taken off the site drops out by itself. `article_id` is `site`."""
+    """An editor changed which stories lead a front (the home page, or a section's page): the
+    pinned stories come first in their order (the home page's first is its top story), the rest
+    of the front is the newest stories as always, without repeating them; a pinned story taken
+    off the site drops out by itself. Render applies the operation to the pins it keeps, so two
+    editors' changes never overwrite each other. `article_id` is `site`."""
 
     event_type: Literal["site.front_change_requested"] = Field(
         default="site.front_change_requested",
@@ -508,9 +514,20 @@ class FrontChangeRequested(Event):
     front: str = Field(
         description="The front: `home`, or `section/<slug>`.", examples=["section/world"]
     )
+    op: FrontOp = Field(
+        description="`lead`: the story first; `pin`: after the pinned ones; `up`: one place "
+        "up; `unpin`: off the pins; `set`: the pins are exactly `pinned`.",
+        examples=["lead"],
+    )
+    story: str | None = Field(
+        default=None,
+        description="The article id the operation is about (all but `set`).",
+        examples=["5d41402abc4b2a76"],
+    )
     pinned: list[str] = Field(
+        default_factory=list,
         max_length=20,
-        description="Article ids to lead the front, in order (empty: the newest first again).",
+        description="`set`: the article ids to lead the front, in order (empty: none).",
         examples=[["5d41402abc4b2a76", "7c6a180b36896a0a"]],
     )
     requested_by: str | None = Field(

@@ -60,6 +60,9 @@ class StoryRecord(BaseModel):
         default_factory=list, description="Tag slugs editors removed from it."
     )
     taken_down: bool = Field(default=False, description="An editor took it off the site.")
+    embargoed: datetime | None = Field(
+        default=None, description="When its embargo ends (or ended), if it has one."
+    )
 
 
 class TagBansStatus(BaseModel):

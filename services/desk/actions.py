@@ -215,7 +215,6 @@ FRONT_OPS: Mapping[str, str] = {
     "up": "move the story up one place",
     "unpin": "let the newest stories fill its place again",
 }
-MAX_FRONT_PINS = 20
 HOME_FRONT = "home"
 
 
@@ -229,34 +228,23 @@ def front_name(front: str, sections: Mapping[str, str]) -> str:
     raise ActionRefused(400, f"no front {front[:80]!r}: home, or section/<slug> of a section")
 
 
-def front_pins(current: Sequence[str], op: str, article_id: str) -> list[str]:
-    """The front's pins after `op` on one story."""
-    pins = [p for p in current if p != article_id]
-    if op == "lead":
-        pins.insert(0, article_id)
-    elif op == "pin":
-        pins.append(article_id)
-    elif op == "up":
-        if article_id not in current:
-            raise ActionRefused(409, "only a pinned story can be moved")
-        at = max(0, list(current).index(article_id) - 1)
-        pins.insert(at, article_id)
-    elif op != "unpin":
-        raise ActionRefused(400, f"a front op is one of {', '.join(FRONT_OPS)}")
-    if len(pins) > MAX_FRONT_PINS:
-        raise ActionRefused(400, f"at most {MAX_FRONT_PINS} pinned stories a front")
-    return pins
-
-
 def front_command(
-    front: str, pins: Sequence[str], session: Session, correlation_id: str
+    front: str, op: str, story: DeskStory, session: Session, correlation_id: str, now: float
 ) -> FrontChangeRequested:
+    """The command that does `op` with `story` on `front` (render applies it to its pins)."""
+    if op not in FRONT_OPS:
+        raise ActionRefused(400, f"a front op is one of {', '.join(FRONT_OPS)}")
+    if front != HOME_FRONT and front != f"section/{story.section_slug}":
+        raise ActionRefused(409, "a story leads only the home page or its own section's front")
+    if op in ("lead", "pin") and status_of(story, now) not in ("live", "corrected"):
+        raise ActionRefused(409, "only a story on the site can lead a front")
     return FrontChangeRequested(
         article_id="site",
         guid="site",
         version="1",
         front=front,
-        pinned=list(pins),
+        op=op,
+        story=story.article_id,
         correlation_id=correlation_id,
         requested_by=session.user,
     )

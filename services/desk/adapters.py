@@ -8,7 +8,7 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 from redis.asyncio import Redis
@@ -28,7 +28,7 @@ from services.desk.ports import (
     TimelineEntry,
     User,
 )
-from services.desk.stories import MAX_QUERY_WORDS, memberships, words
+from services.desk.stories import MAX_QUERY_WORDS, memberships, status_of, words
 from shared.streams import dead_letter
 
 
@@ -144,7 +144,7 @@ class RedisStoryIndex:
                     after = change(before)
                     pipe.multi()
                     if after is not None:
-                        self._store(pipe, before, after)
+                        after = self._store(pipe, before, after)
                     if entries:
                         timeline = keys.timeline_key(article_id)
                         pipe.lpush(timeline, *(json.dumps(asdict(e)) for e in entries))
@@ -154,11 +154,16 @@ class RedisStoryIndex:
                 except WatchError:
                     continue
 
-    def _store(self, pipe: Pipeline, before: DeskStory | None, after: DeskStory) -> None:
-        now = self.clock()
+    def _store(self, pipe: Pipeline, before: DeskStory | None, after: DeskStory) -> DeskStory:
+        status = status_of(after, self.clock())
+        after = replace(after, indexed_status=status)
         pipe.set(keys.story_key(after.article_id), encode_story(after))
-        old = memberships(before, now) if before is not None else set()
-        new = memberships(after, now)
+        old = (
+            memberships(before, before.indexed_status or status_of(before, self.clock()))
+            if before is not None
+            else set()
+        )
+        new = memberships(after, status)
         for gone in old - new:
             pipe.zrem(keys.member_key(gone), after.article_id)
         score = {after.article_id: after.sort_at}
@@ -170,6 +175,7 @@ class RedisStoryIndex:
             pipe.zadd(keys.VOCABULARY, dict.fromkeys(fresh, 0))
         if after.section_slug and (before is None or before.section_slug != after.section_slug):
             pipe.hset(keys.SECTIONS, after.section_slug, after.section_name)
+        return after
 
     async def get(self, article_id: str) -> DeskStory | None:
         raw = await self.redis.get(keys.story_key(article_id))
@@ -180,73 +186,82 @@ class RedisStoryIndex:
         return [TimelineEntry(**json.loads(row)) for row in rows]
 
     async def search(self, query: StoryQuery) -> StoryList:
-        made: list[str] = []
-        try:
-            return await self._search(query, made)
-        finally:
-            if made and not self.cache_s:
-                await self.redis.delete(*made)
-
-    async def _search(self, query: StoryQuery, made: list[str]) -> StoryList:
+        """The sets a query names are intersected (a typed prefix first made the union of the
+        words it starts) into a result set, kept `cache_s` for the next pages. A kept set is
+        read in the same transaction that finds it, and a new one is built and read in one
+        transaction: an expiry between two round trips can never give an empty page."""
         sets = [keys.member_key(f) for f in _filters(query)]
         typed = words(query.text)[:MAX_QUERY_WORDS]
+        union: list[str] = []
         if typed:
             # Every word whole but the last, which may be the start of one (typing "kurs").
             whole = typed[:-1] if not query.text.endswith(" ") else typed
             sets += [keys.member_key(f"word:{w}") for w in whole]
             if len(whole) < len(typed):
-                prefixed = await self._prefix(typed[-1], made)
-                if prefixed is None:
+                union = await self._starting_with(typed[-1])
+                if not union:
                     return StoryList(0, [])
-                sets.append(prefixed)
-        result = await self._intersection(sets, made)
         low = "-inf" if query.since is None else query.since
         high = "+inf" if query.until is None else query.until
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zcount(result, low, high)
-            pipe.zrevrangebyscore(result, high, low, start=query.offset, num=query.limit)
-            total, ids = await pipe.execute()
-        stories = await self._stories([i.decode() for i in ids])
-        return StoryList(int(total), stories)
+        page = (low, high, query.offset, query.limit)
+        if len(sets) + (1 if union else 0) <= 1 and len(union) <= 1:
+            # One set as it is (every story, a status, a word): nothing to build.
+            total, ids = await self._read((sets + union or [keys.ALL])[0], *page)
+        else:
+            total, ids = await self._built(sets, union, page)
+        return StoryList(total, await self._stories(ids))
 
-    def _temporary(self, name: str, made: list[str]) -> str:
-        target = keys.QUERY_PREFIX + name
-        if not self.cache_s:
-            target += ":" + secrets.token_hex(6)
-        made.append(target)
-        return target
-
-    async def _keep(self, target: str, build: Callable[[Pipeline], object]) -> None:
-        """Build a result set unless a recent one is kept."""
-        if self.cache_s and await self.redis.exists(target):
-            return
+    async def _read(
+        self, key: str, low: object, high: object, offset: int, limit: int
+    ) -> tuple[int, list[str]]:
         async with self.redis.pipeline(transaction=True) as pipe:
-            build(pipe)
-            pipe.expire(target, self.cache_s or 60)  # uncached: deleted after the read
-            await pipe.execute()
+            pipe.zcount(key, low, high)
+            pipe.zrevrangebyscore(key, high, low, start=offset, num=limit)
+            total, ids = await pipe.execute()
+        return int(total), [i.decode() for i in ids]
 
-    async def _prefix(self, prefix: str, made: list[str]) -> str | None:
+    async def _built(
+        self, sets: list[str], union: list[str], page: tuple[object, object, int, int]
+    ) -> tuple[int, list[str]]:
+        low, high, offset, limit = page
+        named = "\0".join([*sorted(sets), "|", *sorted(union)]).encode()
+        target = keys.QUERY_PREFIX + hashlib.sha1(named, usedforsecurity=False).hexdigest()
+        if self.cache_s:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.exists(target)
+                pipe.zcount(target, low, high)
+                pipe.zrevrangebyscore(target, high, low, start=offset, num=limit)
+                kept, total, ids = await pipe.execute()
+            if kept:
+                return int(total), [i.decode() for i in ids]
+        else:
+            target += ":" + secrets.token_hex(6)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            inputs = list(sets)
+            if len(union) > 1:
+                pipe.zunionstore(target, union, aggregate="MAX")
+                inputs.append(target)
+            else:
+                inputs += union
+            if len(inputs) > 1:
+                pipe.zinterstore(target, inputs, aggregate="MAX")
+            pipe.zcount(target, low, high)
+            pipe.zrevrangebyscore(target, high, low, start=offset, num=limit)
+            if self.cache_s:
+                pipe.expire(target, self.cache_s)
+            else:
+                pipe.delete(target)
+            replies = await pipe.execute()
+        total, ids = replies[-3], replies[-2]
+        return int(total), [i.decode() for i in ids]
+
+    async def _starting_with(self, prefix: str) -> list[str]:
+        """The word sets of every word the vocabulary has that starts with `prefix`."""
+        start = prefix.encode()
         found = await self.redis.zrangebylex(
-            keys.VOCABULARY, f"[{prefix}", f"[{prefix}\xff", start=0, num=MAX_PREFIX_WORDS
+            keys.VOCABULARY, b"[" + start, b"[" + start + b"\xff", start=0, num=MAX_PREFIX_WORDS
         )
-        if not found:
-            return None
-        matched = [keys.member_key(f"word:{w.decode()}") for w in found]
-        if len(matched) == 1:
-            return matched[0]
-        target = self._temporary(f"prefix:{prefix}", made)
-        await self._keep(target, lambda pipe: pipe.zunionstore(target, matched, aggregate="MAX"))
-        return target
-
-    async def _intersection(self, sets: list[str], made: list[str]) -> str:
-        if not sets:
-            return keys.ALL
-        if len(sets) == 1:
-            return sets[0]
-        named = "\0".join(sorted(sets)).encode()
-        target = self._temporary(hashlib.sha1(named, usedforsecurity=False).hexdigest(), made)
-        await self._keep(target, lambda pipe: pipe.zinterstore(target, sets, aggregate="MAX"))
-        return target
+        return [keys.member_key(f"word:{w.decode()}") for w in found]
 
     async def _stories(self, ids: list[str]) -> list[DeskStory]:
         if not ids:
@@ -270,6 +285,16 @@ class RedisStoryIndex:
 
     async def stories(self, article_ids: list[str]) -> list[DeskStory]:
         return await self._stories(article_ids)
+
+    async def remember_tag_ban(self, slug: str, article_ids: list[str]) -> None:
+        if article_ids:
+            await self.redis.sadd(keys.TAG_BAN_PREFIX + slug, *article_ids)
+
+    async def tag_ban(self, slug: str) -> list[str]:
+        return sorted(m.decode() for m in await self.redis.smembers(keys.TAG_BAN_PREFIX + slug))
+
+    async def forget_tag_ban(self, slug: str) -> None:
+        await self.redis.delete(keys.TAG_BAN_PREFIX + slug)
 
     async def backfilled(self) -> bool:
         return bool(await self.redis.exists(keys.BACKFILLED))
@@ -347,6 +372,9 @@ class RedisJobs:
     async def done(self, job_id: str) -> None:
         await self._done(keys=[keys.JOB_PREFIX + job_id])
 
+    async def failed(self, job_id: str, error: str) -> None:
+        await self.redis.hset(keys.JOB_PREFIX + job_id, mapping={"error": error})
+
     async def get(self, job_id: str) -> Job | None:
         fields = await self.redis.hgetall(keys.JOB_PREFIX + job_id)
         if not fields:
@@ -361,6 +389,7 @@ class RedisJobs:
             started_at=float(text["started_at"]),
             user=text["user"],
             finished=text["finished"] == "True",
+            error=text.get("error", ""),
         )
 
     async def recent(self, limit: int) -> list[Job]:

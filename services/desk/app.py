@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -18,10 +19,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -36,7 +39,6 @@ from services.desk.actions import (
     describe,
     front_command,
     front_name,
-    front_pins,
     machine_session,
     new_correlation_id,
     new_job_id,
@@ -91,6 +93,7 @@ from shared.backlog import (
     dead_letter_by_id,
     discard,
     list_dead,
+    missed_entries,
     requeue,
     stream_status,
     wait_for_capacity,
@@ -119,6 +122,9 @@ PRESESSION_COOKIE = "desk_presession"
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_FORM_BYTES = 64 * 1024
+MAX_FORM_FIELDS = 100
+#: A stream entry id, as the audit log's paging and dead letters are named by.
+_ENTRY_ID = re.compile(r"^\d{1,20}-\d{1,20}$")
 _HERE = Path(__file__).parent
 _TEMPLATES = Environment(
     loader=FileSystemLoader(_HERE / "templates"),
@@ -197,11 +203,19 @@ class Desk:
             await asyncio.sleep(self.settings.desk_dead_letter_poll_s)
 
     async def backfill(self) -> None:
-        """Once, when the desk first runs against a site that already has stories: list every
-        story enrich holds (its events from before the desk existed are gone)."""
+        """When the desk first runs against a site that already has stories, and whenever it
+        finds events it never read were trimmed (it was stopped past its retention): bring every
+        story enrich holds up to its latest version from enrich's archive."""
         while not self.runtime.stopping.is_set():
             try:
-                if await self.index.backfilled():
+                missed = [
+                    s
+                    for s in (INGESTED, ENRICHED, PUBLISHED)
+                    if await missed_entries(self.runtime.redis, s, DESK)
+                ]
+                if missed:
+                    logger.warning("events on %s were trimmed unread: catching up", missed)
+                elif await self.index.backfilled():
                     return
                 count, now = 0, time.time()
                 async for records in self.enrich.every_story(500):
@@ -333,7 +347,10 @@ class Desk:
         )
 
     async def signin(self, request: Request) -> Response:
-        form = await _form(request)
+        try:
+            form = await _form(request)
+        except ActionRefused as refused:
+            return self._refuse(request, False, refused.status, refused.reason)
         if not csrf_ok(self.secret, request.cookies.get(PRESESSION_COOKIE), _field(form, "csrf")):
             return self._signin_page(request, 403, "The form had expired: please sign in again.")
         address = request.client.host if request.client else "unknown"
@@ -512,12 +529,18 @@ class Desk:
         result: dict[str, Any] = {"correlation_id": cid, "article_id": story.article_id}
         if act.action in TAG_WIDE:
             slug = act.value.strip()
-            others = [i for i in await self.index.ids(tag=slug) if i != story.article_id]
+            banning = act.action == "ban-tag"
+            carrying = await self.index.ids(tag=slug)
+            if banning:
+                await self.index.remember_tag_ban(slug, [story.article_id, *carrying])
+            else:
+                # Banned, the tag is on no story now: give it back to those that had it.
+                carrying = sorted({*carrying, *await self.index.tag_ban(slug)})
+                await self.index.forget_tag_ban(slug)
+            others = [i for i in carrying if i != story.article_id]
             job = await self._start_job(
                 f"{act.action} {slug}: {len(others)} other stories", others, session,
-                lambda stories, job_id: tag_wide_commands(
-                    stories, slug, act.action == "ban-tag", session, job_id
-                ),
+                lambda stories, job_id: tag_wide_commands(stories, slug, banning, session, job_id),
             )  # fmt: skip
             result["job_id"] = job.job_id
         return result
@@ -613,9 +636,10 @@ class Desk:
                 await self._emit(batch)
                 await self.jobs.sent(job.job_id, len(batch))
             await self.jobs.sent(job.job_id, 0, finished=True)
-        except Exception:
-            logger.exception("bulk job %s stopped", job.job_id, extra={"article_id": job.label})
-            raise
+        except (RedisError, OSError) as exc:
+            # Said once, on the job itself, where editors look; what was sent stays sent.
+            logger.error("%s stopped: %s", job.label, exc, extra={"article_id": job.job_id})
+            await self.jobs.failed(job.job_id, str(exc)[:500])
 
     async def republish(self, request: Request, session: Session) -> Response:
         form = await _form(request)
@@ -674,21 +698,16 @@ class Desk:
     async def _change_front(
         self, session: Session, front: str, op: str, article_id: str
     ) -> dict[str, Any]:
-        sections, pins = await self._fronts()
+        sections, _ = await self.index.facets()
         front = front_name(front, sections)
         story = await self.index.get(as_article_id(article_id))
         if story is None:
             raise ActionRefused(404, f"no story {article_id[:80]} on the desk")
-        if op in ("lead", "pin") and status_of(story, time.time()) not in ("live", "corrected"):
-            raise ActionRefused(409, "only a story on the site can lead a front")
-        wanted = front_pins(pins.get(front, []), op, story.article_id)
         cid = new_correlation_id()
-        await publish_events(
-            self.runtime.redis, SITE, [front_command(front, wanted, session, cid)],
-            self.settings.stream_maxlen,
-        )  # fmt: skip
+        command = front_command(front, op, story, session, cid, time.time())
+        await publish_events(self.runtime.redis, SITE, [command], self.settings.stream_maxlen)
         await self._audit(session, f"front-{op}", story.article_id, f"{front}: {op}", cid)
-        return {"correlation_id": cid, "front": front, "pinned": wanted}
+        return {"correlation_id": cid, "front": front, "op": op}
 
     async def fronts_page(self, request: Request, session: Session) -> Response:
         sections, pins = await self._fronts()
@@ -763,6 +782,8 @@ class Desk:
         if not ids:
             raise ActionRefused(400, "name the dead letters")
         for dead_id in ids:
+            if not _ENTRY_ID.match(dead_id):
+                raise ActionRefused(400, f"not a dead letter id: {dead_id[:40]!r}")
             if await dead_letter_by_id(self.runtime.redis, stream, dead_id) is None:
                 raise ActionRefused(404, f"no dead letter {dead_id} on {stream}")
         redis = self.runtime.redis
@@ -804,22 +825,28 @@ class Desk:
             body, content_type, _meta = await asyncio.to_thread(storage.get_raw, key)
         except Exception as exc:
             raise ActionRefused(404, f"not in the raw archive: {key}") from exc
+        # Always plain text, sandboxed: a payload is shown as the wire sent it, never run.
         return Response(
             body,
-            media_type="text/plain; charset=utf-8" if not content_type.startswith("text/") else content_type,
-            headers={"Content-Disposition": "inline", "X-Content-Type-Options": "nosniff",
-                     "Content-Security-Policy": "default-src 'none'", "Cache-Control": "no-store"},
-        )  # fmt: skip
+            media_type="text/plain; charset=utf-8",
+            headers={
+                "Content-Disposition": "inline",
+                "X-Content-Type-Options": "nosniff",
+                "Content-Security-Policy": "default-src 'none'; sandbox",
+                "Cache-Control": "no-store",
+                "X-Wire-Content-Type": content_type[:200],
+            },
+        )
 
     # --- audit ----------------------------------------------------------------------------------
 
     async def audit_page(self, request: Request, session: Session) -> Response:
-        before = request.query_params.get("before") or None
+        before = _entry_id_param(request, "before")
         entries = await self.audit.latest(100, before)
         return self.render(request, session, "audit.html", title="Audit log", entries=entries)
 
     async def api_audit(self, request: Request, session: Session) -> Response:
-        before = request.query_params.get("before") or None
+        before = _entry_id_param(request, "before")
         limit = _int(request.query_params.get("limit"), 100, 1, 1000)
         entries = await self.audit.latest(limit, before)
         return JSONResponse([{"id": i, **asdict(e)} for i, e in entries])
@@ -910,6 +937,8 @@ def _is_json(request: Request) -> bool:
 
 
 async def _body(request: Request) -> bytes:
+    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
+        raise ActionRefused(413, f"a request body is at most {MAX_FORM_BYTES} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
@@ -918,11 +947,24 @@ async def _body(request: Request) -> bytes:
     return bytes(body)
 
 
-async def _form(request: Request) -> Any:
-    """The form (parsed once; Starlette keeps it), within bounds."""
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-        raise ActionRefused(413, f"a form is at most {MAX_FORM_BYTES} bytes")
-    return await request.form(max_files=0, max_fields=100)
+async def _form(request: Request) -> FormData:
+    """The URL-encoded form, read within MAX_FORM_BYTES however it is sent (chunked too), and
+    parsed once."""
+    kept = request.scope.setdefault("state", {})
+    if "desk_form" not in kept:
+        if request.method in ("GET", "HEAD"):
+            kept["desk_form"] = FormData()
+        else:
+            body = (await _body(request)).decode("utf-8", errors="replace")
+            try:
+                fields: list[tuple[str, str | UploadFile]] = list(
+                    parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+                )
+            except ValueError as exc:
+                raise ActionRefused(413, f"a form has at most {MAX_FORM_FIELDS} fields") from exc
+            kept["desk_form"] = FormData(fields)
+    form: FormData = kept["desk_form"]
+    return form
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -938,6 +980,13 @@ async def _json(request: Request) -> dict[str, Any]:
 def _field(form: object, name: str) -> str | None:
     value = form.get(name) if hasattr(form, "get") else None
     return value if isinstance(value, str) else None
+
+
+def _entry_id_param(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name) or None
+    if value is not None and not _ENTRY_ID.match(value):
+        raise ActionRefused(400, f"{name} is an entry id like 1700000000000-0")
+    return value
 
 
 def _int(text: str | None, default: int, low: int, high: int) -> int:

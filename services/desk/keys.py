@@ -33,6 +33,8 @@ SECTIONS = _INDEX + "sections"
 AUDIT = _INDEX + "audit"
 JOB_PREFIX = _INDEX + "job:"
 JOBS = _INDEX + "jobs"
+# Per tag banned outright: the stories that carried it, to give it back to if it is unbanned.
+TAG_BAN_PREFIX = _INDEX + "tag-ban:"
 # Set once every story enrich held when the desk first ran is in the index.
 BACKFILLED = _INDEX + "backfilled"
 # Per dead-letter stream: the last dead letter the desk has read.

@@ -235,7 +235,7 @@ def openapi_document() -> dict[str, Any]:
                         "properties": {
                             "correlation_id": {"type": "string"},
                             "front": {"type": "string"},
-                            "pinned": {"type": "array", "items": {"type": "string"}},
+                            "op": {"type": "string"},
                         },
                     },
                 ),

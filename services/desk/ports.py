@@ -169,6 +169,11 @@ class DeskStory:
     failed_at: float | None = None
     failure: str = ""
     versions: tuple[tuple[str, float], ...] = ()  # (version, first seen), oldest first
+    #: The status it is listed under in the index (a status can change with time alone: an
+    #: embargo passing), so the next change takes it out of the right set.
+    indexed_status: str = ""
+    #: When the last publish outcome (written, unchanged, withdrawn) was applied.
+    outcome_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +225,13 @@ class StoryIndex(Protocol):
     async def stories(self, article_ids: list[str]) -> list[DeskStory]:
         """Those of these stories the desk knows, in this order."""
 
+    async def remember_tag_ban(self, slug: str, article_ids: list[str]) -> None:
+        """The stories that carried a tag as it was banned outright."""
+
+    async def tag_ban(self, slug: str) -> list[str]: ...
+
+    async def forget_tag_ban(self, slug: str) -> None: ...
+
     async def backfilled(self) -> bool:
         """Whether the stories enrich held when the desk first ran were listed."""
 
@@ -258,6 +270,8 @@ class Job:
     started_at: float
     user: str
     finished: bool
+    #: Why it stopped before sending everything ("" while it runs, or once done).
+    error: str = ""
 
 
 class Jobs(Protocol):
@@ -267,6 +281,9 @@ class Jobs(Protocol):
 
     async def done(self, job_id: str) -> None:
         """One story of the job is on the site again (a no-op for an unknown id)."""
+
+    async def failed(self, job_id: str, error: str) -> None:
+        """The job stopped part-way, and why."""
 
     async def get(self, job_id: str) -> Job | None: ...
 

@@ -60,10 +60,10 @@ def words(text: str) -> list[str]:
 
 
 def status_of(story: DeskStory, now: float) -> Status:
-    """Failed while a stage has given up on it since it was last published; then what its last
-    publish outcome says; before any, embargoed (its time ahead) or pending."""
+    """Failed while a stage has given up on it since its last publish outcome; then what that
+    outcome says; before any, embargoed (its time ahead) or pending."""
     if story.failed_at is not None and (
-        story.last_published_at is None or story.failed_at > story.last_published_at
+        story.outcome_at is None or story.failed_at > story.outcome_at
     ):
         return "failed"
     if story.outcome == "withdrawn":
@@ -174,6 +174,7 @@ def on_published(event: ArticlePublished) -> tuple[Change, list[TimelineEntry]]:
             story,
             published_ordering=event.ordering,
             outcome=event.outcome,
+            outcome_at=at,
             page_path=event.page_path,
             url=event.url,
             first_published_at=(
@@ -228,9 +229,9 @@ def on_failure(
     return change, entry
 
 
-def memberships(story: DeskStory, now: float) -> set[str]:
-    """The index sets a story belongs to (`keys.member_key`)."""
-    found = {f"status:{status_of(story, now)}"}
+def memberships(story: DeskStory, status: str) -> set[str]:
+    """The index sets a story belongs to (`keys.member_key`), listed under `status`."""
+    found = {f"status:{status}"}
     if story.section_slug:
         found.add(f"section:{story.section_slug}")
     found.update(f"tag:{tag.slug}" for tag in story.tags)
@@ -239,29 +240,37 @@ def memberships(story: DeskStory, now: float) -> set[str]:
 
 
 def on_record(record: StoryRecord, url: str, now: float) -> Change:
-    """A story enrich holds that the desk has not followed (it was added to a running site):
-    listed from enrich's record, until its own events fill in its tags, links and timeline."""
+    """A story as enrich's archive has it, for one the desk has not followed (it was added to a
+    running site, or was stopped while events were trimmed): listed or brought up to that
+    version, until its own events fill in its tags, links and timeline."""
+    published = record.published_at.timestamp() if record.published_at else None
+    off = record.pubstatus in ("canceled", "withheld") or record.taken_down
+    held = record.pubstatus == "embargoed"
 
     def change(story: DeskStory | None) -> DeskStory | None:
-        if story is not None:
+        if story is not None and record.ordering <= story.ordering:
             return None
-        published = record.published_at.timestamp() if record.published_at else None
-        off = record.pubstatus in ("canceled", "withheld") or record.taken_down
-        return DeskStory(
+        base = story or DeskStory(
             article_id=record.article_id,
             guid=record.guid,
             headline=record.headline,
             version=record.version,
+            sort_at=published or now,
+            first_published_at=published if not off and not held else None,
+        )
+        return replace(
+            _with_version(base, record.version, published or now),
+            headline=record.headline,
+            version=record.version,
             ordering=record.ordering,
-            pubstatus=record.pubstatus if record.pubstatus != "embargoed" else "usable",
+            pubstatus=record.pubstatus if not held else "usable",
             corrected=record.corrected,
-            outcome="" if record.pubstatus == "embargoed" else "withdrawn" if off else "written",
+            outcome="" if held else "withdrawn" if off else "written",
             page_path=record.page_path,
             url=url,
-            sort_at=published or now,
-            first_published_at=published if not off else None,
-            last_published_at=published if not off else None,
-            versions=((record.version, published or now),),
+            last_published_at=published if not off and not held else base.last_published_at,
+            outcome_at=base.outcome_at if held else (published or now),
+            embargo_until=record.embargoed.timestamp() if record.embargoed else None,
         )
 
     return change

@@ -51,6 +51,7 @@ _RECORD_FIELDS = [
     "ordering",
     "published_at",
     "corrected",
+    "embargoed",
 ]
 
 
@@ -90,7 +91,7 @@ if down then status = 'canceled' end
 redis.call('HSETNX', KEYS[1], 'page_path', ARGV[2])
 redis.call('HSET', KEYS[1], 'ordering', ARGV[1], 'article', ARGV[3], 'status', status,
   'headline', ARGV[5], 'excerpt', ARGV[6], 'published_at', ARGV[7], 'corrected', corrected,
-  'guid', ARGV[9], 'version', ARGV[10])
+  'guid', ARGV[9], 'version', ARGV[10], 'embargoed', ARGV[11])
 redis.call('SADD', KEYS[2], ARGV[8])
 return {0, redis.call('HGET', KEYS[1], 'page_path'), corrected,
   redis.call('HMGET', KEYS[1], 'pinned', 'banned', 'removed_tags', 'taken_down')}
@@ -121,6 +122,7 @@ class RedisStoryRecords:
                 article.article_id,
                 article.guid,
                 article.version,
+                article.embargoed.isoformat() if article.embargoed else "",
             ],
         )
         return Recorded(
@@ -250,6 +252,9 @@ class RedisStoryRecords:
                     headline=fields["headline"],
                     published_at=datetime.fromisoformat(published) if published else None,
                     corrected=fields["corrected"] == "1",
+                    embargoed=datetime.fromisoformat(fields["embargoed"])
+                    if fields["embargoed"]
+                    else None,
                     pinned=list(overrides.pinned),
                     banned=list(overrides.banned),
                     removed_tags=list(overrides.removed_tags),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slugify import slugify
 
@@ -264,7 +264,8 @@ async def _move_embargo(
     if held:
         await hold(article, archive)
         return []
-    moved = StoredStory(article=article, page_path=stored.page_path, corrected=stored.corrected)
+    # The editors' pins, bans and removed tags go out with it.
+    moved = replace(stored, article=article)
     return await publish_story(
         moved, archive, event.correlation_id, config, reason=RELEASE_REASON, text=text
     )

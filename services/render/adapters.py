@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from services.render import keys
 from services.render.ports import SiteChange
@@ -99,6 +100,26 @@ return 1
 """
 
 
+# A front's pins changed: its index page is dirty (the newest rank, so no archive page is
+# rebuilt), its change counter and the site's generation move on (the page is newer than the one
+# built before), and it is due. KEYS: dirty, versions, generation, due, the listing's sorted set.
+# ARGV: listing, due at.
+_FRONT_TOUCH = """
+local newest = math.max(redis.call('ZCARD', KEYS[5]) - 1, 0)
+local dirty = redis.call('HGET', KEYS[1], ARGV[1])
+if not dirty or tonumber(dirty) > newest then redis.call('HSET', KEYS[1], ARGV[1], newest) end
+redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
+local t = redis.call('TIME')
+local generation = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+if generation <= last then generation = last + 1 end
+redis.call('SET', KEYS[3], string.format('%d', generation))
+redis.call('ZADD', KEYS[4], 'LT', ARGV[2], ARGV[1])
+return 1
+"""
+_FRONT_TOUCH_KEYS = (keys.SITE_DIRTY, keys.SITE_VERSIONS, keys.SITE_GENERATION, keys.SITE_DUE)
+
+
 class RedisSite:
     """The site's listings (`ports.SiteListing`): entries, bodies, one sorted set per listing,
     and what each listing has had changed since its pages were last built."""
@@ -107,6 +128,7 @@ class RedisSite:
         self.redis = redis
         self._apply = redis.register_script(_SITE_APPLY)
         self._built = redis.register_script(_SITE_BUILT)
+        self._front_sha: str | None = None
 
     async def apply(
         self,
@@ -230,11 +252,37 @@ class RedisSite:
         found = await self.redis.hgetall(keys.SITE_FRONT_PINS)
         return {k.decode(): json.loads(v) for k, v in found.items()}
 
-    async def set_front_pins(self, front: str, article_ids: Sequence[str]) -> None:
-        if article_ids:
-            await self.redis.hset(keys.SITE_FRONT_PINS, front, json.dumps(list(article_ids)))
-        else:
-            await self.redis.hdel(keys.SITE_FRONT_PINS, front)
+    async def change_front(
+        self, front: str, change: Callable[[list[str]], list[str]], due_at: float
+    ) -> list[str]:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(keys.SITE_FRONT_PINS)
+                    raw = await pipe.hget(keys.SITE_FRONT_PINS, front)
+                    pins = change(json.loads(raw) if raw else [])
+                    pipe.multi()
+                    if pins:
+                        pipe.hset(keys.SITE_FRONT_PINS, front, json.dumps(pins))
+                    else:
+                        pipe.hdel(keys.SITE_FRONT_PINS, front)
+                    pipe.evalsha(
+                        await self._front_touch_sha(),
+                        len(_FRONT_TOUCH_KEYS) + 1,
+                        *_FRONT_TOUCH_KEYS,
+                        keys.listing_key(front),
+                        front,
+                        due_at,
+                    )
+                    await pipe.execute()
+                    return pins
+                except WatchError:
+                    continue
+
+    async def _front_touch_sha(self) -> str:
+        if self._front_sha is None:
+            self._front_sha = str(await self.redis.script_load(_FRONT_TOUCH))
+        return self._front_sha
 
     async def states(self, article_ids: Sequence[str]) -> list[ListingState]:
         """Whether each story is listed, or withdrawn, and at which ordering."""

@@ -27,7 +27,7 @@ from services.render.builder import (
     keep_listings,
     standing_listings,
 )
-from services.render.handlers import render_enriched
+from services.render.handlers import front_pins_after, render_enriched
 from services.render.pages import PageRenderer
 from services.render.settings import RenderSettings
 from services.render.site import HOME, SiteInfo
@@ -195,12 +195,13 @@ def create_app(settings: RenderSettings | None = None) -> Starlette:
             event: SiteRebuildRequested | FrontChangeRequested,
         ) -> Sequence[Output]:
             if isinstance(event, FrontChangeRequested):
-                await site.set_front_pins(event.front, event.pinned)
-                await due.schedule_at([event.front], time.time())
+                pins = await site.change_front(
+                    event.front, partial(front_pins_after, event=event), time.time()
+                )
                 alarm.due_at(time.time())
                 logger.info(
-                    "front %s: %s pinned by %s", event.front, len(event.pinned),
-                    event.requested_by, extra={"article_id": event.front},
+                    "front %s: %s %s by %s, %s pinned", event.front, event.op, event.story,
+                    event.requested_by, len(pins), extra={"article_id": event.story or "site"},
                 )  # fmt: skip
                 return []
             # Every listing built in full, as soon as can be: the pages whose bytes did not

@@ -137,14 +137,14 @@ class _Build:
         self, key: str, newest: Sequence[ListingEntry], size: int
     ) -> list[ListingEntry]:
         """A listing's first page: the stories editors pinned to lead it (those still listed),
-        in their order, then the newest, without repeating them."""
+        in their order, then the newest `size`, without repeating them. The pins come on top of
+        the newest rather than in their place: a story that is on no archive page yet is never
+        pushed off the front by them."""
         if self.fronts is None:
             self.fronts = await self.site.front_pins()
         pinned = await self.entries_of(self.fronts.get(key, []), with_content=True)
-        if not pinned:
-            return list(newest[:size])
         ids = {entry.article_id for entry in pinned}
-        return [*pinned, *(e for e in newest if e.article_id not in ids)][:size]
+        return [*pinned, *(e for e in newest[:size] if e.article_id not in ids)]
 
     async def entries_of(self, ids: Sequence[str], *, with_content: bool) -> list[ListingEntry]:
         """`site.entries`, each story read at most once a build."""

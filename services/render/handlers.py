@@ -8,11 +8,12 @@ lives in `services.render.pages`.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from services.render.pages import PageRenderer, authors_of
 from shared.cpu import CpuRunner
-from shared.events import ArticleEnriched, ArticleRendered, pack_page
+from shared.events import ArticleEnriched, ArticleRendered, FrontChangeRequested, pack_page
 from shared.html import body_blocks, excerpt_of
 from shared.models import ListingEntry
 
@@ -81,3 +82,27 @@ def listing_entry(event: ArticleEnriched, blocks: list[str] | None = None) -> Li
         image=article.images[0] if article.images else None,
         content_html="".join(blocks),
     )
+
+
+# --- fronts ------------------------------------------------------------------------------------
+
+#: Stories one front may have pinned.
+MAX_FRONT_PINS = 20
+
+
+def front_pins_after(current: Sequence[str], event: FrontChangeRequested) -> list[str]:
+    """A front's pins once an editor's operation is applied (an operation that does not apply,
+    like moving up a story that is not pinned, leaves them as they are)."""
+    if event.op == "set":
+        return list(dict.fromkeys(event.pinned))[:MAX_FRONT_PINS]
+    story = event.story or ""
+    pins = [p for p in current if p != story]
+    if event.op == "lead":
+        pins.insert(0, story)
+    elif event.op == "pin":
+        pins.append(story)
+    elif event.op == "up":
+        if story not in current:
+            return list(current)
+        pins.insert(max(0, list(current).index(story) - 1), story)
+    return pins[:MAX_FRONT_PINS]

@@ -66,5 +66,9 @@ class SiteListing(Protocol):
     async def front_pins(self) -> dict[str, list[str]]:
         """Every curated front: its pinned stories, in order."""
 
-    async def set_front_pins(self, front: str, article_ids: Sequence[str]) -> None:
-        """Replace a front's pins (none: the front is the newest stories again)."""
+    async def change_front(
+        self, front: str, change: Callable[[list[str]], list[str]], due_at: float
+    ) -> list[str]:
+        """Apply `change` to a front's pins atomically (none left: the front is the newest
+        stories again); its index page is then due a build at `due_at`, as a newer page than
+        the one built before. The pins kept."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,7 +12,13 @@ from pydantic import TypeAdapter
 from redis.asyncio import Redis
 
 from cli.editors import send_requests
-from shared.backlog import list_dead, requeue, trim_acknowledged, wait_for_capacity
+from shared.backlog import (
+    list_dead,
+    missed_entries,
+    requeue,
+    trim_acknowledged,
+    wait_for_capacity,
+)
 from shared.broker import create_broker, create_redis, ensure_groups
 from shared.delivery import StreamConsumer, _Delivery
 from shared.errors import PermanentError
@@ -288,4 +295,25 @@ async def test_streams_are_trimmed_to_what_some_group_has_not_acknowledged(
     # The groups' lag stays known: backpressure still reads it.
     assert all(group["lag"] == 0 for group in await redis.xinfo_groups(stream))
     assert await trim_acknowledged(redis, "test:no-such-stream", retain_s=0) == 0
+    await redis.aclose()
+
+
+async def test_an_observer_stopped_past_its_retention_is_trimmed_past_and_knows_it(
+    settings: StackSettings,
+) -> None:
+    redis = create_redis(settings.redis_url)
+    stream = "wirepress:ingested"  # the desk (DESK) observes it beside enrich
+    ids = [await redis.xadd(stream, {"n": str(i)}) for i in range(6)]
+    await redis.xgroup_setid(stream, "enrich", ids[-1])  # enrich has read (and acked) it all
+    [(_, read)] = await redis.xreadgroup("desk", "d", {stream: ">"}, count=2)
+    await redis.xack(stream, "desk", *[entry_id for entry_id, _ in read])
+    assert not await missed_entries(redis, stream, "desk")
+    # Within its retention the stopped observer keeps what it has not read...
+    now = time.time()
+    assert await trim_acknowledged(redis, stream, retain_s=0, now=now) == 2
+    assert not await missed_entries(redis, stream, "desk")
+    # ... past it, the stream is trimmed as if it were not there, and it can tell.
+    later = now + 3600
+    assert await trim_acknowledged(redis, stream, retain_s=0, now=later, observer_retain_s=600) == 4
+    assert await missed_entries(redis, stream, "desk")
     await redis.aclose()

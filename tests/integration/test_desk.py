@@ -167,3 +167,24 @@ def test_wirepress_desk_add_user(settings: StackSettings) -> None:
         check=False,
     )
     assert without_secret.returncode != 0
+
+
+async def test_a_form_is_read_within_its_limit_however_it_is_sent(settings: StackSettings) -> None:
+    async with desk(desk_settings(settings)) as client:
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for _ in range(100):
+                yield b"user=" + b"a" * 1024 + b"&"
+
+        # No Content-Length (chunked) and past the limit: refused before it is parsed.
+        answer = await client.post(
+            "signin",
+            content=chunks(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert answer.status_code == 413
+        many = "&".join(f"f{i}=x" for i in range(101))
+        answer = await client.post(
+            "signin", content=many, headers={"Content-Type": "application/x-www-form-urlencoded"}
+        )
+        assert answer.status_code == 413

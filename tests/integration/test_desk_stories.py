@@ -193,8 +193,20 @@ async def test_editors_act_through_the_api_and_every_action_is_audited(
                 return bool(job["finished"] and job["sent"] == 2)
 
             await wait_until(job_sent)
+            # Let back in, it goes back to the stories that had it (which no longer carry it).
+            unban = await client.post(
+                f"api/v1/stories/{target}/actions", headers=bot,
+                json={"action": "unban-tag", "value": "place-kursk"},
+            )  # fmt: skip
+            job_id = unban.json()["job_id"]
+            await wait_until(job_sent)
+            [(_, last)] = await redis.xrevrange(REPUBLISH, count=1)
+            sent_back = json.loads(BinaryMessageFormatV1.parse(last[DATA_FIELD])[0])
+            assert sent_back["unban_tags"] == ["place-kursk"]
             audit = (await client.get("api/v1/audit", headers=bot)).json()
-            assert [e["action"] for e in audit][:3] == ["republish", "ban-tag", "ban"]
+            assert [e["action"] for e in audit][:5] == [
+                "republish", "unban-tag", "republish", "ban-tag", "ban",
+            ]  # fmt: skip
             assert {e["user"] for e in audit} == {"token:cms-bot"}
 
             # A browser session: its CSRF token, and an editor may not requeue.
@@ -274,7 +286,7 @@ async def test_uncached_searches_leave_no_result_sets_behind(settings: StackSett
     try:
         for a, section, tags in ARCHIVE:
             _ingest, enrich, publish = events(a, section, tags)
-            for change, *entries in (on_enriched(enrich), on_published(publish)):
+            for change, *_entries in (on_enriched(enrich), on_published(publish)):
                 await cached.update(a.article_id, change)
         query = StoryQuery(text="kursk fi", section="world")
         assert [s.headline for s in (await uncached.search(query)).stories] == [
@@ -284,5 +296,34 @@ async def test_uncached_searches_leave_no_result_sets_behind(settings: StackSett
         assert (await cached.search(query)).total == 1
         # Kept for the next page: the intersection ("fi" is the start of one word only).
         assert len(await redis.keys("wirepress:{desk}:query:*")) == 1
+    finally:
+        await redis.aclose()
+
+
+async def test_a_released_story_leaves_the_embargoed_list_and_any_script_is_found(
+    settings: StackSettings,
+) -> None:
+    redis = create_redis(settings.redis_url)
+    clock = [T0.timestamp()]
+    index = RedisStoryIndex(redis, clock=lambda: clock[0])
+    try:
+        held = Article(
+            guid="urn:test:held", version="1", headline="Москва: переговоры в Стамбуле",
+            body_html="<p>.</p>", versioncreated=T0, embargoed=T0 + timedelta(hours=1),
+        )  # fmt: skip
+        change, entry = on_ingested(ArticleIngested.about(held, article=held))
+        await index.update(held.article_id, change, entry)
+        assert (await index.search(StoryQuery(status="embargoed"))).total == 1
+        # Its time passes, then its page goes up: listed live, no longer embargoed.
+        clock[0] += 7200
+        _, enrich, publish = events(held, "world", [])
+        for change, *_entries in (on_enriched(enrich), on_published(publish)):
+            await index.update(held.article_id, change)
+        assert (await index.search(StoryQuery(status="embargoed"))).total == 0
+        assert (await index.search(StoryQuery(status="live"))).total == 1
+        # A prefix in Cyrillic, Greek or any script past U+00FF finds its words.
+        for typed in ("моск", "перегов", "стамбул"):
+            found = await index.search(StoryQuery(text=typed))
+            assert [s.guid for s in found.stories] == ["urn:test:held"], typed
     finally:
         await redis.aclose()

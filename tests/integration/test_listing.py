@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 
@@ -21,11 +22,12 @@ from services.render.builder import (
     build_due,
     keep_listings,
 )
+from services.render.handlers import front_pins_after
 from services.render.pages import PageRenderer
 from services.render.ports import SiteChange
 from services.render.site import SiteInfo, listings_of
 from shared.broker import create_redis
-from shared.events import ArticlePublished, Event, SitePageRendered
+from shared.events import ArticlePublished, Event, FrontChangeRequested, SitePageRendered
 from shared.models import Author, ListingEntry, Section, Tag
 from tests.stack_settings import StackSettings
 
@@ -283,6 +285,16 @@ async def test_a_new_story_reaches_the_index_when_an_old_one_changed_in_the_same
     await redis.aclose()
 
 
+def front(
+    name: str, op: str, story: str = "", pinned: Sequence[str] = ()
+) -> Callable[[list[str]], list[str]]:
+    event = FrontChangeRequested(
+        article_id="site", guid="site", version="1", front=name, op=op,  # type: ignore[arg-type]
+        story=story or None, pinned=list(pinned),
+    )  # fmt: skip
+    return partial(front_pins_after, event=event)
+
+
 async def test_editors_pinned_stories_lead_a_front_and_the_rest_fills_itself(
     settings: StackSettings,
 ) -> None:
@@ -290,25 +302,50 @@ async def test_editors_pinned_stories_lead_a_front_and_the_rest_fills_itself(
     site, built = RedisSite(redis), Built()
     for n in range(1, 8):
         await keep_listings(published(entry(n), "0001"), site, now=NOW, debounce_s=0)
-    await site.set_front_pins("home", ["a002"])
-    await site.set_front_pins("section/world", ["a001", "a003"])
     await build(site, built)
-
-    def headlines(path: str) -> list[str]:
-        return re.findall(r"Story \d+", built.page(path))
-
+    assert built.event("index.html").lists[0] == "a007"
+    # Pinned on a front built already: only its index page is built again, as a newer page.
+    before = built.event("section/world/index.html")
+    built.events.clear()
+    await site.change_front("home", front("home", "lead", "a002"), 0.0)
+    assert await site.change_front(
+        "section/world", front("x", "set", pinned=["a001", "a003"]), 0.0
+    ) == ["a001", "a003"]
+    assert await site.change_front("section/world", front("x", "pin", "a005"), 0.0) == [
+        "a001",
+        "a003",
+        "a005",
+    ]
+    assert await site.change_front("section/world", front("x", "up", "a005"), 0.0) == [
+        "a001",
+        "a005",
+        "a003",
+    ]
+    await build(site, built)
+    rebuilt = built.paths()
+    assert {"index.html", "section/world/index.html"} <= rebuilt
+    assert not [p for p in rebuilt if "page/" in p], "no archive page is built again"
     home = built.event("index.html")
     assert home.lists[0] == "a002", "the pinned story is the home page's top story"
     assert home.lists.count("a002") == 1, "and is not repeated below"
     world = built.event("section/world/index.html")
-    assert world.lists == ["a001", "a003", "a007"], "pins in order, then the newest"
+    assert int(world.ordering) > int(before.ordering), "a newer page than the one it replaces"
+    # Pins in order, then the newest page's worth (7 stories, 3 a page: 7 is on no archive
+    # page yet, so must stay on the front), none repeated and none pushed off.
+    assert world.lists == ["a001", "a005", "a003", "a007", "a006"]
     # The feeds stay newest first.
     assert built.event("section/world/feed.xml").lists[:2] == ["a007", "a006"]
-    assert headlines("section/world/feed.xml")[0] == "Story 7"
-    # A pinned story taken down drops out by itself; pins cleared, the newest lead again.
+    assert headlines(built, "section/world/feed.xml")[0] == "Story 7"
+    # A pinned story taken down drops out by itself; unpinned, the newest lead again.
     await keep_listings(published(None, "0002", "withdrawn", "a001"), site, now=NOW, debounce_s=0)
     await build(site, built)
-    assert built.event("section/world/index.html").lists[:2] == ["a003", "a007"]
-    await site.set_front_pins("home", [])
-    assert await site.front_pins() == {"section/world": ["a001", "a003"]}
+    assert built.event("section/world/index.html").lists[:2] == ["a005", "a003"]
+    await site.change_front("home", front("home", "unpin", "a002"), 0.0)
+    await build(site, built)
+    assert built.event("index.html").lists[0] == "a007"
+    assert await site.front_pins() == {"section/world": ["a001", "a005", "a003"]}
     await redis.aclose()
+
+
+def headlines(built: Built, path: str) -> list[str]:
+    return re.findall(r"Story \d+", built.page(path))

@@ -3,6 +3,7 @@ it is found by, and what every editor's action becomes as a command."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,7 +14,6 @@ from services.desk.actions import (
     StoryAction,
     front_command,
     front_name,
-    front_pins,
     machine_session,
     new_token,
     story_command,
@@ -30,11 +30,13 @@ from services.desk.stories import (
     on_failure,
     on_ingested,
     on_published,
+    on_record,
     status_of,
     words,
 )
 from shared.events import ArticleEnriched, ArticleIngested, ArticlePublished
 from shared.models import Article, RelatedLink, Section, Tag
+from shared.queries import StoryRecord
 
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 EDITOR = Session("jdoe", "editor", 0, 10**10, "nonce")
@@ -135,8 +137,10 @@ def test_withheld_embargoed_and_failed_are_told_apart() -> None:
     failed = change(None)
     assert failed is not None and status_of(failed, 0) == "failed"
     assert entry.stage == "failed" and "enrich" in entry.outcome
-    published_after = DeskStory(**{**failed.__dict__, "last_published_at": 200.0})
-    assert status_of(published_after, 0) != "failed", "a requeue that worked clears it"
+    republished = replace(failed, outcome="written", outcome_at=200.0, last_published_at=200.0)
+    assert status_of(republished, 0) == "live", "a requeue that worked clears it"
+    killed = replace(failed, outcome="withdrawn", outcome_at=200.0)
+    assert status_of(killed, 0) == "killed", "so does a kill that went through"
 
 
 def test_a_publish_outcome_gives_rendered_and_published_timeline_entries() -> None:
@@ -151,7 +155,7 @@ def test_headlines_are_found_by_folded_words_not_stop_words() -> None:
     ]  # fmt: skip
     story = follow(ingested(article()), enriched(article()), published(article(), "written"))
     assert story is not None
-    assert memberships(story, 0) == {
+    assert memberships(story, status_of(story, 0)) == {
         "status:live", "section:world", "tag:place-kursk",
         "word:ukraine", "word:pushes", "word:kursk",
     }  # fmt: skip
@@ -249,24 +253,44 @@ def test_the_openapi_document_has_every_api_route_and_no_other() -> None:
     assert "DeskStory" in document["components"]["schemas"]
 
 
-def test_a_front_is_pinned_led_reordered_and_unpinned_one_story_at_a_time() -> None:
-    assert front_pins([], "lead", "a") == ["a"]
-    assert front_pins(["a", "b"], "lead", "c") == ["c", "a", "b"]
-    assert front_pins(["a", "b"], "lead", "b") == ["b", "a"], "leading again moves it up"
-    assert front_pins(["a", "b"], "pin", "c") == ["a", "b", "c"]
-    assert front_pins(["a", "b", "c"], "up", "c") == ["a", "c", "b"]
-    assert front_pins(["a", "b"], "up", "a") == ["a", "b"]
-    assert front_pins(["a", "b"], "unpin", "a") == ["b"]
-    for bad in (lambda: front_pins(["a"], "up", "z"), lambda: front_pins([], "explode", "a")):
+def test_a_front_op_names_a_live_story_of_the_home_page_or_its_own_section() -> None:
+    story = _story()
+    command = front_command("home", "lead", story, EDITOR, "cid", 0)
+    assert (command.front, command.op, command.story) == ("home", "lead", story.article_id)
+    assert command.requested_by == "jdoe" and command.article_id == "site"
+    assert front_command("section/world", "up", story, EDITOR, "c", 0).front == "section/world"
+    for front, op in (("section/sport", "lead"), ("home", "explode")):
         with pytest.raises(ActionRefused):
-            bad()
+            front_command(front, op, story, EDITOR, "c", 0)
+    held = follow(ingested(article(embargoed=T0 + timedelta(hours=5))))
+    assert held is not None
     with pytest.raises(ActionRefused):
-        front_pins([str(i) for i in range(20)], "pin", "x")
+        front_command("home", "lead", held, EDITOR, "c", T0.timestamp())
+    assert front_command("home", "unpin", held, EDITOR, "c", 0).op == "unpin"
     assert front_name("home", {}) == "home"
     assert front_name("section/world", {"world": "World"}) == "section/world"
-    with pytest.raises(ActionRefused):
-        front_name("section/nowhere", {"world": "World"})
-    with pytest.raises(ActionRefused):
-        front_name("tag/place-kursk", {"world": "World"})
-    command = front_command("home", ["a" * 16], EDITOR, "cid")
-    assert (command.front, command.pinned, command.requested_by) == ("home", ["a" * 16], "jdoe")
+    for bad in ("section/nowhere", "tag/place-kursk"):
+        with pytest.raises(ActionRefused):
+            front_name(bad, {"world": "World"})
+
+
+def test_enrichs_record_lists_an_unknown_story_and_brings_a_stale_one_up_to_date() -> None:
+    v1, v2 = article("1"), article("2", headline="Ukraine pushes deeper into Kursk")
+    record = StoryRecord(
+        article_id=v2.article_id, guid=v2.guid, version="2", ordering=v2.ordering,
+        pubstatus="usable", page_path="p/index.html", headline=v2.headline,
+        published_at=T0, corrected=True,
+    )  # fmt: skip
+    listed = on_record(record, "https://news.example/p/", 0)(None)
+    assert listed is not None and status_of(listed, 0) == "corrected"
+    assert listed.first_published_at == T0.timestamp()
+    stale = follow(ingested(v1), enriched(v1), published(v1, "written"))
+    assert stale is not None
+    caught_up = on_record(record, "https://news.example/p/", 0)(stale)
+    assert caught_up is not None and caught_up.headline == v2.headline
+    assert [v for v, _ in caught_up.versions] == ["1", "2"]
+    assert caught_up.tags == stale.tags, "what the desk knew of it stays until its next events"
+    killed = record.model_copy(update={"pubstatus": "canceled"})
+    gone = on_record(killed, "u", 0)(stale)
+    assert gone is not None and status_of(gone, 0) == "killed"
+    assert on_record(record, "u", 0)(caught_up) is None, "nothing newer: unchanged"

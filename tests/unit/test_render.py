@@ -12,7 +12,7 @@ import pytest
 from lxml import html as lxml_html
 
 from services.render.builder import site_change
-from services.render.handlers import handle_enriched
+from services.render.handlers import front_pins_after, handle_enriched
 from services.render.pages import PageRenderer
 from services.render.ports import SiteChange
 from services.render.site import HomeView, SiteInfo
@@ -21,6 +21,7 @@ from shared.events import (
     ArticleEnriched,
     ArticlePublished,
     ArticleRendered,
+    FrontChangeRequested,
 )
 from shared.html import BodyTooComplex, body_blocks, make_excerpt, sanitize_body, split_blocks
 from shared.models import Article, Author, ListingEntry, RelatedLink, Section, Tag
@@ -564,3 +565,25 @@ def test_pages_travel_compressed_so_the_stream_holds_less_than_half_of_them(
         packed += len(rendered.model_dump_json())
         plain += len(as_text.model_dump_json())
     assert packed < 0.5 * plain
+
+
+def test_an_editors_front_op_moves_one_story_and_never_repeats_one() -> None:
+    def after(
+        current: list[str], op: str, story: str = "", pinned: tuple[str, ...] = ()
+    ) -> list[str]:
+        event = FrontChangeRequested(
+            article_id="site", guid="site", version="1", front="home", op=op,  # type: ignore[arg-type]
+            story=story or None, pinned=list(pinned),
+        )  # fmt: skip
+        return front_pins_after(current, event)
+
+    assert after([], "lead", "a") == ["a"]
+    assert after(["a", "b"], "lead", "c") == ["c", "a", "b"]
+    assert after(["a", "b"], "lead", "b") == ["b", "a"], "leading again moves it up"
+    assert after(["a", "b"], "pin", "c") == ["a", "b", "c"]
+    assert after(["a", "b", "c"], "up", "c") == ["a", "c", "b"]
+    assert after(["a", "b"], "up", "a") == ["a", "b"]
+    assert after(["a"], "up", "z") == ["a"], "moving an unpinned story changes nothing"
+    assert after(["a", "b"], "unpin", "a") == ["b"]
+    assert after(["a"], "set", pinned=("x", "y", "x")) == ["x", "y"]
+    assert len(after([str(i) for i in range(20)], "lead", "new")) == 20
