@@ -38,6 +38,8 @@ from shared.events import ArticleEnriched, ArticleIngested, ArticlePublished
 from shared.models import Article, RelatedLink, Section, Tag
 from shared.queries import StoryRecord
 
+pytestmark = pytest.mark.unit
+
 T0 = datetime(2026, 12, 1, 9, tzinfo=UTC)
 EDITOR = Session("jdoe", "editor", 0, 10**10, "nonce")
 
