@@ -106,7 +106,9 @@ def raw_key_for(received_at: datetime, payload: bytes, feed: str, content_type: 
 # Media types that may carry a wire story. Anything else (image/png, text/html, a PDF) is still
 # read when the payload itself is unambiguously JSON or XML in a format we know — feeds do send
 # wrong content types — but when it is not, the answer is 415 rather than "malformed".
-_JSON_OR_XML = ("json", "xml", "nitf", "newsml", "text/plain", "application/octet-stream")
+_JSON_OR_XML = (
+    "json", "xml", "nitf", "newsml", "text/plain", "application/octet-stream", "multipart/",
+)  # fmt: skip
 
 ACCEPTED_MEDIA_TYPES = (
     "application/json",
@@ -117,6 +119,11 @@ ACCEPTED_MEDIA_TYPES = (
     "application/nitf+xml",
     "application/vnd.iptc.g2.newsmessage+xml",
     "application/vnd.iptc.g2.newsitem+xml",
+    # ANPA 1312 and IPTC 7901 have no registered media type: their control characters say.
+    "text/plain",
+    # An AP Media API item with its NITF rendition.
+    "multipart/related",
+    "multipart/mixed",
 )
 
 
@@ -138,8 +145,8 @@ def parse_payload(
                 415,
                 "unsupported-media-type",
                 "Unsupported media type",
-                f"{declared} is not a wire format we read: send ninjs (JSON), NITF or "
-                "NewsML-G2 (XML)",
+                f"{declared} is not a wire format we read: send ninjs or AP Media API (JSON), "
+                "NITF, NewsML-G2 or NewsML 1.2 (XML), ANPA 1312 or IPTC 7901 (text)",
             ) from exc
         if isinstance(exc, UnknownFormat):
             raise Problem(400, "unknown-format", "Unknown format", exc.reason, exc.field) from exc

@@ -51,7 +51,11 @@ def openapi_document() -> dict[str, Any]:
         ref_template=REF,
     )
     components = schemas.get("$defs", {})
-    story_body = {"type": "string", "description": "a ninjs, NITF or NewsML-G2 document"}
+    story_body = {
+        "type": "string",
+        "description": "a ninjs, NITF, NewsML-G2, NewsML 1.2, ANPA 1312, IPTC 7901 or AP Media API "
+        "document (AP with its NITF rendition: multipart/related, the JSON part first)",
+    }
     outcome = {"application/json": {"schema": {"$ref": REF.format(model="PushOutcome")}}}
     return {
         "openapi": "3.1.0",

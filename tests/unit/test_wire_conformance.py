@@ -277,32 +277,216 @@ EXPECTED: dict[str, Story | Rejected] = {
     "schema/ninjs-schema_2.2.json": Rejected(UnknownFormat),
     "schema/ninjs-schema_3.1.json": Rejected(UnknownFormat),
     "schema/superdesk-ninjs-schema.json": Rejected(UnknownFormat),
+    # --- NewsML 1.2 ---------------------------------------------------------------------------
+    "newsml-1.2/superdesk-belga_efe_belga.xml": Story(
+        format="newsml-1.2",
+        # No PublicIdentifier: the URN the spec builds from ProviderId, DateId and NewsItemId.
+        guid="urn:newsml:texto.efeservicios.com:20190121T103600+0000:25413502",
+        version="1",
+        headline="Leones matan a un joven que se coló en un zoológico",
+        language="es",
+        pubstatus="usable",
+        versioncreated=utc("2019-01-21T10:36:00"),
+        firstcreated=utc("2019-01-21T10:36:00"),
+        byline="daa/mt/msr",  # from the inline NITF
+        subjects=(("subj", "02001000"), ("subj", "01026000")),
+        located="IND",
+        urgency=5,
+        keywords=("INDIA SUCESOS",),
+        body_starts="<p>Nueva Delhi, 21 ene (EFE).- Una pareja de leones asiáticos",
+    ),
+    "newsml-1.2/superdesk-belga_ats_newsml_1_2_belga.xml": Story(
+        format="newsml-1.2",
+        guid="urn:newsml:www.sda-ats.ch:20190603:bsf153",
+        version="1",
+        headline="Un taureau entre dans un magasin à Landquart (GR)",  # ISO-8859-15 decoded
+        language="fr",
+        pubstatus="usable",
+        versioncreated=utc("2019-06-03T15:47:29"),
+        firstcreated=utc("2019-06-03T15:47:29"),
+        subjects=(("subj", "08000000"), ("subj", "04001000")),
+        located="Landquart GR",
+        urgency=4,
+        body_starts='<p lede="true">Un taureau âgé d\'un an est entré dans un magasin Denner',
+    ),
+    "newsml-1.2/superdesk-belga_anp_belga.xml": Story(
+        format="newsml-1.2",
+        # NewsItemId 'ANPX-101218-041-v2' at RevisionId 2: the revision is not the story's id.
+        guid="urn:newsml:anp.nl:20181210:ANPX-101218-041",
+        version="2",
+        headline="FNV staat alleen met acties bij PostNL (2)",
+        language="nl",
+        pubstatus="usable",
+        versioncreated=utc("2018-12-10T11:37:31"),
+        firstcreated=utc("2018-12-10T08:35:49"),
+        located="NLD",
+        urgency=3,
+        keywords=("Tennis", "TENNIS-NIEUWS-MEDVEDEV", "BRIEF"),
+        body_starts="<p>N i e u w bericht, vervangt: FNV staat alleen met ultimatum",
+    ),
+    "newsml-1.2/superdesk_ana1.xml": Story(
+        format="newsml-1.2",
+        guid="urn:newsml:ana-mpe.gr:20180404:19336333",
+        version="1",
+        headline="Wage employment balance positive in Jan-March",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2018-04-04T14:58:59"),
+        firstcreated=utc("2018-04-04T14:58:59"),
+        byline="ΑΠΕ-ΜΠΕ",  # the CreditLine: there is no ByLine
+        subjects=(("subj", "09003000"), ("subj", "04008004")),
+        body_starts="<P>Wage employment in the private sector grew in March",
+    ),
+    # --- ANPA 1312 ----------------------------------------------------------------------------
+    "anpa1312/superdesk_ap_anpa-4.tst": Story(
+        format="anpa-1312",
+        # selector, filing date and slug: the same for every take of the story.
+        guid="anpa:asian:20170509:bc-as--china-daring-escape",
+        version="4",  # 3rd Ld-Writethru
+        headline="AP Exclusive: China lawyer's family says US helped them flee",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2017-05-09T00:56:00"),
+        byline="By GERRY SHIH",
+        subjects=(("anpa-category", "i"),),
+        located="BEIJING",
+        urgency=5,
+        body_starts="<p>BEIJING (AP) — Stuck in a Bangkok jail with a deportation order",
+    ),
+    "anpa1312/superdesk_ap_anpa-5.tst": Story(
+        format="anpa-1312",
+        guid="anpa:asian:20170629:bc-us--apnewsalert:w1645",
+        version="1",
+        # An alert has no headline line: its one sentence is the headline.
+        headline="Hawaii files court challenge to Trump administration's defin",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2017-06-29T23:50:00"),
+        subjects=(("anpa-category", "a"),),
+        located="HONOLULU",
+        urgency=2,
+        body_starts="<p>HONOLULU (AP) — Hawaii files court challenge",
+    ),
+    "anpa1312/superdesk_ap_anpa-6.tst": Rejected(NotATextStory, kind="agate"),
+    "anpa1312/superdesk-belga_kyodo.txt": Story(
+        format="anpa-1312",
+        guid="anpa:koko-:20181209:bc-soccer-emperor's-cup",
+        version="1",
+        headline="Soccer: Urawa Reds claim 7th Emperor's Cup by beating Vegalta Sendai",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2018-12-09T21:37:00"),  # 'KWS-21:37-09-12-18', no zone
+        subjects=(("anpa-category", "s"),),
+        located="SAITAMA, Japan",
+        urgency=3,
+        body_starts="<p>SAITAMA, Japan, Dec. 9 Kyodo - Urawa Reds claimed their seventh",
+        timezone_assumed=True,
+    ),
+    # --- IPTC 7901 ----------------------------------------------------------------------------
+    "iptc7901/superdesk-belga_ats.txt": Story(
+        format="iptc-7901",
+        guid="iptc7901:bsf:20181209:france",
+        version="1",
+        headline="Gilets jaunes: une «catastrophe pour notre économie» (Le Maire)",
+        language="fr",
+        pubstatus="usable",
+        versioncreated=utc("2018-12-09T12:23:00"),  # '091223 dec 18', in the feed zone (UTC)
+        located="Paris",
+        urgency=3,
+        keywords=("France",),
+        body_starts="<p>Paris (ats afp) Les violences liées aux manifestations",
+        timezone_assumed=True,
+    ),
+    "iptc7901/superdesk-belga_dpa.txt": Story(
+        format="iptc-7901",
+        guid="iptc7901:eca:20181210:politics/britain/eu/brexit/justice",
+        version="3",  # 2ND LEAD
+        headline="Top EU court: Britain can unilaterally reverse Brexit decision",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2018-12-10T11:37:00"),  # '101137 GMT Dez 18'
+        byline="By Helen Maguire, dpa",
+        subjects=(("iptc7901-category", "i"),),
+        located="Luxembourg",
+        urgency=3,
+        keywords=("politics", "Britain", "EU", "Brexit", "justice"),
+        body_starts="<p>Luxembourg (dpa) - Britain could unilaterally decide",
+    ),
+    "iptc7901/superdesk_dpa_two_by_line.txt": Story(
+        format="iptc-7901",
+        guid="iptc7901:ecp:20181121:american-football/nfl",
+        version="1",
+        headline="Chiefs-Rams 2.0? Would be a fun Super Bowl, but don't count on it",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2018-11-21T12:59:00"),
+        byline="By Tom Krasovic, The San Diego Union-Tribune",
+        subjects=(("iptc7901-category", "s"),),
+        located="San Diego",
+        urgency=4,
+        keywords=("American Football", "NFL"),
+        body_starts="<p>San Diego (tca/dpa) - History says this wasn't a Super Bowl preview",
+        timezone_assumed=True,
+    ),
+    "iptc7901/superdesk_IPTC7901_odd_charset.txt": Story(
+        format="iptc-7901",
+        guid="iptc7901:eca:20151007:germany-football/munich/mueller",
+        version="2",  # 1ST LEAD
+        headline="German football saddened by illness to striker legend Mueller",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2015-10-07T13:41:00"),  # '071341 GMT Okt 15'
+        byline="By Manuel Schwarz, dpa",
+        subjects=(("iptc7901-category", "s"),),
+        located="Munich",
+        urgency=3,
+        keywords=("Germany-football", "Munich", "Mueller"),
+        body_starts="<p>Munich (dpa) - German football generations past and present",
+    ),
+    # --- AP Media API -------------------------------------------------------------------------
+    "ap-media-json/superdesk-cp_ap-agate.json": Story(
+        format="ap-media-api-json",
+        guid="39b60d8408a78fe7f4c67953c38e7818",  # altids.itemid, not the session-bearing uri
+        version="5",
+        headline="NBA Expanded Glance",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2021-05-13T05:04:44"),
+        firstcreated=utc("2021-05-12T14:00:07"),
+        subjects=(("http://cv.ap.org/id/", "54df6c687df7100483dedf092526b43e"),),
+        urgency=4,
+        keywords=(
+            "95",
+            "Glance",
+            "Men",
+            "National Basketball Association",
+            "Professional",
+            "Basketball",
+            "iATOMAgate",
+            "Sportradar",
+        ),
+        body_starts=None,  # alone; with its NITF rendition see the test below
+    ),
+    # The agate's NITF rendition on its own: no id-string, so nothing identifies the story.
+    "ap-media-json/superdesk-cp_ap-agate-nitf.xml": Rejected(MissingField, field="guid"),
+    "ap-media-json/superdesk-cp_politics.json": Story(
+        format="ap-media-api-json",
+        guid="9e2faea3bf168bab198475dc8be1ec3d",
+        version="3",
+        headline="Biden taps Rice as domestic policy adviser, McDonough for VA",
+        language="en",
+        pubstatus="usable",
+        versioncreated=utc("2020-12-10T16:13:39"),
+        firstcreated=utc("2020-12-10T14:56:30"),
+        byline="By JULIE PACE and ZEKE MILLER",
+        subjects=(("http://cv.ap.org/id/", "86aad5207dac100488ecba7fa5283c3e"),),
+        located="WASHINGTON",
+        urgency=4,
+        keywords=("Biden-Staff",),
+        body_starts=None,  # AP's JSON has no body: it comes with a NITF rendition
+    ),
+    "ap-media-json/superdesk-cp_ap-getty-picture.json": Rejected(NotATextStory, kind="picture"),
 }
-
-# Formats the samples hold that ingest does not read yet (the formats issue, #12): every file of
-# theirs must still be refused, so this list cannot go stale. When a format lands, its files move
-# into EXPECTED with real expectations.
-NOT_YET_SUPPORTED_FORMATS = ("newsml-1.2", "anpa-1312", "iptc-7901", "ap-media-api-json")
-NOT_YET_SUPPORTED = frozenset(
-    {
-        "newsml-1.2/superdesk-belga_efe_belga.xml",
-        "newsml-1.2/superdesk-belga_ats_newsml_1_2_belga.xml",
-        "newsml-1.2/superdesk-belga_anp_belga.xml",
-        "newsml-1.2/superdesk_ana1.xml",
-        "anpa1312/superdesk_ap_anpa-4.tst",
-        "anpa1312/superdesk_ap_anpa-5.tst",
-        "anpa1312/superdesk_ap_anpa-6.tst",
-        "anpa1312/superdesk-belga_kyodo.txt",
-        "iptc7901/superdesk-belga_ats.txt",
-        "iptc7901/superdesk-belga_dpa.txt",
-        "iptc7901/superdesk_dpa_two_by_line.txt",
-        "iptc7901/superdesk_IPTC7901_odd_charset.txt",
-        "ap-media-json/superdesk-cp_ap-agate.json",
-        "ap-media-json/superdesk-cp_ap-agate-nitf.xml",
-        "ap-media-json/superdesk-cp_politics.json",
-        "ap-media-json/superdesk-cp_ap-getty-picture.json",
-    }
-)
 
 # MANIFEST.tsv's format column, in the names detect_format returns.
 MANIFEST_FORMATS = {
@@ -312,6 +496,10 @@ MANIFEST_FORMATS = {
     "ninjs-superdesk": "superdesk-ninjs",
     "nitf": "nitf",
     "newsml-g2": "newsml-g2",
+    "newsml-1.2": "newsml-1.2",
+    "anpa-1312": "anpa-1312",
+    "iptc-7901": "iptc-7901",
+    "ap-media-api-json": "ap-media-api-json",
 }
 
 STORIES = sorted(name for name, outcome in EXPECTED.items() if isinstance(outcome, Story))
@@ -333,17 +521,8 @@ def test_every_sample_has_expectations() -> None:
         for path in SAMPLES.rglob("*")
         if path.is_file() and path.name != "MANIFEST.tsv"
     }
-    assert on_disk == set(EXPECTED) | NOT_YET_SUPPORTED
-    assert set(manifest()) == set(EXPECTED) | NOT_YET_SUPPORTED
-    assert not NOT_YET_SUPPORTED & set(EXPECTED)
-
-
-@pytest.mark.parametrize("name", sorted(NOT_YET_SUPPORTED))
-def test_not_yet_supported_sample_is_refused(name: str) -> None:
-    """Until its format is read, a sample is refused with a parse error, never half-read."""
-    assert manifest()[name] in (*NOT_YET_SUPPORTED_FORMATS, "nitf")
-    with pytest.raises(ParseError):
-        parse_stories(sample(name))
+    assert on_disk == set(EXPECTED)
+    assert set(manifest()) == set(EXPECTED)
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(EXPECTED) if not n.startswith("schema/")])
@@ -459,3 +638,29 @@ def test_g2_xhtml_bodies_carry_no_namespace_prefixes() -> None:
     for name in STORIES:
         body = parse_stories(sample(name))[0].article.body_html
         assert "html:" not in body and "ns0:" not in body and "xmlns" not in body, name
+
+
+def test_an_ap_item_and_its_nitf_rendition_in_one_push() -> None:
+    """The agate item and its NITF (whose doc-id has no id-string) as multipart/related, and
+    as a JSON envelope: the item's identity, the rendition's body."""
+    item = sample("ap-media-json/superdesk-cp_ap-agate.json")
+    nitf = sample("ap-media-json/superdesk-cp_ap-agate-nitf.xml")
+    boundary = "wirepress-ap-push"
+    multipart = (
+        f"--{boundary}\r\nContent-Type: application/json\r\n\r\n".encode()
+        + item
+        + f"\r\n--{boundary}\r\nContent-Type: application/nitf+xml\r\n\r\n".encode()
+        + nitf
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    envelope = json.dumps({**json.loads(item), "nitf": nitf.decode("utf-8")}).encode()
+    for payload, content_type in (
+        (multipart, f'multipart/related; boundary="{boundary}"'),
+        (envelope, "application/json"),
+    ):
+        [story] = parse_stories(payload, content_type)
+        assert story.format == "ap-media-api-json"
+        article = story.article
+        assert (article.guid, article.version) == ("39b60d8408a78fe7f4c67953c38e7818", "5")
+        assert article.headline == "NBA Expanded Glance"
+        assert "All Times EDT" in article.body_html and article.body_html.count("<table") == 6

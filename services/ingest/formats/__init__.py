@@ -1,8 +1,10 @@
 """Wire formats in, `shared.models.Article` out: the pure parsing layer of the ingest service.
 
-Reads ninjs 1.x/2.x/3.x, Superdesk ninjs, NITF 3.x and NewsML-G2. The format is sniffed from the
-payload, with the Content-Type as a hint where the payload alone cannot tell (a wrong or missing
-content type does not matter when it can). Nothing here does I/O beyond reading the given bytes.
+Reads ninjs 1.x/2.x/3.x, Superdesk ninjs, NITF 3.x, NewsML-G2, NewsML 1.2, ANPA 1312, IPTC 7901
+and AP's Media API JSON (with its NITF rendition in the same push: multipart/related or mixed,
+or a JSON envelope with a `nitf` string). The format is sniffed from the payload, with the
+Content-Type as a hint where the payload alone cannot tell (a wrong or missing content type does
+not matter when it can). Nothing here does I/O beyond reading the given bytes.
 
     story = parse_story(payload, "application/nitf+xml", default_tz="Europe/Oslo")
     story.article.guid, story.format
@@ -19,6 +21,8 @@ from typing import Any, TypeVar
 
 from shared.models import Article
 
+from .anpa import looks_like_anpa, parse_anpa
+from .apmedia import looks_like_ap_media, parse_ap_media, split_ap_push
 from .draft import Draft, build_article
 from .errors import (
     InvalidField,
@@ -31,6 +35,8 @@ from .errors import (
     UnsafeXml,
 )
 from .g2 import G2_ROOTS, parse_g2
+from .iptc7901 import looks_like_iptc7901, parse_iptc7901
+from .newsml12 import NEWSML_12_ROOT, parse_newsml12
 from .ninjs import NINJS_1, SUPERDESK, looks_like_ninjs, ninjs_flavour, parse_ninjs
 from .nitf import parse_nitf
 from .timestamps import feed_zone
@@ -57,7 +63,19 @@ T = TypeVar("T")
 
 NITF = "nitf"
 NEWSML_G2 = "newsml-g2"
-FORMATS = ("ninjs-1", "ninjs-2", "ninjs-3", "superdesk-ninjs", NITF, NEWSML_G2)
+NEWSML_12 = "newsml-1.2"
+ANPA = "anpa-1312"
+IPTC_7901 = "iptc-7901"
+AP_MEDIA = "ap-media-api-json"
+FORMATS = (
+    "ninjs-1", "ninjs-2", "ninjs-3", "superdesk-ninjs", NITF, NEWSML_G2, NEWSML_12, ANPA,
+    IPTC_7901, AP_MEDIA,
+)  # fmt: skip
+#: The text formats with no XML or JSON syntax, by what sniffs them and what reads them.
+_TEXT_FORMATS: tuple[tuple[str, Callable[[bytes], bool], Callable[[bytes, str], Draft]], ...] = (
+    (ANPA, looks_like_anpa, parse_anpa),
+    (IPTC_7901, looks_like_iptc7901, parse_iptc7901),
+)
 
 # No text story comes near this; anything bigger is refused before a parser holds it in memory.
 MAX_PAYLOAD_BYTES = 32 * 1024 * 1024
@@ -76,6 +94,10 @@ class _Loaded:
     format: str
     json: Mapping[str, Any] | None = None
     xml: ET.Element | None = None
+    #: A text format's bytes (ANPA 1312, IPTC 7901), read by its own parser.
+    text: bytes | None = None
+    #: The NITF rendition pushed with an AP Media API item.
+    rendition: ET.Element | None = None
 
 
 def detect_format(payload: bytes, content_type: str | None = None) -> str:
@@ -116,11 +138,18 @@ def _guarded(work: Callable[[], T]) -> T:
 
 
 def _drafts(loaded: _Loaded, default_tz: str) -> list[Draft]:
+    if loaded.text is not None:
+        read = next(parse for name, _, parse in _TEXT_FORMATS if name == loaded.format)
+        return [read(loaded.text, default_tz)]
     if loaded.json is not None:
+        if loaded.format == AP_MEDIA:
+            return [parse_ap_media(loaded.json, default_tz, loaded.rendition)]
         return [parse_ninjs(loaded.json, default_tz)]
     assert loaded.xml is not None
     if loaded.format == NITF:
         return [parse_nitf(loaded.xml, default_tz)]
+    if loaded.format == NEWSML_12:
+        return parse_newsml12(loaded.xml, default_tz)
     return parse_g2(loaded.xml, default_tz)
 
 
@@ -130,13 +159,22 @@ def _load(payload: bytes, content_type: str | None) -> _Loaded:
     payload = bytes(payload)
     if len(payload) > MAX_PAYLOAD_BYTES:
         raise MalformedPayload(f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES}")
+    media_type, _ = _media_type(content_type)
+    if media_type.startswith("multipart/"):
+        # An AP Media API item with its NITF rendition in one push.
+        item, rendition = split_ap_push(payload, content_type)
+        return _load_json(item, "application/json", rendition=rendition)
+    for name, sniff, _ in _TEXT_FORMATS:
+        if sniff(payload):
+            return _Loaded(name, text=payload)
     syntax = _sniff_syntax(payload) or _syntax_from_content_type(content_type)
     if syntax == "json":
         return _load_json(payload, content_type)
     if syntax == "xml":
         return _load_xml(payload)
     raise UnknownFormat(
-        f"payload is neither JSON nor XML (content type {content_type or 'not given'})"
+        "payload is not JSON, XML, ANPA 1312 or IPTC 7901 "
+        f"(content type {content_type or 'not given'})"
     )
 
 
@@ -170,12 +208,21 @@ def _syntax_from_content_type(content_type: str | None) -> str | None:
     return None
 
 
-def _load_json(payload: bytes, content_type: str | None) -> _Loaded:
+def _load_json(
+    payload: bytes, content_type: str | None, *, rendition: bytes | None = None
+) -> _Loaded:
     try:
         doc = json.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"JSON is not well-formed: {exc}") from exc
     _refuse_lone_surrogates(doc)
+    if isinstance(doc, dict) and isinstance(doc.get("nitf"), str) and rendition is None:
+        # The JSON envelope: an AP item and its NITF rendition as a string beside it.
+        item, rendition = split_ap_push(payload, content_type)
+        doc = json.loads(item)
+    if isinstance(doc, dict) and looks_like_ap_media(doc):
+        nitf = parse_xml(rendition) if rendition is not None else None
+        return _Loaded(AP_MEDIA, json=doc, rendition=nitf)
     if not isinstance(doc, dict) or not looks_like_ninjs(doc):
         raise UnknownFormat("JSON payload is not a ninjs item (no uri, guid, headline, ...)")
     media_type, params = _media_type(content_type)
@@ -216,4 +263,6 @@ def _load_xml(payload: bytes) -> _Loaded:
         return _Loaded(NITF, xml=root)
     if root.tag in G2_ROOTS:
         return _Loaded(NEWSML_G2, xml=root)
-    raise UnknownFormat(f"XML root <{root.tag}> is neither NITF nor NewsML-G2")
+    if root.tag == NEWSML_12_ROOT:
+        return _Loaded(NEWSML_12, xml=root)
+    raise UnknownFormat(f"XML root <{root.tag}> is not NITF, NewsML-G2 or NewsML 1.2")

@@ -12,6 +12,7 @@ prefixes anyway.
 from __future__ import annotations
 
 import codecs
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
@@ -21,6 +22,42 @@ from defusedxml import DefusedXmlException
 from .errors import MalformedPayload, TooComplex, UnsafeXml
 
 _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
+
+
+# A DOCTYPE whose internal subset only declares external parameter entities and references them
+# (`[<!ENTITY % nitf SYSTEM "nitf-3-0.dtd"> %nitf; ]`, as SDA-ATS's NewsML 1.2 does): all it does
+# is pull in DTDs, which are never fetched and never needed to read the document. The subset is
+# dropped so defusedxml, which refuses every entity declaration, can read it. Anything else in a
+# subset (a general entity, a parameter entity with a value) is still refused.
+_EXTERNAL_PARAMETER_ENTITY = rb"""<!ENTITY\s+%\s*[\w.:-]+\s+(?:SYSTEM|PUBLIC\s+(?:"[^"]*"|'[^']*'))\s*(?:"[^"<>%&]*"|'[^'<>%&]*')\s*>"""
+_PARAMETER_REFERENCE = rb"%[\w.:-]+;"
+_COMMENT = rb"<!--(?:(?!-->).)*-->"
+_EXTERNAL_ONLY_SUBSET = re.compile(
+    rb"(<!DOCTYPE\s[^\[>]*)\[(?:\s|"
+    + _EXTERNAL_PARAMETER_ENTITY
+    + b"|"
+    + _PARAMETER_REFERENCE
+    + b"|"
+    + _COMMENT
+    + rb")*\]\s*>",
+    re.DOTALL,
+)
+#: How far into a document its DOCTYPE is looked for.
+_PROLOG_BYTES = 4096
+
+
+def _without_external_only_subset(payload: bytes) -> bytes:
+    head = payload[:_PROLOG_BYTES]
+    found = _EXTERNAL_ONLY_SUBSET.search(head)
+    if found is None:
+        return payload
+    return (
+        head[: found.start()]
+        + found.group(1).rstrip()
+        + b">"
+        + head[found.end() :]
+        + payload[_PROLOG_BYTES:]
+    )
 
 
 #: The most elements a wire document may have before it is parsed: a G2 message with a dozen
@@ -38,6 +75,7 @@ def parse_xml(payload: bytes | str) -> ET.Element:
     # expat rejects whitespace before the XML declaration, which some feeds send (after a BOM).
     if isinstance(payload, bytes):
         payload = payload.removeprefix(codecs.BOM_UTF8).lstrip(b" \t\r\n")
+        payload = _without_external_only_subset(payload)
     else:
         payload = payload.lstrip("\ufeff \t\r\n")
     try:
