@@ -7,6 +7,7 @@ by test_wire_conformance.py.
 from __future__ import annotations
 
 import base64
+import codecs
 import json
 import socket
 import subprocess
@@ -1603,3 +1604,37 @@ def test_an_xml_document_with_more_elements_than_any_wire_is_refused_before_pars
     """A 5 MB NITF with 640k paragraphs parsed for 5.2 s on ingest's event loop."""
     with pytest.raises(formats.TooComplex):
         article_of(nitf(content="<p>a</p>" * paragraphs))
+
+
+def test_a_g2_headline_only_in_the_inline_nitf_title_is_found() -> None:
+    """A byte-order mark, a capitalised <Header>, no contentMeta headline, a zone-less
+    versionCreated with a space, and the headline only in the inline NITF's <head><title>."""
+    nitf = (
+        "<inlineXML contenttype='application/nitf+xml'><nitf><head><title>Ferry line"
+        " reopens after storm</title></head><body><body.content><p>Boats sail again.</p>"
+        "</body.content></body></nitf></inlineXML>"
+    )
+    item = news_item(content_meta="<language tag='en'/>", content_set=nitf).replace(
+        "2024-01-02T03:04:05Z", "2016-01-12 12:35:40"
+    )
+    payload = (
+        codecs.BOM_UTF8
+        + (
+            f'<?xml version="1.0" encoding="UTF-8"?><newsMessage xmlns="{NAR}">'
+            f"<Header><sent>2016-01-12T12:35:40Z</sent></Header><itemSet>{item}</itemSet></newsMessage>"
+        ).encode()
+    )
+    article = article_of(payload, default_tz="Europe/Oslo")
+    assert article.headline == "Ferry line reopens after storm"
+    assert article.versioncreated == datetime(2016, 1, 12, 11, 35, 40, tzinfo=UTC)
+    assert article.timezone_assumed
+    assert article.body_html == "<p>Boats sail again.</p>"
+
+
+def test_a_capitalised_xhtml_header_stays_out_of_the_body() -> None:
+    body = (
+        "<inlineXML contenttype='application/xhtml+xml'>"
+        f"<html xmlns='{XHTML}'><body><Header><h1>Ferry resumes service</h1></Header>"
+        "<p>Boats sail again.</p></body></html></inlineXML>"
+    )
+    assert article_of(news_item(content_set=body).encode()).body_html == "<p>Boats sail again.</p>"

@@ -100,6 +100,8 @@ def _parse_item(item: ET.Element, message: _Message, default_tz: str) -> Draft:
         version=version,
         headline=_headline(content)
         or (nitf_headline(nitf) if nitf is not None else None)
+        # Some providers give the headline only as the inline NITF's <head><title>.
+        or (text_of(child(nitf, "head/title")) or None if nitf is not None else None)
         or text_of(child(meta, "title")),
         byline=text_of(child(content, "by"))
         or (nitf_byline(nitf) if nitf is not None else None)
@@ -328,7 +330,7 @@ def _inline_xml_body(inline: ET.Element) -> tuple[str, ET.Element | None] | None
 def _xhtml_body(body: ET.Element) -> str:
     # dpa-style XHTML puts a <header> (slugline, date, the headline again) before the story;
     # the page renders its own headline, so that header is metadata, not body.
-    for header in children(body, "header"):
+    for header in [e for e in body if isinstance(e.tag, str) and e.tag.lower() == "header"]:
         body.remove(header)
     return inner_html(body)
 
