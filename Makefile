@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SOURCES := shared services cli tests bench
 
 .PHONY: install site-tools lock run up down status push test test-unit test-integration test-e2e lint format \
-	docs bench bench-site bench-enrich bench-tagging bench-durability bench-desk chaos clean
+	docs bench bench-site bench-enrich bench-tagging bench-durability bench-desk bench-formats chaos clean
 
 # Every machine installs the same versions: requirements/dev.lock pins each package with its
 # hashes (pip-tools; `make lock` writes it from pyproject.toml), and pip refuses anything else.
@@ -125,6 +125,10 @@ bench-durability: $(STAMP)
 ## bucket (p95), on a fresh local stack; bench/results/desk.json. About ten minutes.
 bench-desk: $(STAMP)
 	$(BIN)/python -m bench.desk --stories 100000 --actions 40 --out bench/results/desk.json
+
+## What parsing a story costs per wire format, on the real samples; bench/results/formats.json.
+bench-formats: $(STAMP)
+	$(BIN)/python -m bench.formats --rounds 300 --out bench/results/formats.json
 
 bench-tagging: $(STAMP)
 	$(BIN)/python -m bench.tagging --out bench/results/tagging.json

@@ -2,7 +2,8 @@
 
 Ingest runs as its own process on real Valkey and SeaweedFS. Hypothesis throws valid ninjs with
 fields dropped, retyped, huge or full of unicode and nested junk, random JSON, random bytes and
-truncated or mangled NITF / NewsML-G2 at it, with a valid bearer token. Whatever comes in:
+truncated or mangled NITF / NewsML-G2, and mangled real NewsML 1.2, ANPA 1312, IPTC 7901 and AP
+Media API files and generated control-character texts at it, with a valid bearer token. Whatever comes in:
 
 - never a 5xx (no 503 either: nothing here is meant to trigger backpressure),
 - every answer is one the OpenAPI document lists, with a body matching its schema,
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -56,6 +58,7 @@ CONTENT_TYPES = st.sampled_from(
         "image/png",
         "application/octet-stream",
         "multipart/form-data; boundary=x",
+        "multipart/related; boundary=x",
         "application/x-www-form-urlencoded",
         "nonsense",
     ]
@@ -145,11 +148,64 @@ def xml_documents(draw: st.DrawFn) -> bytes:
     return document
 
 
+SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "wire-samples"
+# Real files of the control-character and NewsML 1.2 / AP formats, mangled like the XML above:
+# the fuzz reads them as bytes, so a parser's every branch on odd input is reached.
+NEW_FORMAT_SAMPLES = sorted(
+    path.read_bytes()
+    for folder in ("newsml-1.2", "anpa1312", "iptc7901", "ap-media-json")
+    if (SAMPLES / folder).is_dir()
+    for path in (SAMPLES / folder).iterdir()
+)
+
+
+@st.composite
+def control_character_documents(draw: st.DrawFn) -> bytes:
+    """ANPA 1312 and IPTC 7901 shaped text, with generated headlines and bodies."""
+    headline = draw(st.text(max_size=60))
+    body = draw(st.text(max_size=300))
+    anpa = (
+        "\x16\x16\x01a0105 \x1fasian\r\nr i \x13BC-AS--Fuzz,0420\x11\r\n\x02"
+        f"^BC-AS--Fuzz, 1st Ld-Writethru,0420<\r\n^{headline}<\r\n\t   {body}\r\n"
+        "\x03AP-WF-05-09-17 0056GMT<\x0c\x04"
+    )
+    iptc = (
+        f"\x01bsf025 3 ec 121   etf 967\r\nFuzz\r\n\x02{headline} =\r\n   {body}\r\n"
+        "\x03091223 dec 18\x04"
+    )
+    text = draw(st.sampled_from([anpa, iptc]))
+    encoding = draw(st.sampled_from(["utf-8", "latin-1"]))
+    return text.encode(encoding, errors="replace")
+
+
+def mangled(document: bytes, draw: st.DrawFn) -> bytes:
+    mangle = draw(st.sampled_from(["none", "truncate", "insert", "flip"]))
+    if mangle == "truncate":
+        return document[: draw(st.integers(0, len(document)))]
+    if mangle == "insert":
+        at = draw(st.integers(0, len(document)))
+        return document[:at] + draw(st.binary(max_size=20)) + document[at:]
+    if mangle == "flip" and document:
+        at = draw(st.integers(0, len(document) - 1))
+        return (
+            document[:at] + bytes([document[at] ^ draw(st.integers(1, 255))]) + document[at + 1 :]
+        )
+    return document
+
+
+@st.composite
+def new_format_documents(draw: st.DrawFn) -> bytes:
+    if NEW_FORMAT_SAMPLES and draw(st.booleans()):
+        return mangled(draw(st.sampled_from(NEW_FORMAT_SAMPLES)), draw)
+    return mangled(draw(control_character_documents()), draw)
+
+
 PAYLOADS = (
     ninjs_documents().map(lambda d: json.dumps(d, ensure_ascii=False).encode())
     | ninjs_documents().map(lambda d: json.dumps(d).encode()[: len(json.dumps(d)) // 2])
     | JUNK.map(lambda j: json.dumps(j).encode())
     | xml_documents()
+    | new_format_documents()
     | st.binary(max_size=2000)
     | st.text(max_size=500).map(lambda t: t.encode("utf-8", "surrogatepass"))
 )
