@@ -758,3 +758,58 @@ async def test_feeds_are_slowed_down_before_the_event_store_is_full(
     async with running(settings) as client:
         accepted = await client.post("/v1/stories", content=story(), headers=bearer())
     assert accepted.status_code == 202
+
+
+# --- the control-character, NewsML 1.2 and AP formats: the same life cycle ----------------------
+
+
+def anpa_take(keyword: str, headline: str, body: str) -> bytes:
+    """An ANPA 1312 take as AP sends one: the keyword line names the take."""
+    return (
+        "\x16\x16\x01a0105 \x1fasian\r\nr i \x13BC-AS--Ferry-Strike,0420\x11\r\n\x02"
+        f"^BC-AS--Ferry-Strike, {keyword},0420<\r\n^{headline}<\r\n^By JANE DOE=\r\n"
+        f"\t   {body}\r\n\x03AP-WF-05-09-17 0056GMT<\x0c\x04"
+    ).encode("latin-1")
+
+
+async def test_takes_of_an_anpa_story_are_versions_of_it_and_a_late_one_is_kept_out(
+    settings: StackSettings, r: redis.Redis
+) -> None:
+    first = anpa_take("1st Ld-Writethru", "Ferry strike spreads", "Crews walked out.")
+    second = anpa_take("2nd Ld-Writethru", "Ferry strike spreads to the islands", "More crews.")
+    kill = anpa_take("Kill", "Ferry strike story withdrawn", "Editors: kill it.")
+    async with running(settings) as client:
+        answers = [
+            await client.post("/v1/stories", content=payload, headers=bearer("text/plain"))
+            for payload in (first, second, first, kill)
+        ]
+    assert [a.status_code for a in answers] == [202, 202, 200, 202]
+    ids = {a.json()["article_id"] for a in answers}
+    assert len(ids) == 1, "every take is the same story"
+    events = ingested(r)
+    assert [e.article.version for e in events] == ["2", "3", "9999"]
+    assert [e.article.pubstatus for e in events] == ["usable", "usable", "canceled"]
+    assert events[0].article.ordering < events[1].article.ordering < events[2].article.ordering
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "newsml-1.2/superdesk-belga_ats_newsml_1_2_belga.xml",
+        "anpa1312/superdesk-belga_kyodo.txt",
+        "iptc7901/superdesk-belga_dpa.txt",
+        "ap-media-json/superdesk-cp_politics.json",
+    ],
+)
+async def test_a_sample_of_each_new_format_is_accepted_once_with_any_content_type(
+    settings: StackSettings, wire_samples: Path, r: redis.Redis, name: str
+) -> None:
+    payload = (wire_samples / name).read_bytes()
+    async with running(settings) as client:
+        first = await client.post("/v1/stories", content=payload, headers=bearer("text/plain"))
+        again = await client.post(
+            "/v1/stories", content=payload, headers=bearer("application/octet-stream")
+        )
+    assert (first.status_code, again.status_code) == (202, 200), first.text
+    [event] = ingested(r)
+    assert event.article.article_id == first.json()["article_id"]
