@@ -78,7 +78,7 @@ EXPECTED = {
         firstcreated=utc("2018-12-10T08:35:49"),
         versioncreated=utc("2018-12-10T11:37:31"),
         byline=None,  # ByLine is empty; the author is only in the SlugLine
-        located="NLD",  # DateLine is empty: the Location's country
+        located=None,  # DateLine empty, and the Location only a country code (NLD)
         # The update's replaces-notice is an ordinary paragraph of the NITF body.
         first_paragraph="N i e u w bericht, vervangt: FNV staat alleen met ultimatum aan PostNL",
         last_paragraph="De drie bonden vinden het ook een brug te ver om juist in de drukke periode "
@@ -125,7 +125,7 @@ EXPECTED = {
         firstcreated=utc("2019-01-21T10:36:00"),
         versioncreated=utc("2019-01-21T10:36:00"),
         byline="daa/mt/msr",  # the NITF byline (NewsLines has none)
-        located="IND",
+        located=None,
         first_paragraph="Nueva Delhi, 21 ene (EFE).- Una pareja de leones asiáticos hirieron "
         "mortalmente a un joven de unos 26 años de edad que se coló en un área restringida de "
         "un zoológico cercano a la ciudad de Chandigarh, en el norte de la India, informó hoy a "

@@ -368,6 +368,10 @@ def _byline(chain: tuple[ET.Element, ...], nitf: ET.Element | None) -> str | Non
     return _line(chain, "CreditLine")
 
 
+def _is_code(value: str) -> bool:
+    return len(value) <= 3 and value.isupper()
+
+
 def _located(chain: tuple[ET.Element, ...]) -> str | None:
     """The DateLine when it names a place (some are only a date), else the Location's
     city, area and country."""
@@ -380,7 +384,8 @@ def _located(chain: tuple[ET.Element, ...]) -> str | None:
                 attr(p, "FormalName"): attr(p, "Value") for p in children(location, "Property")
             }
             parts = [values.get(k) for k in ("City", "CountryArea", "Country")]
-            place = ", ".join(dict.fromkeys(p for p in parts if p))
+            # A bare ISO code ('IND', 'NLD') is not a place a reader sees in a dateline.
+            place = ", ".join(dict.fromkeys(p for p in parts if p and not _is_code(p)))
             if place:
                 return place
     return None
