@@ -271,6 +271,29 @@ class Tag(BaseModel):
     )
 
 
+class LinkWhy(BaseModel):
+    """Why a related link is there, for editors (the desk shows it beside the link)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pinned: bool = Field(default=False, description="An editor pinned it.", examples=[False])
+    score: float | None = Field(
+        default=None,
+        description="Its text similarity to the story, relative to the story's own (1.0).",
+        examples=[0.41],
+    )
+    shared_tags: list[str] = Field(
+        default_factory=list,
+        description="Tag slugs both stories carry.",
+        examples=[["place-kursk", "person-volodymyr-zelensky"]],
+    )
+    shared_terms: list[str] = Field(
+        default_factory=list,
+        description="The linked story's most characteristic terms (stems) the story uses too.",
+        examples=[["kursk", "incurs", "border"]],
+    )
+
+
 class RelatedLink(BaseModel):
     """A link from one story to another: a READ ALSO insert or a Related Posts entry."""
 
@@ -299,6 +322,9 @@ class RelatedLink(BaseModel):
     )
     published_at: datetime | None = Field(
         default=None, description="When it first ran.", examples=[_TIME]
+    )
+    why: LinkWhy | None = Field(
+        default=None, description="Why it was picked (None for links kept from before)."
     )
 
 

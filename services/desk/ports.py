@@ -123,6 +123,8 @@ class LinkView:
     headline: str
     path: str
     after_paragraph: int | None = None
+    #: Why enrich picked it, in words for editors ("" for links kept from before).
+    why: str = ""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from services.desk.ports import DeskStory, LinkView, Status, TagView, TimelineEntry
 from shared.events import ArticleEnriched, ArticleIngested, ArticlePublished
+from shared.models import RelatedLink
 from shared.queries import StoryRecord
 
 #: Versions kept per story (a story corrected more often than this shows its latest ones).
@@ -117,6 +118,21 @@ def on_ingested(event: ArticleIngested) -> tuple[Change, TimelineEntry]:
     return change, entry
 
 
+def why(link: RelatedLink) -> str:
+    """A link's reason as the story page says it."""
+    reason = link.why
+    if reason is None:
+        return ""
+    if reason.pinned:
+        return "pinned by an editor"
+    parts = [f"similarity {reason.score:.2f}"] if reason.score is not None else []
+    if reason.shared_tags:
+        parts.append("shared tags " + ", ".join(reason.shared_tags[:4]))
+    if reason.shared_terms:
+        parts.append("shared words " + ", ".join(reason.shared_terms))
+    return "; ".join(parts)
+
+
 def on_enriched(event: ArticleEnriched) -> tuple[Change, TimelineEntry]:
     article = event.article
     at = event.occurred_at.timestamp()
@@ -128,9 +144,12 @@ def on_enriched(event: ArticleEnriched) -> tuple[Change, TimelineEntry]:
         if story.ordering and article.ordering < story.ordering:
             return story
         links = [
-            LinkView(link.article_id, link.headline, link.path, link.after_paragraph)
+            LinkView(link.article_id, link.headline, link.path, link.after_paragraph, why(link))
             for link in event.read_also
-        ] + [LinkView(link.article_id, link.headline, link.path) for link in event.related]
+        ] + [
+            LinkView(link.article_id, link.headline, link.path, why=why(link))
+            for link in event.related
+        ]
         return replace(
             story,
             headline=article.headline,

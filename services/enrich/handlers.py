@@ -23,7 +23,7 @@ from services.enrich.ports import (
     StoryEdits,
     StoryRecords,
 )
-from services.enrich.relevance import Embedder, StoryFeatures, features_for
+from services.enrich.relevance import Embedder, LinkReason, StoryFeatures, features_for
 from services.enrich.sections import section_for
 from services.enrich.tagging import tag_story
 from services.enrich.text import StoryText, story_text
@@ -35,7 +35,7 @@ from shared.events import (
     Output,
     WriteOnAck,
 )
-from shared.models import Article, RelatedLink, Tag, article_id_for, decision_ordering
+from shared.models import Article, LinkWhy, RelatedLink, Tag, article_id_for, decision_ordering
 from shared.streams import ENRICHED, REPUBLISH
 
 logger = logging.getLogger(__name__)
@@ -314,12 +314,14 @@ async def enrich(
         wanted = [sid for sid, _ in picks.read_also] + list(picks.related)
         targets = await archive.stories.targets(wanted)
         read_also_links = [
-            _link(targets[sid], after_paragraph=position)
+            _link(targets[sid], after_paragraph=position, reason=picks.reasons.get(sid))
             for sid, position in picks.read_also[: config.read_also]
             if sid in targets
         ]
         related_links = [
-            _link(targets[sid]) for sid in picks.related[: config.related_posts] if sid in targets
+            _link(targets[sid], reason=picks.reasons.get(sid))
+            for sid in picks.related[: config.related_posts]
+            if sid in targets
         ]
     signature = link_signature(read_also_links, related_links)
     if refresh and signature == stored.links:
@@ -434,7 +436,9 @@ def link_signature(
     )
 
 
-def _link(target: LinkTarget, after_paragraph: int | None = None) -> RelatedLink:
+def _link(
+    target: LinkTarget, after_paragraph: int | None = None, reason: LinkReason | None = None
+) -> RelatedLink:
     return RelatedLink(
         article_id=target.article_id,
         headline=target.headline,
@@ -442,6 +446,14 @@ def _link(target: LinkTarget, after_paragraph: int | None = None) -> RelatedLink
         excerpt=target.excerpt,
         after_paragraph=after_paragraph,
         published_at=target.published_at,
+        why=LinkWhy(
+            pinned=reason.pinned,
+            score=reason.score,
+            shared_tags=list(reason.shared_tags),
+            shared_terms=list(reason.shared_terms),
+        )
+        if reason is not None
+        else None,
     )
 
 

@@ -32,10 +32,11 @@ from services.desk.stories import (
     on_published,
     on_record,
     status_of,
+    why,
     words,
 )
 from shared.events import ArticleEnriched, ArticleIngested, ArticlePublished
-from shared.models import Article, RelatedLink, Section, Tag
+from shared.models import Article, LinkWhy, RelatedLink, Section, Tag
 from shared.queries import StoryRecord
 
 pytestmark = pytest.mark.unit
@@ -296,3 +297,18 @@ def test_enrichs_record_lists_an_unknown_story_and_brings_a_stale_one_up_to_date
     gone = on_record(killed, "u", 0)(stale)
     assert gone is not None and status_of(gone, 0) == "killed"
     assert on_record(record, "u", 0)(caught_up) is None, "nothing newer: unchanged"
+
+
+def test_the_story_page_says_why_each_link_is_there() -> None:
+    linked = RelatedLink(
+        article_id="c" * 16, headline="Kursk", path="k/",
+        why=LinkWhy(score=0.4123, shared_tags=["place-kursk"], shared_terms=["kursk", "border"]),
+    )  # fmt: skip
+    assert why(linked) == "similarity 0.41; shared tags place-kursk; shared words kursk, border"
+    assert (
+        why(RelatedLink(article_id="d" * 16, headline="P", path="p/", why=LinkWhy(pinned=True)))
+        == "pinned by an editor"
+    )
+    assert why(RelatedLink(article_id="e" * 16, headline="O", path="o/")) == ""
+    story = follow(ingested(article()), enriched(article()))
+    assert story is not None and story.links[0].why == "", "links from before carry no reason"

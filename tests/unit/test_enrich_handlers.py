@@ -652,3 +652,22 @@ async def test_an_editor_moves_a_held_embargo_later_or_ends_it_now() -> None:
     again = ArticleRepublishRequested.about(held, embargo_until=later)
     with pytest.raises(PermanentError):
         await handle_republish(again, archive.ports, at(NOON))
+
+
+async def test_every_pick_says_why_it_is_there() -> None:
+    archive = MemoryArchive()
+    stories = await seed(archive)
+    kenya = stories["kenya"].article_id
+    request = ArticleRepublishRequested.about(stories["war1"], pin=[kenya])
+    [(_, enriched)] = archive.settle(await handle_republish(request, archive.ports))
+    links = enriched.read_also + enriched.related
+    assert links and all(link.why is not None for link in links)
+    pinned = next(link for link in links if link.article_id == kenya)
+    assert pinned.why is not None and pinned.why.pinned and pinned.why.score is None
+    ranked = [link.why for link in links if link.article_id != kenya]
+    assert ranked and all(w is not None and not w.pinned and w.score for w in ranked)
+    # The war stories share the story's own words: Kursk is one of them.
+    assert any("kursk" in w.shared_terms for w in ranked if w is not None)
+    own_tags = {tag.slug for tag in enriched.tags}
+    assert all(set(w.shared_tags) <= own_tags for w in ranked if w is not None)
+    assert any(w.shared_tags for w in ranked if w is not None), "war stories share place tags"

@@ -46,13 +46,14 @@ from services.enrich.relevance.corpus import related_for_corpus
 from services.enrich.relevance.features import Embedder, StoryFeatures, features_for
 from services.enrich.relevance.index import RelatedIndex, Scored
 from services.enrich.relevance.params import MIN_RELATIVE_SCORE
-from services.enrich.relevance.picks import LinkPicks, pick_links, place_read_also
+from services.enrich.relevance.picks import LinkPicks, LinkReason, pick_links, place_read_also
 from services.enrich.relevance.text import analyze
 
 __all__ = [
     "MIN_RELATIVE_SCORE",
     "Embedder",
     "LinkPicks",
+    "LinkReason",
     "RelatedIndex",
     "Scored",
     "StoryFeatures",

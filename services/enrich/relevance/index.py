@@ -383,6 +383,14 @@ class RelatedIndex:
         }
         return dict(heapq.nlargest(limit, w.items(), key=lambda kv: kv[1]))
 
+    def tags_of(self, story_id: str) -> tuple[str, ...]:
+        """A stored story's tag slugs."""
+        slot = self._slot_of.get(story_id)
+        if slot is None:
+            return ()
+        names = {i: t for t, i in self._tag_ids.items()}
+        return tuple(names[tg] for tg in self._doc_tags[slot] if tg in names)
+
     def _term_names(self) -> list[str]:
         cached = self._names_cache
         if cached is None or len(cached) != len(self._term_ids):

@@ -13,9 +13,42 @@ from services.enrich.relevance.index import RelatedIndex
 from services.enrich.relevance.text import analyze
 
 
+class LinkReason(NamedTuple):
+    """Why a story was picked, for editors: pinned, or its score, the tags and the most
+    characteristic terms (stems) it shares with the story."""
+
+    pinned: bool
+    score: float | None
+    shared_tags: tuple[str, ...]
+    shared_terms: tuple[str, ...]
+
+
 class LinkPicks(NamedTuple):
     read_also: list[tuple[str, int]]  # (story id, insert after paragraph index)
     related: list[str]
+    reasons: Mapping[str, LinkReason] = {}
+
+
+#: Terms named in a link's reason.
+REASON_TERMS = 5
+
+
+def link_reason(
+    index: RelatedIndex, features: StoryFeatures, story_id: str, score: float
+) -> LinkReason:
+    """What a pick shares with the story: its tags, and its key terms the story uses too,
+    strongest first."""
+    own_terms = set(features.title_tf) | set(features.body_tf)
+    key = index.key_terms(story_id)
+    shared = [t for t, _ in sorted(key.items(), key=lambda kv: -kv[1]) if t in own_terms]
+    tags = [t for t in index.tags_of(story_id) if t in set(features.tags)]
+    pinned = math.isinf(score)
+    return LinkReason(
+        pinned=pinned,
+        score=None if pinned else round(score, 3),
+        shared_tags=tuple(tags),
+        shared_terms=tuple(shared[:REASON_TERMS]),
+    )
 
 
 def place_read_also(
@@ -112,4 +145,9 @@ def pick_links(
     placed_ids = {sid for sid, _ in placed}
     # A READ ALSO pick that could not be placed (too few paragraphs) falls back to Related Posts.
     related = [sid for sid in ra_ids if sid not in placed_ids] + rest
-    return LinkPicks(read_also=placed, related=related[:related_posts])
+    related = related[:related_posts]
+    scores = dict(ordered)
+    reasons = {
+        sid: link_reason(index, features, sid, scores[sid]) for sid in [*placed_ids, *related]
+    }
+    return LinkPicks(read_also=placed, related=related, reasons=reasons)
