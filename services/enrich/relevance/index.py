@@ -126,6 +126,8 @@ class RelatedIndex:
         self._term_ids: dict[str, int] = {}
         self._postings: list[_Postings] = []
         self._tag_ids: dict[str, int] = {}
+        #: Tag slug by id (ids are never reused), so a story's tags read back cheaply.
+        self._tag_names: list[str] = []
         self._tag_df: list[int] = []
         self._slot_of: dict[str, int] = {}
         self._ids: list[str] = []
@@ -208,6 +210,7 @@ class RelatedIndex:
             tg = self._tag_ids.get(tag)
             if tg is None:
                 tg = self._tag_ids[tag] = len(self._tag_df)
+                self._tag_names.append(tag)
                 self._tag_df.append(0)
             self._tag_df[tg] += 1
             tag_ids.append(tg)
@@ -388,8 +391,7 @@ class RelatedIndex:
         slot = self._slot_of.get(story_id)
         if slot is None:
             return ()
-        names = {i: t for t, i in self._tag_ids.items()}
-        return tuple(names[tg] for tg in self._doc_tags[slot] if tg in names)
+        return tuple(self._tag_names[tg] for tg in self._doc_tags[slot])
 
     def _term_names(self) -> list[str]:
         cached = self._names_cache
