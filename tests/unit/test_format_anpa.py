@@ -19,7 +19,6 @@ from services.ingest.formats.anpa import (
 )
 from services.ingest.formats.draft import build_article
 from services.ingest.formats.errors import (
-    InvalidField,
     MalformedPayload,
     MissingField,
     NotATextStory,
@@ -489,10 +488,11 @@ def test_encodings(raw: bytes, expected: str) -> None:
     assert paragraphs(article(payload)) == [expected]
 
 
-def test_unknown_zone_is_refused() -> None:
-    with pytest.raises(InvalidField) as caught:
-        parse_anpa(anpa(trailer="AP-WF-05-09-17 1730XYZ<"), "UTC")
-    assert caught.value.field == "trailer"
+def test_an_unknown_zone_is_read_in_the_feed_zone_and_a_four_digit_year_too() -> None:
+    story = article(anpa(trailer="AP-WF-05-09-2017 1730XYZ<"))
+    assert story.versioncreated == utc("2017-05-09T17:30:00") and story.timezone_assumed
+    hawaii = article(anpa(trailer="AP-WF-05-09-17 1730HST<"))
+    assert hawaii.versioncreated == utc("2017-05-10T03:30:00")
 
 
 def test_us_zones() -> None:
@@ -564,3 +564,14 @@ def test_random_bytes_raise_only_parse_errors() -> None:
     # Both ends were reached: some damaged messages still parse, some are refused.
     assert "parsed" in outcomes
     assert "MalformedPayload" in outcomes
+
+
+def test_an_iptc_7901_message_opening_with_syn_is_not_taken_for_anpa() -> None:
+    from services.ingest.formats import detect_format
+
+    payload = (
+        b"\x16\x16\x01bsf025 3 ec 121   etf 967\r\nFrance\r\n\x02Un titre =\r\n   Texte.\r\n"
+        b"\x03091223 dec 18\x04"
+    )
+    assert not looks_like_anpa(payload)
+    assert detect_format(payload) == "iptc-7901"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from services.ingest.formats.draft import build_article
-from services.ingest.formats.errors import InvalidField, MalformedPayload, MissingField, ParseError
+from services.ingest.formats.errors import MalformedPayload, MissingField, ParseError
 from services.ingest.formats.iptc7901 import (
     CATEGORY_SCHEME,
     looks_like_iptc7901,
@@ -428,11 +428,15 @@ def test_trailer_time_in_another_feed_zone() -> None:
     assert article.versioncreated == utc("2018-12-10T16:37:00")
 
 
-@pytest.mark.parametrize("trailer", ["101137 GMT Jux 18", "321137 GMT Dez 18", "101137 PST Dez 18"])
-def test_unreadable_trailer_time_is_refused(trailer: str) -> None:
-    with pytest.raises(InvalidField) as caught:
-        parse(message(trailer=trailer))
-    assert caught.value.field == "versioncreated"
+@pytest.mark.parametrize("trailer", ["101137 GMT Jux 18", "321137 GMT Dez 18"])
+def test_unreadable_trailer_time_leaves_the_story_undated(trailer: str) -> None:
+    article = parse(message(trailer=trailer))
+    assert article.versioncreated is None and ":undated:" in article.guid
+
+
+def test_an_unknown_trailer_zone_is_read_in_the_feed_zone() -> None:
+    article = parse(message(trailer="101137 PST Dez 18"), "Europe/Berlin")
+    assert article.versioncreated == utc("2018-12-10T10:37:00") and article.timezone_assumed
 
 
 def test_trailer_without_a_time_is_no_time() -> None:
@@ -639,3 +643,41 @@ def test_damaged_messages_raise_only_parse_errors() -> None:
         except ParseError:
             pass
     assert parsed > 100  # most damage leaves a readable story, so the deep paths ran
+
+
+def test_a_heading_without_its_end_marker_still_keeps_the_lead_label_apart() -> None:
+    payload = (
+        b"\x01eca00075 3 i 510    dpa 1003\r\n/politics/Britain/\r\n\x021ST LEAD\r\n"
+        b"Top EU court rules on Brexit\r\n   Luxembourg (dpa) - The court ruled.\r\n"
+        b"\x03101137 GMT Dez 18\x04"
+    )
+    story = build_article(parse_iptc7901(payload, "UTC"))
+    assert story.headline == "Top EU court rules on Brexit"
+    assert story.version == "2", "the 1ST LEAD label still makes it an update"
+    assert "1ST LEAD" not in story.body_html and "Top EU court" not in story.body_html
+
+
+@pytest.mark.parametrize(
+    ("trailer", "expected"),
+    [
+        (b"091223 dic 18", datetime(2018, 12, 9, 12, 23, tzinfo=UTC)),  # Italian, Spanish
+        (b"091223 giu 18", datetime(2018, 6, 9, 12, 23, tzinfo=UTC)),
+        (b"091223 mrt 18", datetime(2018, 3, 9, 12, 23, tzinfo=UTC)),  # Dutch
+        (b"091223 EET dec 18", datetime(2018, 12, 9, 12, 23, tzinfo=UTC)),  # zone unknown: none
+        (b"321223 dec 18", None),  # no such day: undated, still read
+        (b"091223 brumaire 18", None),  # no such month: undated, still read
+    ],
+)
+def test_a_trailer_time_that_cannot_be_read_never_loses_the_story(
+    trailer: bytes, expected: datetime | None
+) -> None:
+    payload = (
+        b"\x01bsf025 3 ec 121   etf 967\r\nFrance\r\n\x02Un titre =\r\n   Texte.\r\n\x03"
+        + trailer
+        + b"\x04"
+    )
+    story = build_article(parse_iptc7901(payload, "UTC"))
+    assert story.headline == "Un titre"
+    assert story.versioncreated == expected
+    if expected is None:
+        assert ":undated:" in story.guid and story.guid.endswith(":n025")

@@ -655,3 +655,19 @@ def test_urgency_is_read() -> None:
 def test_without_this_revision_created_the_version_dates_from_first_created() -> None:
     manage = management(revised="")
     assert article(newsml(news_item(manage=manage))).versioncreated == utc("2024-01-05T09:15:00")
+
+
+def test_escaped_nitf_that_is_not_one_xml_document_is_read_as_html() -> None:
+    payload = (
+        b'<?xml version="1.0" encoding="UTF-8"?><NewsML><NewsItem><Identification>'
+        b"<NewsIdentifier><ProviderId>example.com</ProviderId><DateId>20240101</DateId>"
+        b"<NewsItemId>42</NewsItemId><RevisionId>1</RevisionId></NewsIdentifier></Identification>"
+        b"<NewsManagement><Status FormalName='Usable'/></NewsManagement>"
+        b"<NewsComponent><NewsLines><HeadLine>Two paragraphs</HeadLine></NewsLines>"
+        b"<ContentItem><Format FormalName='NITF'/><DataContent><![CDATA[<p>a</p><p>b&nbsp;c</p>]]>"
+        b"</DataContent></ContentItem></NewsComponent></NewsItem></NewsML>"
+    )
+    [draft] = parse_newsml12(parse_xml(payload), "UTC")
+    story = build_article(draft)
+    assert story.headline == "Two paragraphs"
+    assert story.body_html.startswith("<p>a</p><p>b")

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -1638,3 +1639,20 @@ def test_a_capitalised_xhtml_header_stays_out_of_the_body() -> None:
         "<p>Boats sail again.</p></body></html></inlineXML>"
     )
     assert article_of(news_item(content_set=body).encode()).body_html == "<p>Boats sail again.</p>"
+
+
+def test_only_a_subset_in_the_prolog_is_dropped_never_content() -> None:
+    from services.ingest.formats.xmlsafe import parse_xml
+
+    # A look-alike DOCTYPE inside the document (here in CDATA) must not cut anything out.
+    sneaky = (
+        b"<nitf><body><body.content><p><![CDATA[<!DOCTYPE x [<!-- ]]></p><p>KEPT</p>"
+        b"<p><![CDATA[ -->]>]]></p></body.content></body></nitf>"
+    )
+    assert b"KEPT" in ET.tostring(parse_xml(sneaky))
+    # A real prolog may be long: a subset after a 5 KB comment is still found.
+    long_prolog = (
+        b'<?xml version="1.0"?>\n<!--' + b"x" * 5000 + b"-->\n"
+        b'<!DOCTYPE NewsML [<!ENTITY % n SYSTEM "n.dtd"> %n; ]><NewsML/>'
+    )
+    assert parse_xml(long_prolog).tag == "NewsML"

@@ -216,7 +216,7 @@ def _load_json(
     except (ValueError, UnicodeDecodeError) as exc:
         raise MalformedPayload(f"JSON is not well-formed: {exc}") from exc
     _refuse_lone_surrogates(doc)
-    if isinstance(doc, dict) and isinstance(doc.get("nitf"), str) and rendition is None:
+    if isinstance(doc, dict) and "nitf" in doc and rendition is None:
         # The JSON envelope: an AP item and its NITF rendition as a string beside it.
         item, rendition = split_ap_push(payload, content_type)
         doc = json.loads(item)

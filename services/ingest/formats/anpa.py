@@ -110,11 +110,11 @@ _FILING_DATE = re.compile(r"(\d{1,2})-(\d{1,2})")
 
 # AP: source-MM-DD-YY HHMMzone ("AP-WF-05-09-17 0056GMT"); Kyodo: source-HH:MM-DD-MM-YY.
 _TIME_AP = re.compile(
-    r"(?P<month>\d{2})-(?P<day>\d{2})-(?P<year>\d{2})\s+(?P<hour>\d{2})(?P<minute>\d{2})"
+    r"(?P<month>\d{2})-(?P<day>\d{2})-(?P<year>\d{4}|\d{2})\s+(?P<hour>\d{2})(?P<minute>\d{2})"
     r"\s*(?P<zone>[A-Za-z]{1,4})?"
 )
 _TIME_DAY_FIRST = re.compile(
-    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})-(?P<day>\d{2})-(?P<month>\d{2})-(?P<year>\d{2})"
+    r"(?P<hour>\d{1,2}):(?P<minute>\d{2})-(?P<day>\d{2})-(?P<month>\d{2})-(?P<year>\d{4}|\d{2})"
 )
 # The zones AP writes after its times (CST is US Central, as on AP's wires).
 _ZONES = {
@@ -130,6 +130,9 @@ _ZONES = {
     "MDT": "-06:00",
     "PST": "-08:00",
     "PDT": "-07:00",
+    "AKST": "-09:00",
+    "AKDT": "-08:00",
+    "HST": "-10:00",
     "JST": "+09:00",
 }
 
@@ -227,9 +230,15 @@ class _Text:
 def looks_like_anpa(payload: bytes) -> bool:
     """True if the payload opens like an ANPA 1312 message (cheap: the first bytes only)."""
     head = bytes(payload[:256])
-    if re.match(rb"\x16+\x01", head):
+    if re.match(rb"\x16+\x01", head) and not _looks_like_7901_after_syn(head):
         return True
-    return _SNIFF_HEADER.match(head) is not None
+    return _SNIFF_HEADER.match(head.lstrip(b"\x16")) is not None
+
+
+def _looks_like_7901_after_syn(head: bytes) -> bool:
+    """Some IPTC 7901 senders open with SYN SYN too: a numeric-priority header after SOH
+    (`bsf025 3 ec 121`) is theirs, never ANPA's (whose priority is a letter)."""
+    return re.match(rb"\x16+\x01\s*[A-Za-z]{1,8}\d{1,6} +\d +[A-Za-z]{1,3} +\d", head) is not None
 
 
 def parse_anpa(payload: bytes, default_tz: str) -> Draft:
@@ -322,9 +331,9 @@ def _trailer(text: str, default_tz: str) -> _Trailer:
         raise MalformedPayload("ANPA message has no transmission time after ETX", field="trailer")
     parts = match.groupdict()
     zone_name = (parts.get("zone") or "").upper()
+    # A zone we cannot place (AST, BST mean different things on different wires) is read as
+    # none: the feed's own zone, flagged as assumed, rather than the story refused.
     zone = _ZONES.get(zone_name, "") if zone_name else ""
-    if zone_name and not zone:
-        raise InvalidField(f"unknown time zone {zone_name!r} after ETX", field="trailer")
     year = _year(parts["year"])
     raw = (
         f"{year:04d}-{parts['month']}-{parts['day']}T"
@@ -334,9 +343,11 @@ def _trailer(text: str, default_tz: str) -> _Trailer:
     return _Trailer(stamp, _date(year, int(parts["month"]), int(parts["day"])), day_first)
 
 
-def _year(two_digits: str) -> int:
+def _year(digits: str) -> int:
     """Two-digit years as POSIX reads them: 69-99 are the 1900s (ANPA is that old)."""
-    value = int(two_digits)
+    value = int(digits)
+    if len(digits) == 4:
+        return value
     return 1900 + value if value >= 69 else 2000 + value
 
 
@@ -546,12 +557,13 @@ def _headline_from(paragraphs: list[str]) -> str | None:
     """The first sentence of the body, without its dateline, cut on a word boundary."""
     if not paragraphs:
         return None
-    text = _typeset(paragraphs[0])
+    # Only the opening can hold the first sentence: reading further costs time, not headline.
+    text = _typeset(paragraphs[0][: 4 * DERIVED_HEADLINE_MAX + 200])
     dateline = _DATELINE.match(text)
     if dateline:
         text = text[dateline.end() :]
     for end in _SENTENCE_END.finditer(text):
-        words = text[: end.start() + 1].split()
+        words = text[max(0, end.start() - 40) : end.start() + 1].split()
         if words and not _ABBREVIATION.fullmatch(words[-1]):
             text = text[: end.start()]
             break

@@ -55,7 +55,7 @@ from shared.models import PubStatus, Subject
 from .draft import Draft
 from .errors import InvalidField, MalformedPayload
 from .markup import text_to_html
-from .timestamps import parse_timestamp
+from .timestamps import Stamp, parse_timestamp
 from .vocab import subject, urgency
 
 SOH, STX, ETX, EOT = "\x01", "\x02", "\x03", "\x04"
@@ -78,8 +78,9 @@ _CATEGORIES = {
 # The priority is a digit: ANPA 1312 puts a letter there, which is how its headers are told apart.
 _HEADER = re.compile(
     r"(?P<source>[A-Za-z]{1,8})(?P<number>\d{1,6}) +(?P<priority>\d) +(?P<category>[A-Za-z]{1,3})"
-    r" +(?P<words>\d{1,6})(?: +[^\x00-\x1f\x7f]*)?"
+    r" +(?P<words>\d{1,6})(?: [^\x00-\x1f\x7f]*)?"
 )
+_MAX_HEADER_CHARS = 200
 # Teleprinter line noise and blank lines that may come before SOH (or before the bare header).
 _PREAMBLE = re.compile(r"[\x00\x16\x7f\ufeff \t\n]*")
 # Invisible once the frame is split off; C1 controls are Latin-1 bytes cp1252 leaves undefined.
@@ -97,7 +98,7 @@ _HEADING_LINES = 8
 _END_OF_HEADING = re.compile(r"(?:^|[^=])=$")
 _BYLINE = re.compile(r"(?:[Bb][Yy]|Von|VON|Par|PAR)\s+\S.{0,200}")
 _NUMBER = (
-    r"(?:(?P<n>\d{1,2})\s*(?:st|nd|rd|th|er|re|e|ème|\.)?\s*"
+    r"(?:(?P<n>\d{1,2})(?:\s?(?:st|nd|rd|th|er|re|e|ème|\.))?\s*"
     r"|(?P<word>first|second|third|fourth|fifth|sixth)\s+)?"
 )
 _ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
@@ -112,7 +113,7 @@ _NEU = re.compile(r"\(?\s*neu\s*:", re.IGNORECASE)
 # Bare "lead" or "correction" in a keyword line may be a topic (lead in water, a market
 # correction): there only numbered leads and words that cannot be topics are version words.
 _KEYWORD_MARKER = re.compile(
-    r"\(?\s*(?:(?:\d{1,2}\s*(?:st|nd|rd|th|er|e|\.)?|first|second|third|fourth|fifth)\s*"
+    r"\(?\s*(?:(?:\d{1,2}(?:\s?(?:st|nd|rd|th|er|e|\.))?|first|second|third|fourth|fifth)\s*"
     r"(?:lead|ld|zusammenfassung)|zusammenfassung|refile|korr\.?|korrektur|berichtigung"
     r"|rectificatif|neu\s*:.*)\s*\)?",
     re.IGNORECASE,
@@ -145,20 +146,21 @@ _ZONES = {
     "haec": "+02:00",
 }
 _MONTH_NAMES = {
-    1: ("january", "januar", "jänner", "janvier"),
-    2: ("february", "februar", "feber", "février"),
-    3: ("march", "märz", "mars"),
-    4: ("april", "avril"),
-    5: ("may", "mai"),
-    6: ("june", "juni", "juin"),
-    7: ("july", "juli", "juillet"),
-    8: ("august", "août"),
-    9: ("september", "septembre"),
-    10: ("october", "oktober", "octobre"),
-    11: ("november", "novembre"),
-    12: ("december", "dezember", "décembre"),
+    # English, German, French, Italian, Spanish, Dutch.
+    1: ("january", "januar", "jänner", "janvier", "gennaio", "enero", "januari"),
+    2: ("february", "februar", "feber", "février", "febbraio", "febrero", "februari"),
+    3: ("march", "märz", "mars", "marzo", "maart"),
+    4: ("april", "avril", "aprile", "abril"),
+    5: ("may", "mai", "maggio", "mayo", "mei"),
+    6: ("june", "juni", "juin", "giugno", "junio"),
+    7: ("july", "juli", "juillet", "luglio", "julio"),
+    8: ("august", "août", "agosto", "augustus"),
+    9: ("september", "septembre", "settembre", "septiembre"),
+    10: ("october", "oktober", "octobre", "ottobre", "octubre"),
+    11: ("november", "novembre", "noviembre"),
+    12: ("december", "dezember", "décembre", "dicembre", "diciembre"),
 }
-_MONTH_ABBREVIATIONS = {"mrz": 3, "sept": 9}
+_MONTH_ABBREVIATIONS = {"mrz": 3, "mrt": 3, "sept": 9}
 
 _SEPARATOR = re.compile(r"\*(?:\s*\*){2,}")
 _NOTE_HEADING = re.compile(r"#{1,6}\s+\S")
@@ -245,17 +247,16 @@ def parse_iptc7901(payload: bytes, default_tz: str) -> Draft:
         keywords += words
         labels += markers
     written = _trailer_time(parts.trailer)
+    stamp = _written_at(written, default_tz)
     return Draft(
-        guid=_guid(header, written[0] if written else None, _slug(keywords)),
+        guid=_guid(header, written[0] if written and stamp else None, _slug(keywords)),
         version=_version(labels),
         headline=heading.headline,
         byline=heading.byline,
         body_html=text_to_html("\n\n".join(paragraphs)),
         language=_guess_language(" ".join([heading.headline or "", *paragraphs])),
         pubstatus=_status(labels, paragraphs),
-        versioncreated=parse_timestamp(written[1], default_tz, field="versioncreated")
-        if written
-        else None,
+        versioncreated=stamp,
         subjects=_subjects(header.category),
         urgency=urgency(header.priority),
         keywords=keywords + heading.topics,
@@ -283,7 +284,8 @@ def _find_header(text: str) -> tuple[_Header, int] | None:
         at += 1
     end = text.find("\n", at)
     end = len(text) if end < 0 else end
-    match = _HEADER.fullmatch(text[at:end].rstrip(" \t"))
+    line = text[at:end].rstrip(" \t")
+    match = _HEADER.fullmatch(line) if len(line) <= _MAX_HEADER_CHARS else None
     if match is None:
         return None
     header = _Header(
@@ -349,11 +351,16 @@ def _nonblank(lines: list[str]) -> list[str]:
 def _heading_after_stx(lines: list[str]) -> tuple[list[str], list[str]]:
     end = _heading_end(lines)
     if end is None:
-        # No end-of-heading marker: the STX line (or the first after it) is the headline.
-        end = next((i for i, line in enumerate(lines) if line.strip()), None)
-        if end is None:
+        # No end-of-heading marker: the first line that is not a label ("1ST LEAD", "REFILE")
+        # is the headline; the labels above it stay labels.
+        filled = [i for i, line in enumerate(lines) if line.strip()]
+        if not filled:
             return [], []
-        return [lines[end].strip()], lines[end + 1 :]
+        at = 0
+        while at + 1 < len(filled) and _is_label(lines[filled[at]].strip()):
+            at += 1
+        end = filled[at]
+        return _nonblank(lines[: end + 1]), lines[end + 1 :]
     end = _with_byline_after(lines, end)
     return _nonblank(lines[: end + 1]), lines[end + 1 :]
 
@@ -378,9 +385,14 @@ def _heading_without_stx(lines: list[str]) -> tuple[list[str], list[str], list[s
     return keyword_lines, _nonblank(lines[run : end + 1]), lines[end + 1 :]
 
 
+#: Label and keyword lines are short; a long one is read as text (and never fed to the label
+#: patterns, whose cost grows with the line).
+MAX_LABEL_CHARS = 120
+
+
 def _is_label(line: str) -> bool:
     """A line above the headline that is not part of it: version, take or genre words."""
-    short = len(line.split()) <= 4
+    short = len(line.split()) <= 4 and len(line) <= MAX_LABEL_CHARS
     return bool(
         _NEU.match(line)
         or (short and (_LEAD.search(line) or _REVISION.search(line)))
@@ -395,8 +407,14 @@ def _is_topic(line: str) -> bool:
     return line.endswith(":") and len(line.split()) <= 4
 
 
+def _without_end_marker(line: str) -> str:
+    """A heading line without its end-of-heading `=` (string methods: a regex anchored at the
+    end backtracks over every run of spaces)."""
+    return line.rstrip().rstrip("=").strip()
+
+
 def _read_heading(lines: list[str]) -> _Heading:
-    lines = [stripped for line in lines if (stripped := re.sub(r"\s*=+$", "", line).strip())]
+    lines = [stripped for line in lines if (stripped := _without_end_marker(line))]
     heading = _Heading()
     if len(lines) > 1 and _BYLINE.fullmatch(lines[-1]):
         heading.byline = lines.pop()
@@ -418,7 +436,9 @@ def _read_heading(lines: list[str]) -> _Heading:
 def _keyword_parts(line: str) -> tuple[list[str], list[str]]:
     """A keyword line's keywords ("/politics/Britain/EU/"), and the version words among them."""
     parts = [part.strip() for part in line.split("/") if part.strip()]
-    markers = [part for part in parts if _KEYWORD_MARKER.fullmatch(part)]
+    markers = [
+        part for part in parts if len(part) <= MAX_LABEL_CHARS and _KEYWORD_MARKER.fullmatch(part)
+    ]
     return [part for part in parts if part not in markers], markers
 
 
@@ -438,7 +458,7 @@ def _ordinal(match: re.Match[str]) -> int:
 def _version(labels: list[str]) -> str:
     """`1 + lead number`, with `.<refile number>` for a correction or refile of it."""
     lead = refile = 0
-    for label in labels:
+    for label in (label[:MAX_LABEL_CHARS] for label in labels):
         for match in _LEAD.finditer(label):
             lead = max(lead, _ordinal(match))
         for match in _REVISION.finditer(label):
@@ -530,6 +550,16 @@ def _unaccented(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+def _written_at(written: tuple[str, str] | None, default_tz: str) -> Stamp | None:
+    """The trailer's time, or None when it names no real instant (day 32, 31 November)."""
+    if written is None:
+        return None
+    try:
+        return parse_timestamp(written[1], default_tz, field="versioncreated")
+    except InvalidField:
+        return None
+
+
 def _trailer_time(lines: list[str]) -> tuple[str, str] | None:
     """The trailer's date (yyyymmdd, as written) and its time as an ISO 8601 string."""
     for line in lines:
@@ -538,17 +568,13 @@ def _trailer_time(lines: list[str]) -> tuple[str, str] | None:
             continue
         month = _month(match["month"])
         if month is None:
-            raise InvalidField(
-                f"cannot read month {match['month']!r} in trailer {line.strip()!r}",
-                field="versioncreated",
-            )
+            # Unread, the story is still read: undated, its identity then takes the message
+            # number (a month name we do not know is no reason to lose the story).
+            return None
         zone = ""
         if match["zone"]:
-            if match["zone"].lower() not in _ZONES:
-                raise InvalidField(
-                    f"unknown time zone {match['zone']!r} in trailer", field="versioncreated"
-                )
-            zone = _ZONES[match["zone"].lower()]
+            # An unknown zone is read as none: the feed's own zone, flagged as assumed.
+            zone = _ZONES.get(match["zone"].lower(), "")
         year = int(match["year"])
         if year < 100:
             year += 1900 if year >= 70 else 2000

@@ -291,9 +291,13 @@ def _content_body(content: ET.Element) -> tuple[str, ET.Element | None]:
     text = _decoded(content, data.text or "")
     format_name = _format(content)
     if "nitf" in format_name and text.lstrip().startswith("<"):
-        # NITF sent as character data: parsed as safely as the document it came in.
-        nitf = parse_xml(text)
-        if nitf.tag == "nitf":
+        # NITF sent as character data: parsed as safely as the document it came in. Markup that
+        # is not one XML document (two <p>s, an &nbsp;) is read as the HTML it is.
+        try:
+            nitf = parse_xml(text)
+        except MalformedPayload:
+            nitf = None
+        if nitf is not None and nitf.tag == "nitf":
             return nitf_body_html(nitf), nitf
     if "html" in format_name or text.lstrip().startswith("<"):
         return text.strip(), None
@@ -327,7 +331,7 @@ def _decoded(content: ET.Element, text: str) -> str:
         raise InvalidField(f"cannot read DataContent encoded as {encoding!r}", field="Encoding")
     try:
         return base64.b64decode(text, validate=False).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError) as exc:
+    except (binascii.Error, ValueError) as exc:  # ValueError: non-ASCII text given as base64
         raise MalformedPayload(
             f"DataContent is not base64 UTF-8 text: {exc}", field="DataContent"
         ) from exc
@@ -519,5 +523,6 @@ def _dimension(content: _Content, name: str) -> int:
     for prop in children(child(content.item, "Characteristics"), "Property"):
         if attr(prop, "FormalName") == name:
             value = attr(prop, "Value") or ""
-            return int(value) if value.isdigit() else 0
+            # isdigit() takes '²' too, which int() refuses.
+            return int(value) if re.fullmatch(r"[0-9]{1,6}", value) else 0
     return 0

@@ -31,7 +31,8 @@ _XML_NS = "{http://www.w3.org/XML/1998/namespace}"
 # subset (a general entity, a parameter entity with a value) is still refused.
 _EXTERNAL_PARAMETER_ENTITY = rb"""<!ENTITY\s+%\s*[\w.:-]+\s+(?:SYSTEM|PUBLIC\s+(?:"[^"]*"|'[^']*'))\s*(?:"[^"<>%&]*"|'[^'<>%&]*')\s*>"""
 _PARAMETER_REFERENCE = rb"%[\w.:-]+;"
-_COMMENT = rb"<!--(?:(?!-->).)*-->"
+# A comment as XML allows it: no "--" inside.
+_COMMENT = rb"<!--(?:(?!--).)*-->"
 _EXTERNAL_ONLY_SUBSET = re.compile(
     rb"(<!DOCTYPE\s[^\[>]*)\[(?:\s|"
     + _EXTERNAL_PARAMETER_ENTITY
@@ -42,22 +43,20 @@ _EXTERNAL_ONLY_SUBSET = re.compile(
     + rb")*\]\s*>",
     re.DOTALL,
 )
-#: How far into a document its DOCTYPE is looked for.
-_PROLOG_BYTES = 4096
+# What may come before a DOCTYPE: the XML declaration, whitespace, comments, processing
+# instructions. The subset is looked for only there, never inside the document's content.
+_PROLOG = re.compile(
+    rb"(?:<\?xml\b[^>]*\?>)?(?:\s|" + _COMMENT + rb"|<\?(?!xml\b)[^>]*\?>)*", re.DOTALL
+)
 
 
 def _without_external_only_subset(payload: bytes) -> bytes:
-    head = payload[:_PROLOG_BYTES]
-    found = _EXTERNAL_ONLY_SUBSET.search(head)
+    at = _PROLOG.match(payload)
+    start = at.end() if at else 0
+    found = _EXTERNAL_ONLY_SUBSET.match(payload, start)
     if found is None:
         return payload
-    return (
-        head[: found.start()]
-        + found.group(1).rstrip()
-        + b">"
-        + head[found.end() :]
-        + payload[_PROLOG_BYTES:]
-    )
+    return payload[:start] + found.group(1).rstrip() + b">" + payload[found.end() :]
 
 
 #: The most elements a wire document may have before it is parsed: a G2 message with a dozen
@@ -88,6 +87,8 @@ def parse_xml(payload: bytes | str) -> ET.Element:
         ) from exc
     except ET.ParseError as exc:
         raise MalformedPayload(f"XML is not well-formed: {exc}") from exc
+    except LookupError as exc:  # an encoding declaration naming no codec Python has
+        raise MalformedPayload(f"XML declares an encoding that cannot be read: {exc}") from exc
     _strip_namespaces(root)
     return root
 
