@@ -671,3 +671,20 @@ def test_escaped_nitf_that_is_not_one_xml_document_is_read_as_html() -> None:
     story = build_article(draft)
     assert story.headline == "Two paragraphs"
     assert story.body_html.startswith("<p>a</p><p>b")
+
+
+def test_a_nitf_body_without_its_wrapper_is_read_as_nitf() -> None:
+    payload = (
+        b'<?xml version="1.0" encoding="UTF-8"?><NewsML><NewsItem><Identification>'
+        b"<NewsIdentifier><ProviderId>example.com</ProviderId><DateId>20240101</DateId>"
+        b"<NewsItemId>43</NewsItemId><RevisionId>1</RevisionId></NewsIdentifier></Identification>"
+        b"<NewsManagement><Status FormalName='Usable'/></NewsManagement>"
+        b"<NewsComponent><NewsLines><HeadLine>Harbour reopens</HeadLine></NewsLines>"
+        b"<ContentItem><DataContent><body><body.head><hedline><hl1>Harbour reopens</hl1>"
+        b"</hedline><byline>By A. Writer</byline></body.head><body.content><p>Ships sail.</p>"
+        b"</body.content></body></DataContent></ContentItem></NewsComponent></NewsItem></NewsML>"
+    )
+    [draft] = parse_newsml12(parse_xml(payload), "UTC")
+    story = build_article(draft)
+    assert story.body_html == "<p>Ships sail.</p>"
+    assert story.byline == "By A. Writer"

@@ -311,6 +311,12 @@ def _element_body(data: ET.Element, first: ET.Element) -> tuple[str, ET.Element 
         body = child(first, "body")
         return (inner_html(body) if body is not None else ""), None
     if first.tag == "body":
+        if child(first, "body.content") is not None or child(first, "body.head") is not None:
+            # A NITF body without its <nitf> wrapper: read as NITF, or its hedline, byline
+            # and abstract would land in the story's text.
+            nitf = ET.Element("nitf")
+            nitf.append(first)
+            return nitf_body_html(nitf), nitf
         return inner_html(first), None
     return inner_html(data), None
 
