@@ -499,6 +499,10 @@ def test_envelope_nitf_declaring_another_encoding_is_read_as_the_text_it_is() ->
     assert parse_xml(rendition).findtext("body/body.content/p") == "1½"
 
 
+def test_the_nitf_part_may_come_before_the_item() -> None:
+    assert split_ap_push(multipart(GOOD_NITF, GOOD_JSON), RELATED) == (b"{}", b"<nitf/>")
+
+
 def test_payloads_that_are_no_push_come_back_as_they_came() -> None:
     assert split_ap_push(JSON_BYTES, "application/json") == (JSON_BYTES, None)
     assert split_ap_push(NITF_BYTES, "application/nitf+xml") == (NITF_BYTES, None)
@@ -514,7 +518,8 @@ MALFORMED = {
     "bad boundary": (multipart(GOOD_JSON), 'multipart/related; boundary="ends in space "'),
     "boundary not found": (multipart(GOOD_JSON, boundary="other"), RELATED),
     "no closing boundary": (multipart(GOOD_JSON, GOOD_NITF, close=False), RELATED),
-    "first part not JSON": (multipart(GOOD_NITF, GOOD_JSON), RELATED),
+    "no JSON part": (multipart(GOOD_NITF), RELATED),
+    "two JSON parts": (multipart(GOOD_JSON, GOOD_JSON, GOOD_NITF), RELATED),
     "first part without headers": (multipart(("", b"{}")), RELATED),
     "two XML parts": (multipart(GOOD_JSON, GOOD_NITF, GOOD_NITF), RELATED),
     "empty NITF part": (multipart(GOOD_JSON, ("Content-Type: text/xml", b"  ")), RELATED),

@@ -681,3 +681,13 @@ def test_a_trailer_time_that_cannot_be_read_never_loses_the_story(
     assert story.versioncreated == expected
     if expected is None:
         assert ":undated:" in story.guid and story.guid.endswith(":n025")
+
+
+def test_a_header_with_tabs_between_its_fields_is_read() -> None:
+    payload = (
+        b"\x01 bsf025\t3\tec\t121\tetf 967\r\nFrance\r\n\x02Un titre =\r\n   Texte.\r\n"
+        b"\x03091223 dec 18\x04"
+    )
+    assert looks_like_iptc7901(payload)
+    story = build_article(parse_iptc7901(payload, "UTC"))
+    assert (story.headline, story.urgency) == ("Un titre", 3)

@@ -268,10 +268,13 @@ def _split_multipart(payload: bytes, boundary: str | None) -> tuple[bytes, bytes
     parts = list(_parts(payload, boundary.encode("ascii")))
     if not parts:
         raise MalformedPayload("multipart push has no parts")
-    first, rest = parts[0], parts[1:]
-    if not first.media_type.endswith(("/json", "+json")):
-        raise MalformedPayload(f"first part of an AP push is {first.media_type}, not JSON")
-    renditions = [p for p in rest if _is_xml(p.media_type)]
+    # The item is the JSON part wherever it comes (RFC 2387's root is the first part, but
+    # senders differ); there must be exactly one.
+    items = [p for p in parts if p.media_type.endswith(("/json", "+json"))]
+    if len(items) != 1:
+        raise MalformedPayload(f"an AP push has one JSON part (the item), not {len(items)}")
+    first = items[0]
+    renditions = [p for p in parts if _is_xml(p.media_type)]
     if len(renditions) > 1:
         raise MalformedPayload(f"AP push has {len(renditions)} XML parts: which is the NITF?")
     if renditions and not renditions[0].body.strip():

@@ -77,8 +77,9 @@ _CATEGORIES = {
 
 # The priority is a digit: ANPA 1312 puts a letter there, which is how its headers are told apart.
 _HEADER = re.compile(
-    r"(?P<source>[A-Za-z]{1,8})(?P<number>\d{1,6}) +(?P<priority>\d) +(?P<category>[A-Za-z]{1,3})"
-    r" +(?P<words>\d{1,6})(?: [^\x00-\x1f\x7f]*)?"
+    # Fields apart by spaces or tabs (teleprinter-era senders use either).
+    r"(?P<source>[A-Za-z]{1,8})(?P<number>\d{1,6})[ \t]+(?P<priority>\d)[ \t]+"
+    r"(?P<category>[A-Za-z]{1,3})[ \t]+(?P<words>\d{1,6})(?:[ \t][^\x00-\x08\x0a-\x1f\x7f]*)?"
 )
 _MAX_HEADER_CHARS = 200
 # Teleprinter line noise and blank lines that may come before SOH (or before the bare header).
@@ -284,7 +285,7 @@ def _find_header(text: str) -> tuple[_Header, int] | None:
         at += 1
     end = text.find("\n", at)
     end = len(text) if end < 0 else end
-    line = text[at:end].rstrip(" \t")
+    line = text[at:end].strip(" \t")
     match = _HEADER.fullmatch(line) if len(line) <= _MAX_HEADER_CHARS else None
     if match is None:
         return None
