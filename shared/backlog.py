@@ -241,6 +241,15 @@ async def list_dead(
     return found
 
 
+async def dead_letters_after(
+    redis: Redis, stream: str, after: str | None, limit: int
+) -> list[DeadLetter]:
+    """The dead letters of `stream` written after the one with id `after` (all, if None)."""
+    low = f"({after}" if after else "-"
+    rows = await redis.xrange(dead_letter(stream), low, "+", count=limit)
+    return [_dead_letter(stream, dead_id, fields) for dead_id, fields in rows]
+
+
 async def dead_letter_by_id(redis: Redis, stream: str, dead_id: str) -> DeadLetter | None:
     entries = await redis.xrange(dead_letter(stream), dead_id, dead_id)
     return _dead_letter(stream, *entries[0]) if entries else None

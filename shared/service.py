@@ -121,15 +121,24 @@ class BadQuery(Exception):
     """A query the service cannot answer as asked: answered 400 with the reason."""
 
 
-async def read_lookup(request: Request) -> Lookup:
-    """The stories a lookup asks about, read within bounds (BadQuery otherwise)."""
+async def read_body(request: Request, limit: int, what: str = "a request body") -> bytes:
+    """A request's body, read no further than `limit` bytes however it is sent (a declared
+    length or chunks): BadQuery past it."""
+    if int(request.headers.get("content-length") or 0) > limit:
+        raise BadQuery(f"{what} is at most {limit} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
-        if len(body) > MAX_LOOKUP_BYTES:
-            raise BadQuery(f"a lookup is at most {MAX_LOOKUP_BYTES} bytes")
+        if len(body) > limit:
+            raise BadQuery(f"{what} is at most {limit} bytes")
+    return bytes(body)
+
+
+async def read_lookup(request: Request) -> Lookup:
+    """The stories a lookup asks about, read within bounds (BadQuery otherwise)."""
+    body = await read_body(request, MAX_LOOKUP_BYTES, "a lookup")
     try:
-        return Lookup.model_validate_json(bytes(body))
+        return Lookup.model_validate_json(body)
     except ValidationError as exc:
         raise BadQuery(
             f'a lookup is {{"article_ids": [...]}}, at most {MAX_LOOKUP}: {exc}'

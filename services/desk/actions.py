@@ -126,6 +126,13 @@ def story_command(
         if status_of(story, now) != "embargoed":
             raise ActionRefused(409, "only a story still under embargo can have it moved")
         fields["embargo_until"] = _when(value)
+    return _request(story, session, correlation_id, **fields)
+
+
+def _request(
+    story: DeskStory, session: Session, correlation_id: str, **fields: object
+) -> ArticleRepublishRequested:
+    """An editor's republish request for `story`, carrying `fields` (its edits)."""
     return ArticleRepublishRequested(
         article_id=story.article_id,
         guid=story.guid,
@@ -143,35 +150,13 @@ def tag_wide_commands(
     """A tag banned (or let back) outright: every story carrying it, republished with the ban
     so each one's enrichment applies it whichever replica takes it."""
     key = "ban_tags" if ban else "unban_tags"
-    return [
-        ArticleRepublishRequested(
-            article_id=story.article_id,
-            guid=story.guid,
-            version=story.version,
-            correlation_id=job_id,
-            reason="editor",
-            requested_by=session.user,
-            **{key: [slug]},
-        )
-        for story in stories
-    ]
+    return [_request(story, session, job_id, **{key: [slug]}) for story in stories]
 
 
 def republish_commands(
     stories: Sequence[DeskStory], session: Session, job_id: str
 ) -> list[ArticleRepublishRequested]:
-    return [
-        ArticleRepublishRequested(
-            article_id=story.article_id,
-            guid=story.guid,
-            version=story.version,
-            correlation_id=job_id,
-            reason="editor",
-            requested_by=session.user,
-        )
-        for story in stories
-        if story.guid and story.version
-    ]
+    return [_request(story, session, job_id) for story in stories if story.guid and story.version]
 
 
 def describe(request: StoryAction) -> str:

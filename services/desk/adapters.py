@@ -9,6 +9,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 from faststream.redis.parser.binary import BinaryMessageFormatV1
 from redis.asyncio import Redis
@@ -29,7 +30,7 @@ from services.desk.ports import (
     User,
 )
 from services.desk.stories import MAX_QUERY_WORDS, memberships, status_of, words
-from shared.streams import dead_letter
+from shared.backlog import DeadLetter, dead_letters_after
 
 
 class RedisUsers:
@@ -209,7 +210,7 @@ class RedisStoryIndex:
             total, ids = await self._read((sets + union or [keys.ALL])[0], *page)
         else:
             total, ids = await self._built(sets, union, page)
-        return StoryList(total, await self._stories(ids))
+        return StoryList(total, await self.stories(ids))
 
     async def _read(
         self, key: str, low: object, high: object, offset: int, limit: int
@@ -263,7 +264,7 @@ class RedisStoryIndex:
         )
         return [keys.member_key(f"word:{w.decode()}") for w in found]
 
-    async def _stories(self, ids: list[str]) -> list[DeskStory]:
+    async def stories(self, ids: list[str]) -> list[DeskStory]:
         if not ids:
             return []
         rows = await self.redis.mget([keys.story_key(i) for i in ids])
@@ -279,12 +280,9 @@ class RedisStoryIndex:
         )
         return [i.decode() for i in await self.redis.zrevrange(key, 0, -1)]
 
-    async def facets(self) -> tuple[dict[str, str], dict[str, str]]:
+    async def sections(self) -> dict[str, str]:
         sections = await self.redis.hgetall(keys.SECTIONS)
-        return {k.decode(): v.decode() for k, v in sorted(sections.items())}, {}
-
-    async def stories(self, article_ids: list[str]) -> list[DeskStory]:
-        return await self._stories(article_ids)
+        return {k.decode(): v.decode() for k, v in sorted(sections.items())}
 
     async def remember_tag_ban(self, slug: str, article_ids: list[str]) -> None:
         if article_ids:
@@ -477,32 +475,31 @@ class RedisDeadLetterFeed:
         for stream in self.streams:
             seen_key = keys.DEAD_SEEN_PREFIX + stream
             seen = await self.redis.get(seen_key)
-            low = f"({seen.decode()}" if seen else "-"
-            rows = await self.redis.xrange(dead_letter(stream), low, "+", count=limit)
-            for dead_id, fields in rows:
-                failure = _failure(stream, dead_id.decode(), fields)
-                if failure is not None:
-                    found.append(failure)
-            if rows:
-                await self.redis.set(seen_key, rows[-1][0])
+            dead = await dead_letters_after(
+                self.redis, stream, seen.decode() if seen else None, limit
+            )
+            found += [f for d in dead if (f := _failure(d)) is not None]
+            if dead:
+                await self.redis.set(seen_key, dead[-1].dead_id)
         return found
 
 
-def _failure(stream: str, dead_id: str, fields: dict[bytes, bytes]) -> Failure | None:
-    try:
-        body, _headers = BinaryMessageFormatV1.parse(fields[b"data"])
-        event = json.loads(body)
-        article_id = str(event["article_id"])
-    except (KeyError, ValueError, TypeError):
-        return None
-    if article_id == "site" or event.get("event_type", "").startswith("site."):
+def _failure(dead: DeadLetter) -> Failure | None:
+    """A dead letter about one story (not a site page), as the story's timeline shows it."""
+    event = _message(dead.data)
+    article_id = str(event.get("article_id") or "")
+    if (
+        not article_id
+        or article_id == "site"
+        or str(event.get("event_type", "")).startswith("site.")
+    ):
         return None
     return Failure(
-        stream=stream,
-        dead_id=dead_id,
-        group=fields.get(b"group", b"").decode(),
-        reason=fields.get(b"reason", b"").decode(errors="replace"),
-        failed_at=float(fields.get(b"failed_at") or 0),
+        stream=dead.stream,
+        dead_id=dead.dead_id,
+        group=dead.group,
+        reason=dead.reason,
+        failed_at=dead.failed_at,
         article_id=article_id,
         guid=str(event.get("guid", "")),
         version=str(event.get("version", "")),
@@ -510,14 +507,20 @@ def _failure(stream: str, dead_id: str, fields: dict[bytes, bytes]) -> Failure |
     )
 
 
-def payload_summary(data: bytes) -> dict[str, object]:
-    """What a dead letter's message says about itself (event type, story), for the queue."""
+def _message(data: bytes) -> dict[str, Any]:
+    """The event a dead letter holds, as JSON ({} when it cannot be read)."""
     try:
         body, _headers = BinaryMessageFormatV1.parse(data)
         event = json.loads(body)
     except (ValueError, TypeError):
         return {}
-    if not isinstance(event, dict):
+    return event if isinstance(event, dict) else {}
+
+
+def payload_summary(data: bytes) -> dict[str, object]:
+    """What a dead letter's message says about itself (event type, story), for the queue."""
+    event = _message(data)
+    if not event:
         return {}
     article = event.get("article") if isinstance(event.get("article"), dict) else {}
     return {

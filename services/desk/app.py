@@ -9,12 +9,13 @@ a bearer token (`wirepress desk add-token`), which needs no CSRF token: no cooki
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.datastructures import FormData, UploadFile
@@ -110,7 +112,7 @@ from shared.events import (
 )
 from shared.models import as_article_id
 from shared.queries import StoryRecord
-from shared.service import Runtime, consumer_app
+from shared.service import BadQuery, Runtime, consumer_app, int_param, read_body
 from shared.site import page_url
 from shared.storage import Storage
 from shared.streams import CONSUMER_GROUPS, DESK, ENRICHED, INGESTED, PUBLISHED, REPUBLISH, SITE
@@ -405,8 +407,8 @@ class Desk:
         status = params.get("status", "")
         if status and status not in STATUSES:
             raise ActionRefused(400, f"status is one of {', '.join(STATUSES)}")
-        limit = _int(params.get("limit"), PAGE_SIZE, 1, MAX_PAGE_SIZE)
-        page = _int(params.get("page"), 1, 1, 10_000)
+        limit = _int(request, "limit", PAGE_SIZE, 1, MAX_PAGE_SIZE)
+        page = _int(request, "page", 1, 1, 10_000)
         return StoryQuery(
             text=params.get("q", "")[:200],
             status=status,
@@ -414,14 +416,14 @@ class Desk:
             tag=params.get("tag", "")[:200],
             since=_day(params.get("since"), start=True),
             until=_day(params.get("until"), start=False),
-            offset=_int(params.get("offset"), (page - 1) * limit, 0, 10_000_000),
+            offset=_int(request, "offset", (page - 1) * limit, 0, 10_000_000),
             limit=limit,
         )
 
     async def story_list(self, request: Request, session: Session) -> Response:
         query = self._query(request)
         found = await self.index.search(query)
-        sections, _ = await self.index.facets()
+        sections = await self.index.sections()
         now = time.time()
         page = query.offset // query.limit + 1
         return self.render(
@@ -485,9 +487,7 @@ class Desk:
             done=done,
             request_front=request.query_params.get("front", "")[:100],
             done_applied=_reflected(timeline).get(done),
-            done_requested=next(
-                (e.at for e in timeline if e.correlation_id == done and e.stage == "desk"), None
-            ),
+            done_requested=_requested_at(timeline, done),
             actions=STORY_ACTIONS,
         )
 
@@ -574,9 +574,7 @@ class Desk:
         cid = request.path_params["correlation_id"]
         timeline = await self.index.timeline(story.article_id)
         applied = _reflected(timeline).get(cid)
-        requested = next(
-            (e.at for e in timeline if e.correlation_id == cid and e.stage == "desk"), None
-        )
+        requested = _requested_at(timeline, cid)
         if requested is None:
             raise ActionRefused(404, "no such action on this story")
         return JSONResponse(
@@ -674,7 +672,7 @@ class Desk:
 
     async def jobs_page(self, request: Request, session: Session) -> Response:
         jobs = await self.jobs.recent(50)
-        sections, _ = await self.index.facets()
+        sections = await self.index.sections()
         return self.render(
             request, session, "jobs.html", title="Republishing", jobs=jobs, sections=sections
         )
@@ -688,7 +686,7 @@ class Desk:
     # --- fronts ------------------------------------------------------------------------------
 
     async def _fronts(self) -> tuple[dict[str, str], dict[str, list[str]]]:
-        sections, _ = await self.index.facets()
+        sections = await self.index.sections()
         try:
             pins = await self.render_client.fronts()
         except ServiceUnreachable as exc:
@@ -698,7 +696,7 @@ class Desk:
     async def _change_front(
         self, session: Session, front: str, op: str, article_id: str
     ) -> dict[str, Any]:
-        sections, _ = await self.index.facets()
+        sections = await self.index.sections()
         front = front_name(front, sections)
         story = await self.index.get(as_article_id(article_id))
         if story is None:
@@ -847,7 +845,7 @@ class Desk:
 
     async def api_audit(self, request: Request, session: Session) -> Response:
         before = _entry_id_param(request, "before")
-        limit = _int(request.query_params.get("limit"), 100, 1, 1000)
+        limit = _int(request, "limit", 100, 1, 1000)
         entries = await self.audit.latest(limit, before)
         return JSONResponse([{"id": i, **asdict(e)} for i, e in entries])
 
@@ -917,6 +915,14 @@ def _desk_entry(story: DeskStory, session: Session, detail: str, cid: str) -> Ti
     )  # fmt: skip
 
 
+def _requested_at(timeline: Sequence[TimelineEntry], correlation_id: str) -> float | None:
+    """When an editor asked for the action with this correlation id."""
+    return next(
+        (e.at for e in timeline if e.correlation_id == correlation_id and e.stage == "desk"),
+        None,
+    )
+
+
 def _reflected(timeline: Sequence[TimelineEntry]) -> dict[str, float]:
     """For each correlation id, when the story's page was first published under it."""
     found: dict[str, float] = {}
@@ -937,14 +943,10 @@ def _is_json(request: Request) -> bool:
 
 
 async def _body(request: Request) -> bytes:
-    if int(request.headers.get("content-length") or 0) > MAX_FORM_BYTES:
-        raise ActionRefused(413, f"a request body is at most {MAX_FORM_BYTES} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > MAX_FORM_BYTES:
-            raise ActionRefused(413, f"a request body is at most {MAX_FORM_BYTES} bytes")
-    return bytes(body)
+    try:
+        return await read_body(request, MAX_FORM_BYTES)
+    except BadQuery as exc:
+        raise ActionRefused(413, str(exc)) from exc
 
 
 async def _form(request: Request) -> FormData:
@@ -989,13 +991,11 @@ def _entry_id_param(request: Request, name: str) -> str | None:
     return value
 
 
-def _int(text: str | None, default: int, low: int, high: int) -> int:
-    if not text:
-        return default
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     try:
-        return min(max(int(text), low), high)
-    except ValueError as exc:
-        raise ActionRefused(400, f"not a whole number: {text[:40]!r}") from exc
+        return int_param(request, name, default, low, high)
+    except BadQuery as exc:
+        raise ActionRefused(400, str(exc)) from exc
 
 
 def _day(text: str | None, *, start: bool) -> float | None:
@@ -1037,29 +1037,30 @@ def create_app(settings: DeskSettings | None = None) -> Starlette:
     return consumer_app("desk", settings, setup, routes=lambda runtime: desk_of(runtime).routes())
 
 
+@contextlib.asynccontextmanager
+async def _desk_redis(settings: DeskSettings) -> AsyncIterator[Redis]:
+    """A connection for the command line's desk commands, closed after."""
+    redis = create_redis(settings.redis_url)
+    try:
+        yield redis
+    finally:
+        await redis.aclose()
+
+
 async def add_user(settings: DeskSettings, name: str, password: str, role: str) -> bool:
     """`wirepress desk add-user`: store a new editor; False if the name is taken."""
     user = new_user(name, password, role, time.time())
-    redis = create_redis(settings.redis_url)
-    try:
+    async with _desk_redis(settings) as redis:
         return await RedisUsers(redis).put(user)
-    finally:
-        await redis.aclose()
 
 
 async def add_token(settings: DeskSettings, name: str, role: str) -> str | None:
     """`wirepress desk add-token`: a new machine token (shown once); None if the name is taken."""
     token, record = new_token(name, role, time.time())
-    redis = create_redis(settings.redis_url)
-    try:
+    async with _desk_redis(settings) as redis:
         return token if await RedisTokens(redis).put(record) else None
-    finally:
-        await redis.aclose()
 
 
 async def revoke_token(settings: DeskSettings, name: str) -> bool:
-    redis = create_redis(settings.redis_url)
-    try:
+    async with _desk_redis(settings) as redis:
         return await RedisTokens(redis).revoke(name)
-    finally:
-        await redis.aclose()

@@ -221,8 +221,8 @@ class StoryIndex(Protocol):
     async def ids(self, *, section: str = "", tag: str = "") -> list[str]:
         """Every story in a section, with a tag, or (neither given) every story."""
 
-    async def facets(self) -> tuple[dict[str, str], dict[str, str]]:
-        """Sections and tags seen: slug -> name."""
+    async def sections(self) -> dict[str, str]:
+        """Sections seen: slug -> name."""
 
     async def stories(self, article_ids: list[str]) -> list[DeskStory]:
         """Those of these stories the desk knows, in this order."""

@@ -51,6 +51,11 @@ _WORD = re.compile(r"[^\W_]+")
 Change = Callable[[DeskStory | None], DeskStory | None]
 
 
+def _first_seen(event: ArticleIngested | ArticleEnriched | ArticlePublished) -> DeskStory:
+    """A story the desk hears of for the first time, by whichever event comes first."""
+    return DeskStory(article_id=event.article_id, guid=event.guid, headline="", version="")
+
+
 def words(text: str) -> list[str]:
     """The words of a headline or a search, folded: lower case, accents off, stop words and
     single letters out (numbers stay: "G7", "2026")."""
@@ -88,8 +93,7 @@ def on_ingested(event: ArticleIngested) -> tuple[Change, TimelineEntry]:
     sort_at = (article.versioncreated or event.occurred_at).timestamp()
 
     def change(story: DeskStory | None) -> DeskStory:
-        if story is None:
-            story = DeskStory(article_id=event.article_id, guid=event.guid, headline="", version="")
+        story = story or _first_seen(event)
         story = _with_version(story, event.version, at)
         if story.ordering and article.ordering < story.ordering:
             return story  # an older version, late: on record, not shown
@@ -138,8 +142,7 @@ def on_enriched(event: ArticleEnriched) -> tuple[Change, TimelineEntry]:
     at = event.occurred_at.timestamp()
 
     def change(story: DeskStory | None) -> DeskStory:
-        if story is None:
-            story = DeskStory(article_id=event.article_id, guid=event.guid, headline="", version="")
+        story = story or _first_seen(event)
         story = _with_version(story, event.version, at)
         if story.ordering and article.ordering < story.ordering:
             return story
@@ -184,8 +187,7 @@ def on_published(event: ArticlePublished) -> tuple[Change, list[TimelineEntry]]:
     at = event.occurred_at.timestamp()
 
     def change(story: DeskStory | None) -> DeskStory | None:
-        if story is None:
-            story = DeskStory(article_id=event.article_id, guid=event.guid, headline="", version="")
+        story = story or _first_seen(event)
         if event.outcome == "stale" or event.ordering < story.published_ordering:
             return None
         up = event.outcome in ("written", "unchanged")
