@@ -233,7 +233,7 @@ def test_no_tag_runs_on_from_the_dateline_into_the_body(path):
 
 def test_the_check_sees_a_dateline_prepended_to_the_body():
     # What the service did before dateline=: "Nairobi" and "Police said" made one name.
-    tags = tag_story("Protests", "NAIROBI\n\nPolice said 12 people were arrested.", [])
+    tags = tag_story("Protests", "NAIROBI Police said 12 people were arrested.", [])
     assert any(_runs_on_from("NAIROBI", t.name) for t in tags)
 
 

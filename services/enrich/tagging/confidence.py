@@ -6,6 +6,20 @@ bonuses for repetition and for the headline, and the cut-off, are the same for e
 
 from __future__ import annotations
 
+from typing import Protocol
+
+
+class Mentioned(Protocol):
+    """How an entity is mentioned in a story."""
+
+    @property
+    def mentions(self) -> int: ...
+    @property
+    def headline(self) -> bool: ...
+    @property
+    def first(self) -> int: ...
+
+
 # Tags below this are dropped by default: a cue-less name-shaped phrase (0.45 with both names)
 # needs a second mention or the headline to pass, an unmatched acronym (0.42) a third mention or
 # the headline, a lone demonym (0.55) passes.
@@ -20,9 +34,10 @@ HEADLINE_BONUS = 0.1
 MAX_ENTITY_CONFIDENCE = 0.98
 
 
-def confidence(base: float, mentions: int, headline: bool) -> float:
+def confidence(base: float, mentioned: Mentioned, body_tokens: int) -> float:
     """An entity's confidence from its base, its number of mentions and whether it is in the
     headline, to three decimals."""
+    mentions, headline = mentioned.mentions, mentioned.headline
     bonus = min(MAX_MENTION_BONUS, MENTION_BONUS * (mentions - 1)) + (
         HEADLINE_BONUS if headline else 0.0
     )

@@ -80,6 +80,11 @@ class Gazetteer:
     exact_max_words: int = 1
     # Acronyms an all-capitals headline keeps as they are.
     keep_caps: frozenset[str] = frozenset()
+    # Names an organisation has only in a story about its country ("Treasury"), by key:
+    # (organisation, country) for each.
+    local_orgs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # Names a place has in a dateline only ("WESTPORT, Conn."), by key, a final period dropped.
+    dateline_places: dict[str, Place] = field(default_factory=dict)
 
 
 def _read(name: str) -> Any:
@@ -104,6 +109,8 @@ def _add_places(data: Gazetteer, entries: list[dict[str, Any]]) -> None:
             if current is None or _place_rank(place, strength) > _place_rank(*current):
                 index[name_key] = (place, strength)
             data.max_ngram = max(data.max_ngram, len(name.split()))
+        for alias in entry.get("dateline_aliases", []):
+            data.dateline_places[key(alias).rstrip(".")] = place
 
 
 def _add_orgs(data: Gazetteer, entries: list[dict[str, Any]]) -> None:
@@ -114,6 +121,8 @@ def _add_orgs(data: Gazetteer, entries: list[dict[str, Any]]) -> None:
             data.max_ngram = max(data.max_ngram, len(alias.split()))
         for acronym in entry["acronyms"]:
             data.orgs_exact[acronym] = entry["name"]
+        for alias in entry.get("local_aliases", []):
+            data.local_orgs.setdefault(key(alias), []).append((entry["name"], entry["country"]))
 
 
 def _index(data: Gazetteer) -> None:

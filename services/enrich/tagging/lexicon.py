@@ -33,3 +33,9 @@ STOP_CAPS = word_list("stop_caps.txt") | MONTHS_DAYS | NUMBER_WORDS
 #: Abbreviations whose final period does not end a sentence.
 ABBREVIATIONS = word_list("abbreviations.txt")
 NAME_SUFFIXES = word_list("name_suffixes.txt")
+#: A lowercase word right before a name that makes it an organisation ("its operator Halcyon").
+ORG_NOUNS = word_list("organisation_nouns.txt")
+#: A name with one of these is a place or a feature, not a person ("Rift Valley").
+PLACE_WORDS = word_list("place_words.txt")
+#: A capitalised run with one of these names an event, a treaty or a law ("World Cup").
+EVENT_WORDS = word_list("event_words.txt")

@@ -21,8 +21,11 @@ UNMATCHED_ACRONYM = 0.42
 
 
 def strip_legal(words: list[str]) -> list[str]:
+    """``words`` without a final legal form, nor the connector before it ("Rothschild & Co")."""
     while len(words) > 1 and words[-1].lower().rstrip(",") in LEGAL_SUFFIXES:
         words = words[:-1]
+        while len(words) > 1 and words[-1].lower() in CONNECTORS:
+            words = words[:-1]
     return words
 
 
@@ -57,7 +60,7 @@ def _link_acronyms(story: Story) -> None:
     unless it is a place ("US"), an organisation of its own, if long enough to be one."""
     orgs = story.orgs
     by_initials = {_initials(f.name): f for f in orgs.values() if len(f.name.split()) >= 2}
-    for acronym, headline in story.acronyms:
+    for acronym, headline, at in story.acronyms:
         letters = acronym.replace(".", "").replace("&", "")
         found = by_initials.get(letters)
         if found is None:
@@ -65,7 +68,9 @@ def _link_acronyms(story: Story) -> None:
         if found is not None:
             found.mentions += 1
             found.headline |= headline
+            found.first = min(found.first, at)
         elif acronym not in story.data.places_exact and len(letters) >= 3:
+            story.position = at
             story.add_org(acronym, UNMATCHED_ACRONYM, headline)
 
 
@@ -76,15 +81,43 @@ def _count_short_names(story: Story) -> None:
         words = f.name.split()
         if len(words) >= 2 and words[0].lower() not in ORG_WORDS and words[0][0].isupper():
             firsts.setdefault(key(words[0]), f)
-    for word, headline in story.singles:
+    for word, headline, at in story.singles:
         found = firsts.get(key(word))
         if found is not None:
             found.mentions += 1
             found.headline |= headline
+            found.first = min(found.first, at)
+
+
+def _story_countries(story: Story) -> dict[str, int]:
+    """How often the story names each country, itself or by its places."""
+    counts: dict[str, int] = {}
+    for place, found in story.places.items():
+        if place.country:
+            counts[place.country] = counts.get(place.country, 0) + found.mentions
+    return counts
+
+
+def _resolve_local_names(story: Story) -> None:
+    """ "Treasury", "Senate": the body of that name in the country the story is most about; none
+    if that country has no body of that name in the list."""
+    if not story.local_orgs:
+        return
+    countries = _story_countries(story)
+    top = max(countries.values(), default=0)
+    # Only the country the story is most about: a Brazilian story that mentions Washington once
+    # has Brazil's Congress in it, not the U.S. one.
+    main = {country for country, count in countries.items() if count == top}
+    for name_key, headline, at in story.local_orgs:
+        candidates = [c for c in story.data.local_orgs[name_key] if c[1] in main]
+        if candidates:
+            story.position = at
+            story.add_org(candidates[0][0], KNOWN_ORG, headline)
 
 
 def org_tags(story: Story) -> list[tuple[str, float]]:
     """(name, confidence) of the story's organisations."""
+    _resolve_local_names(story)
     _link_acronyms(story)
     _count_short_names(story)
-    return [(f.name, confidence(f.strength, f.mentions, f.headline)) for f in story.orgs.values()]
+    return [(f.name, confidence(f.strength, f, story.body_tokens)) for f in story.orgs.values()]

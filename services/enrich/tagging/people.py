@@ -17,6 +17,7 @@ from services.enrich.tagging.lexicon import (
     NAME_SUFFIXES,
     OFFICE_WORDS,
     ORG_WORDS,
+    PLACE_WORDS,
     STOP_CAPS,
     TITLES,
 )
@@ -33,14 +34,23 @@ NAME_BY_SPEECH_VERB = 0.62
 # One name-shaped word beside a speech verb ("Smith said"): as often a company ("Chrysler
 # said"), so it only counts when a stronger mention of the same name makes it a surname.
 WORD_BY_SPEECH_VERB = 0.45
-# Two to four name-shaped words with no cue: below the cut-off unless repeated.
+# Two to four name-shaped words with no cue: only ever a further mention of a cued name.
 NAME_SHAPED = 0.4
-# Strengths from here up come with a title, or a full name with a speech verb: enough alone.
+# Strengths from here up come with a title, or a full name with a speech verb: a person needs
+# one such mention.
 CUED = 0.5
 # A first name and surname are surer than a surname alone.
 FULL_NAME_BONUS = 0.05
-# A cue-less name-shaped phrase seen twice is probably a name.
-REPEATED_NAME_BONUS = 0.1
+# A name-shaped run right after an organisation noun or right before a title ("its operator
+# Halcyon Lunar", "Gor Mahia striker Brian Wekesa"): an organisation, as sure as an
+# organisation word makes one.
+NAME_WITH_ORG_CUE = 0.6
+# What the words beside a capitalised run say it is (`runs.cue_before`, `runs.cue_after`).
+Cue = str
+NO_CUE: Cue = ""
+PERSON_CUE: Cue = "person"
+ORG_CUE: Cue = "organisation"
+PLACE_CUE: Cue = "place"
 # Longer than this after a title is a title phrase or a list, not one name.
 MAX_NAME_WORDS = 4
 
@@ -51,6 +61,8 @@ def looks_like_name(words: Sequence[str]) -> bool:
         if lw in NAME_PARTICLES:
             continue
         if lw in STOP_CAPS or lw in ORG_WORDS or lw in TITLES or lw in OFFICE_WORDS:
+            return False
+        if lw in PLACE_WORDS:
             return False
         if not w[0].isupper() or any(c.isdigit() for c in w):
             return False
@@ -97,16 +109,29 @@ def title_cue(story: Recorder, words: list[str], headline: bool) -> bool:
     story.add_person(name, PERSON_WITH_HONORIFIC if honorific else PERSON_WITH_TITLE, headline)
     story.consume(name)
     pre = words[:title_at]
+    # The rest of the title phrase ("Chief Financial Officer"): no name of its own.
+    while pre and (pre[-1].lower() in TITLES or pre[-1].lower() in OFFICE_WORDS):
+        pre = pre[:-1]
     if pre and not org_word_run(story, pre, headline):
         segment_known(story, pre, headline, AS_WRITTEN)
     return True
 
 
 def name_blocks(
-    story: Recorder, blocks: list[list[str]], headline: bool, shout: bool, speech: bool
+    story: Recorder, blocks: list[list[str]], headline: bool, shout: bool, before: Cue, after: Cue
 ) -> None:
-    """The blocks of a run left between known names: a name-shaped block may be a person, a lone
-    word an acronym or a further mention of a name (a surname, a company's short name)."""
+    """The blocks of a run left between known names: a name-shaped block may be a person (with
+    a person cue beside the run), an organisation (with an organisation's), a lone word an
+    acronym or a further mention of a name (a surname, a company's short name)."""
+    speech = PERSON_CUE in (before, after)
+    if len(blocks) == 1 and not shout and looks_like_name(blocks[0]):
+        if ORG_CUE in (before, after):
+            story.add_org(" ".join(blocks[0]), NAME_WITH_ORG_CUE, headline)
+            story.consume(blocks[0])
+            return
+        if before == PLACE_CUE:
+            story.not_people.append(tuple(blocks[0]))
+            return
     for parts in blocks:
         if len(parts) == 1:
             word = parts[0]
@@ -138,18 +163,23 @@ def _clusters(story: Story) -> tuple[dict[str, Person], list[str]]:
                 cluster = f"{first} {surname}"  # a different person with the same surname
         found = clusters.get(cluster)
         if found is None:
-            clusters[cluster] = Person(tuple(toks), person.strength, 1, person.headline)
+            # Named as written, a suffix kept: "Ferdinand Marcos Jr" is not his father.
+            clusters[cluster] = Person(
+                person.tokens, person.strength, 1, person.headline, person.first
+            )
             order.append(cluster)
         else:
             found.mentions += 1
             found.strength = max(found.strength, person.strength)
             found.headline |= person.headline
+            found.first = min(found.first, person.first)
     # Bare surnames elsewhere in the story are further mentions.
-    for word, headline in story.singles:
+    for word, headline, at in story.singles:
         found = clusters.get(key(word))
         if found is not None:
             found.mentions += 1
             found.headline |= headline
+            found.first = min(found.first, at)
     return clusters, order
 
 
@@ -161,11 +191,14 @@ def people_tags(story: Story) -> list[tuple[str, float]]:
     for cluster in order:
         p = clusters[cluster]
         base = p.strength + (FULL_NAME_BONUS if len(p.tokens) > 1 else 0.0)
-        if p.strength < CUED and len(p.tokens) == 1:
-            continue  # "Chrysler said": a lone word beside a speech verb is usually a company
+        if p.strength < CUED:
+            # No title, honorific or speech verb anywhere in the story: "Harambee Stars", "Coast
+            # Guard", "Corpus Christi" and Title-Case subheads are name-shaped too, and "Chrysler
+            # said" is as often a company.
+            continue
         if key(p.tokens[0]) in org_firsts:
             continue  # "Caesars World" seen as an organisation elsewhere in the story
-        if p.strength < CUED and p.mentions >= 2:
-            base += REPEATED_NAME_BONUS
-        out.append((" ".join(p.tokens), confidence(base, p.mentions, p.headline)))
+        if key(" ".join(p.tokens)) in story.not_people:
+            continue  # "Corpus Christi said", and "hospitals in Corpus Christi"
+        out.append((" ".join(p.tokens), confidence(base, p, story.body_tokens)))
     return out

@@ -17,6 +17,11 @@ PLACE_NAMED = {"country": 0.8, "state": 0.75, "city": 0.75, "region": 0.6}
 DEMONYM_PLACE = 0.55
 # A city or state names its country less directly than the country's own name would.
 CITY_IMPLIES_COUNTRY = 0.15
+# Where a story's lead ends, in body tokens: about its first sentence. A place the story is about
+# is in its headline, its dateline or its lead, or comes back; one named once further down is a
+# passing mention ("... talks in Geneva last year"), no tag. Measured on Reuters-21578 (tuned
+# on Lewis' TRAIN split): place precision 0.77 -> 0.91, recall 0.99 -> 0.94 on TEST.
+LEAD_TOKENS = 40
 # "Georgia" beside the United States is the state, not the country.
 _GEORGIA_IN_US = "Georgia (U.S. state)"
 
@@ -26,10 +31,12 @@ def place_tags(story: Story) -> list[tuple[str, float]]:
     scores: dict[str, float] = {}
     us = any(p.name == "United States" for p in story.places)
     for place, found in story.places.items():
+        if not (found.headline or found.first <= LEAD_TOKENS or found.mentions >= 2):
+            continue
         base = PLACE_NAMED[place.kind]
         if found.strength < 1.0:
             base = min(base, DEMONYM_PLACE * found.strength / DEMONYM)
-        conf = confidence(base, found.mentions, found.headline)
+        conf = confidence(base, found, story.body_tokens)
         name = place.name
         if name == "Georgia" and us:
             name = _GEORGIA_IN_US

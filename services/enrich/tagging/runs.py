@@ -7,18 +7,37 @@ an organisation by an organisation word; else known names inside it, and people 
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from operator import itemgetter
 
-from services.enrich.tagging.data import Gazetteer, gazetteer
+from services.enrich.tagging.data import Gazetteer, gazetteer, key
 from services.enrich.tagging.known import AS_WRITTEN, lookup, segment_known
-from services.enrich.tagging.lexicon import MONTHS_DAYS, STOP_CAPS
+from services.enrich.tagging.lexicon import (
+    CONNECTORS,
+    EVENT_WORDS,
+    LEGAL_SUFFIXES,
+    MONTHS_DAYS,
+    ORG_NOUNS,
+    ORG_WORDS,
+    STOP_CAPS,
+    TITLES,
+)
 from services.enrich.tagging.organisations import org_word_run
-from services.enrich.tagging.people import name_blocks, title_cue
+from services.enrich.tagging.people import (
+    NO_CUE,
+    ORG_CUE,
+    PERSON_CUE,
+    PLACE_CUE,
+    Cue,
+    name_blocks,
+    title_cue,
+)
 from services.enrich.tagging.story import Effects, Recorder, Story, apply, effects_of
 from services.enrich.tagging.tokens import RUN, SENTENCE_BREAK, TokInfo, is_shouted, tokens
 
 _code = itemgetter(1)
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
 def _strip_openers(data: Gazetteer, words: list[str]) -> list[str]:
@@ -29,93 +48,238 @@ def _strip_openers(data: Gazetteer, words: list[str]) -> list[str]:
     return words
 
 
+def names_event(words: list[str]) -> bool:
+    """The run names an event, a competition, a treaty or a law ("World Cup", "Uruguay Round",
+    "Treaty of Rome"): no person, organisation or place, nor the place inside it."""
+    lower = [w.lower() for w in words]
+    if len(lower) > 1 and lower[0] in EVENT_WORDS and lower[1] == "of":
+        return True
+    return any(w in EVENT_WORDS for w in lower[1:])
+
+
+_COMPANY_ENDS = frozenset(
+    ["international", "services", "group", "holdings", "systems", "technologies", "motors", "industries", "airlines", "airways", "partners", "capital", "energy", "pharmaceuticals"]
+)
+
+
+def _and_split(words: list[str]) -> int:
+    """Where "and" joins two names rather than sits inside one: "Hershey and Mondelez
+    International", not "Procter and Gamble" nor "Department of Health and Human Services" (the
+    part before names no organisation by its words, the part after does by its last)."""
+    lower = [w.lower() for w in words]
+    if "and" not in lower[1:-1]:
+        return 0
+    k = lower.index("and", 1)
+    if any(w in ORG_WORDS for w in lower[:k]):
+        return 0
+    # A company's ending, not a committee's or an authority's, whose one word governs both
+    # halves ("Competition and Markets Authority", "Business and Trade Committee").
+    return k if lower[-1] in LEGAL_SUFFIXES or lower[-1] in _COMPANY_ENDS else 0
+
+
 def analyse_run(
     story: Recorder,
     words: list[str],
     headline: bool,
     shout: bool,
-    speech_before: bool,
-    speech_after: bool,
+    before: Cue,
+    after: Cue,
 ) -> None:
-    """One capitalised run; ``speech_*``: a speech verb stands beside it ("..., said Jane Doe")."""
+    """One capitalised run; ``before`` and ``after``: what the words beside it say of it (see
+    `context`)."""
     words = _strip_openers(story.data, words)
     if not words:
         return
-    # Split at month and day names ("Monday President Ruto ...").
+    # Split at month and day names ("Monday President Ruto ..."), and the connectors before
+    # them ("the Federation on Monday").
     for k, w in enumerate(words):
         if k and w.lower() in MONTHS_DAYS:
-            analyse_run(story, words[:k], headline, shout, speech_before, False)
-            analyse_run(story, words[k + 1 :], headline, shout, False, speech_after)
+            head = words[:k]
+            while head and head[-1].lower() in CONNECTORS:
+                head = head[:-1]
+            analyse_run(story, head, headline, shout, before, NO_CUE)
+            analyse_run(story, words[k + 1 :], headline, shout, NO_CUE, after)
             return
+    if names_event(words) and lookup(story.data, words) is None:
+        return
     if lookup(story.data, words) is not None:
         segment_known(story, words, headline, AS_WRITTEN)
+        return
+    name_key = key(" ".join(words))
+    if name_key in story.data.local_orgs:
+        story.local_orgs.append((name_key, headline))
+        story.consume(words)
+        return
+    k = _and_split(words)
+    if k:
+        analyse_run(story, words[:k], headline, shout, before, NO_CUE)
+        analyse_run(story, words[k + 1 :], headline, shout, NO_CUE, after)
         return
     if title_cue(story, words, headline) or org_word_run(story, words, headline):
         return
     blocks = segment_known(story, words, headline, AS_WRITTEN)
-    name_blocks(story, blocks, headline, shout, speech_after or speech_before)
+    name_blocks(story, blocks, headline, shout, before, after)
 
 
 # Newswire repeats its runs ("the Federal Reserve", "Finance Minister ..."): a run's entities
 # depend only on its words and cues, so a run seen before replays its effects.
 @lru_cache(maxsize=1 << 12)
 def _run_effects(
-    words: tuple[str, ...], headline: bool, shout: bool, speech_before: bool, speech_after: bool
+    words: tuple[str, ...], headline: bool, shout: bool, before: Cue, after: Cue
 ) -> Effects:
     out = Recorder(gazetteer())
-    analyse_run(out, list(words), headline, shout, speech_before, speech_after)
+    analyse_run(out, list(words), headline, shout, before, after)
     return effects_of(out)
+
+
+def _lower(tok: TokInfo) -> str | None:
+    """A lowercase word's text, else None."""
+    return tok[0] if tok[1] in "oKP" and tok[0][:1].isalpha() else None
+
+
+def cue_before(toks: list[TokInfo], start: int) -> Cue:
+    """What the word before a run says of it: a speech verb or a lowercase title makes it a
+    person ("said Jane Doe", "governor Satoshi Sumita"), an organisation noun an organisation
+    ("its operator Halcyon Lunar"), "in" a place ("hospitals in Corpus Christi")."""
+    if start == 0:
+        return NO_CUE
+    prev = toks[start - 1]
+    if prev[3]:
+        return PERSON_CUE
+    word = _lower(prev)
+    if word is None:
+        return NO_CUE
+    if word in TITLES:
+        return PERSON_CUE
+    if word in ORG_NOUNS:
+        return ORG_CUE
+    return PLACE_CUE if word == "in" else NO_CUE
+
+
+# After ", a" / ", the" and the like, a title this many words on still describes the name
+# (", an analyst at", ", the bank's chief economist").
+_APPOSITIVE_REACH = 4
+_ARTICLES = frozenset({"a", "an", "the", "its", "his", "her", "their", "whose"})
+
+
+def cue_after(toks: list[TokInfo], end: int) -> Cue:
+    """What the words after a run say of it: a speech verb, or an apposition that is a role
+    (", said", ", who", ", chairman of", ", an analyst at"), make it a person; a lowercase title
+    right after makes it an organisation, the title's employer ("Gor Mahia striker ...")."""
+    n = len(toks)
+    if end >= n:
+        return NO_CUE
+    nxt = toks[end]
+    if nxt[2]:
+        return PERSON_CUE
+    word = _lower(nxt)
+    if word is not None:
+        return ORG_CUE if word in TITLES else NO_CUE
+    if nxt[0] != "," or end + 1 >= n:
+        return NO_CUE
+    first = _lower(toks[end + 1])
+    if first is None:
+        return NO_CUE
+    if first in TITLES or first == "who" or toks[end + 1][2]:
+        return PERSON_CUE
+    if first in _ARTICLES:
+        for tok in toks[end + 2 : end + 2 + _APPOSITIVE_REACH]:
+            word = _lower(tok)
+            if word is None and tok[1] != "C":
+                break
+            if word in TITLES:
+                return PERSON_CUE
+    return NO_CUE
 
 
 # A dateline says where a story was filed: it names places (and now and then an organisation's
 # home), never a person, so only the names the gazetteers know count there ("Cape Canaveral"
-# is not somebody because it is two capitalised words).
+# is not somebody because it is two capitalised words); and so in a Title-Case subhead or
+# headline, whose every word is capitalised.
 @lru_cache(maxsize=1 << 10)
-def _dateline_effects(words: tuple[str, ...]) -> Effects:
+def _known_names_effects(words: tuple[str, ...], headline: bool) -> Effects:
     out = Recorder(gazetteer())
     known = _strip_openers(out.data, list(words))
     if known:
-        segment_known(out, known, False, AS_WRITTEN)
+        for block in segment_known(out, known, headline, AS_WRITTEN):
+            if len(block) == 1:
+                place = out.data.dateline_places.get(key(block[0]).rstrip("."))
+                if place is not None:
+                    out.add_place(place, AS_WRITTEN, headline)
     return effects_of(out)
+
+
+# A subhead is short, and only its small words are lowercase.
+MAX_SUBHEAD_WORDS = 14
+_SMALL_WORDS = frozenset(
+    ["a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "of", "off", "on", "onto", "or", "over", "per", "the", "to", "up", "upon", "via", "vs", "with", "amid", "after", "before"]
+)
+_WORDS = re.compile(r"[^\W\d_][\w'\u2019-]*")
+
+
+def is_title_case(line: str) -> bool:
+    """A line in Title Case ("Escalating Tensions On The Border"), as subheads and some
+    headlines are: its capitals mark no names, so only the names the gazetteers know count."""
+    text = line.strip()
+    if not text or text[-1] in '.!?:"\u201d' or len(text.split()) > MAX_SUBHEAD_WORDS:
+        return False
+    content = [w for w in _WORDS.findall(text) if w.lower() not in _SMALL_WORDS]
+    return len(content) >= 2 and all(w[0].isupper() for w in content)
 
 
 def _story_tokens(
     data: Gazetteer, headline: str, dateline: str | None, body: str
-) -> tuple[list[TokInfo], int, int, bool]:
-    """The headline's, the dateline's and the body's tokens, each text a sentence of its own;
-    also where the headline's and the dateline's tokens end, and whether the headline is all
-    capitals."""
+) -> tuple[list[TokInfo], int, int, list[tuple[int, int]], bool]:
+    """The headline's, the dateline's and the body's tokens, each text (and each paragraph) a
+    sentence of its own; also where the headline's tokens end and the body's start, the spans
+    read for known names only (the dateline, Title-Case subheads and headline), and whether the
+    headline is all capitals."""
     shout = is_shouted(headline)
     toks = tokens(headline, shout, data.keep_caps)
     n_head = len(toks)
+    known_only = [(0, n_head)] if not shout and is_title_case(headline) else []
     toks.append(SENTENCE_BREAK)
     if dateline:
         # Else "NAIROBI" and "Police said ..." run on into an organisation "Nairobi Police".
+        start = len(toks)
         toks += tokens(dateline)
+        known_only.append((start, len(toks)))
         toks.append(SENTENCE_BREAK)
-    n_dateline = len(toks)
-    toks += tokens(body)
-    return toks, n_head, n_dateline, shout
+    body_start = len(toks)
+    # A paragraph (or a subhead) ends where a blank line does, full stop or not: "Pressure on
+    # the Bank" above "The figures came ..." is no "Bank The".
+    for paragraph in _PARAGRAPH_BREAK.split(body):
+        start = len(toks)
+        toks += tokens(paragraph)
+        if is_title_case(paragraph):
+            known_only.append((start, len(toks)))
+        toks.append(SENTENCE_BREAK)
+    return toks, n_head, body_start, known_only, shout
 
 
 def entities(data: Gazetteer, headline: str, dateline: str | None, body: str) -> Story:
     """Everything the capitalised runs of the story name."""
     story = Story(data)
-    toks, n_head, n_dateline, shout = _story_tokens(data, headline, dateline, body)
-    n = len(toks)
+    toks, n_head, body_start, known_only, shout = _story_tokens(data, headline, dateline, body)
+    story.body_tokens = len(toks) - body_start
+    spans = iter(known_only)
+    span = next(spans, None)
     for m in RUN.finditer("".join(map(_code, toks))):
         start, end = m.span()
+        while span is not None and span[1] <= start:
+            span = next(spans, None)
         words = tuple([t[0] for t in toks[start:end]])
-        if n_head < start < n_dateline:
-            apply(_dateline_effects(words), story)
-            continue
+        story.position = max(0, start - body_start)
         headline_run = start < n_head
+        if span is not None and span[0] <= start:
+            apply(_known_names_effects(words, headline_run), story)
+            continue
         effects = _run_effects(
             words,
             headline_run,
             shout and headline_run,
-            start > 0 and toks[start - 1][3],
-            end < n and toks[end][2],
+            cue_before(toks, start),
+            cue_after(toks, end),
         )
         apply(effects, story)
     return story

@@ -19,6 +19,9 @@ class Person:
     strength: float
     mentions: int = 1
     headline: bool = False
+    # Where the body first names it, in tokens from the body's start (0: the headline or the
+    # dateline).
+    first: int = 0
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Found:
     strength: float
     mentions: int = 1
     headline: bool = False
+    first: int = 0  # as `Person.first`
 
 
 @dataclass
@@ -35,15 +39,25 @@ class Story:
     places: dict[Place, Found] = field(default_factory=dict)
     orgs: dict[str, Found] = field(default_factory=dict)
     people: list[Person] = field(default_factory=list)
-    # Lone capitalised words, (word, in_headline): perhaps a surname or short name seen before.
-    singles: list[tuple[str, bool]] = field(default_factory=list)
-    acronyms: list[tuple[str, bool]] = field(default_factory=list)
+    # Lone capitalised words, (word, in_headline, first): perhaps a surname or short name seen
+    # before.
+    singles: list[tuple[str, bool, int]] = field(default_factory=list)
+    acronyms: list[tuple[str, bool, int]] = field(default_factory=list)
     consumed: set[str] = field(default_factory=set)  # lowercased words used by entities
+    # Names the story uses as no person's ("hospitals in Corpus Christi"), by key.
+    not_people: set[str] = field(default_factory=set)
+    # Names of an organisation only in a story about its country ("Treasury"), by key:
+    # (key, in_headline, first).
+    local_orgs: list[tuple[str, bool, int]] = field(default_factory=list)
+    # Where the run being applied starts, in body tokens (0 in the headline and the dateline).
+    position: int = 0
+    # How many tokens the body has.
+    body_tokens: int = 0
 
     def add_place(self, place: Place, strength: float, headline: bool) -> None:
         found = self.places.get(place)
         if found is None:
-            self.places[place] = Found(place.name, strength, 1, headline)
+            self.places[place] = Found(place.name, strength, 1, headline, self.position)
         else:
             found.strength = max(found.strength, strength)
             found.mentions += 1
@@ -53,7 +67,7 @@ class Story:
         org_key = key(name)
         found = self.orgs.get(org_key)
         if found is None:
-            self.orgs[org_key] = Found(name, strength, 1, headline)
+            self.orgs[org_key] = Found(name, strength, 1, headline, self.position)
         else:
             found.strength = max(found.strength, strength)
             found.mentions += 1
@@ -74,6 +88,8 @@ class Recorder:
     singles: list[tuple[str, bool]] = field(default_factory=list)
     acronyms: list[tuple[str, bool]] = field(default_factory=list)
     consumed: set[str] = field(default_factory=set)
+    not_people: list[tuple[str, ...]] = field(default_factory=list)
+    local_orgs: list[tuple[str, bool]] = field(default_factory=list)
 
     def add_place(self, place: Place, strength: float, headline: bool) -> None:
         self.places.append((place, strength, headline))
@@ -98,6 +114,8 @@ Effects = tuple[
     tuple[tuple[str, bool], ...],  # singles
     tuple[tuple[str, bool], ...],  # acronyms
     tuple[str, ...],  # consumed
+    tuple[tuple[str, ...], ...],  # not people
+    tuple[tuple[str, bool], ...],  # local organisation names
 ]
 
 
@@ -110,19 +128,24 @@ def effects_of(out: Recorder) -> Effects:
         tuple(out.singles),
         tuple(out.acronyms),
         tuple(out.consumed),
+        tuple(out.not_people),
+        tuple(out.local_orgs),
     )
 
 
 def apply(effects: Effects, story: Story) -> None:
-    places, orgs, people, singles, acronyms, consumed = effects
+    places, orgs, people, singles, acronyms, consumed, not_people, local_orgs = effects
     # Each kind keeps its own order; nothing reads one kind while adding another.
     place_list = story.data.place_list
     for index, strength, headline in places:
         story.add_place(place_list[index], strength, headline)
     for name, strength, headline in orgs:
         story.add_org(name, strength, headline)
+    at = story.position
     for tokens, strength, mentions, headline in people:
-        story.people.append(Person(tokens, strength, mentions, headline))
-    story.singles += singles
-    story.acronyms += acronyms
+        story.people.append(Person(tokens, strength, mentions, headline, at))
+    story.singles += [(word, headline, at) for word, headline in singles]
+    story.acronyms += [(word, headline, at) for word, headline in acronyms]
     story.consumed.update(consumed)
+    story.not_people.update(key(" ".join(words)) for words in not_people)
+    story.local_orgs += [(name_key, headline, at) for name_key, headline in local_orgs]

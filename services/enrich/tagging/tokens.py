@@ -10,7 +10,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from services.enrich.tagging.lexicon import ABBREVIATIONS, CONNECTORS, SPEECH_VERBS
+from services.enrich.tagging.lexicon import (
+    ABBREVIATIONS,
+    CONNECTORS,
+    NAME_PARTICLES,
+    SPEECH_VERBS,
+)
 
 _TOKEN = re.compile(
     # Tuned for speed; the same tokens as the plainer
@@ -26,19 +31,21 @@ _TOKEN = re.compile(
 # not end a sentence). Codes: C capitalised word, E one ending a sentence, K connector, o other.
 TokInfo = tuple[str, str, bool, bool]
 
-# A run: a capitalised word, then capitalised words and connectors followed by one, ending at
-# (and including) a word that ends a sentence. Same as scanning the tokens one by one.
-RUN = re.compile(r"E|C(?:C|K(?=[CE]))*E?")
+# A run: a capitalised word, then capitalised words and connectors followed by one (a run of
+# name particles too: "Ursula von der Leyen"), ending at (and including) a word that ends a
+# sentence. Same as scanning the tokens one by one.
+RUN = re.compile(r"E|C(?:C|K(?=[CE])|P+(?=[CE]))*E?")
 # Put between texts that are sentences of their own (headline, dateline, body): no run crosses
 # it, and it is no speech verb.
 SENTENCE_BREAK: TokInfo = (".", "o", False, False)
 
 _POSSESSIVES = ("'s", "\u2019s")
+_POSSESSIVE_ENDS = frozenset(_POSSESSIVES)
 
 
 def _word(raw: str, shout: bool, keep_caps: frozenset[str]) -> tuple[str, bool]:
     """A token that starts with a letter (it never strips down to nothing) as the rules read it,
-    and whether it ends a sentence."""
+    and whether it ends a name (a sentence, or a possessive)."""
     ends = False
     word = raw
     if word.endswith(".") and word.lower() not in ABBREVIATIONS and word.count(".") == 1:
@@ -47,6 +54,9 @@ def _word(raw: str, shout: bool, keep_caps: frozenset[str]) -> tuple[str, bool]:
     for poss in _POSSESSIVES:
         if word.endswith(poss):
             word = word[: -len(poss)]
+            # A possessive ends a name: "Russia's Kursk region", "the Bank's Monetary Policy
+            # Committee" are two names each, not one.
+            ends = True
     word = word.rstrip("'\u2019")
     # An all-capitals headline says nothing by its capitals, except in known acronyms.
     if shout and word.isupper() and word not in keep_caps:
@@ -64,7 +74,13 @@ def tok_info(raw: str, shout: bool, keep_caps: frozenset[str]) -> TokInfo:
     lower = text.lower()
     if cap:
         code = "E" if ends else "C"
-    elif lower in CONNECTORS:
+    elif text != raw.rstrip(".") and raw[0].isalpha() and raw.rstrip(".")[-2:] in _POSSESSIVE_ENDS:
+        code = "p"  # "the company's": says nothing of the name after it
+    elif lower in NAME_PARTICLES:
+        code = "P"
+    elif lower in CONNECTORS and lower != "the":
+        # "the" is skipped in a long form's initials, but a run does not go on through it
+        # ("... 4 p.m. CDT the National Hurricane Center said").
         code = "K"
     else:
         code = "o"
