@@ -10,8 +10,8 @@ by labellers who never saw the tagger's output, and committed before the tagger 
 
 A tag is right when its name is the name or one of the forms of an entity of its own type in the
 story's labels (names compared case- and accent-folded, a leading "the" and a parenthesised
-qualifier such as "(U.S. state)", full stops, a final legal form ("Co", "Inc") and an ampersand
-ignored; "U.S."/"US", "UK" and "UN" read as the names they stand for; a name with a comma
+qualifier such as "(U.S. state)", full stops, "the", an honorific ("Ms Lee" is "Lee"), a final
+legal form ("Co", "Inc") and an ampersand ignored; "U.S."/"US", "UK" and "UN" read as the names they stand for; a name with a comma
 matches by its first part too: "Washington, D.C." is "Washington"). Anything else is wrong: an entity of another type
 ("Harambee Stars" as a person), a phrase labelled as no entity, or a name the labels do not have.
 Every wrong tag is listed in the results, so each can be read against its story. The labels
@@ -52,6 +52,7 @@ _QUALIFIER = re.compile(r"\s*\([^)]*\)\s*$")
 
 # The same name spelled out: "U.S. Senate" is "United States Senate", "UK" the United Kingdom.
 _PREFIXES = {"us ": "united states ", "uk ": "united kingdom ", "un ": "united nations "}
+_HONORIFICS = {"mr", "mrs", "ms", "dr", "sir", "dame", "prof"}
 _LEGAL = {"co", "company", "corp", "corporation", "inc", "ltd", "plc", "llc", "ag", "sa", "group"}
 
 
@@ -61,7 +62,9 @@ def _norm(name: str) -> str:
     for short, full in _PREFIXES.items():
         if text.startswith(short):
             text = full + text[len(short) :]
-    words = text.replace(" &", "").split()
+    words = [w for w in text.replace(" &", "").split() if w != "the"]
+    while len(words) > 1 and words[0] in _HONORIFICS:
+        words.pop(0)
     while len(words) > 1 and words[-1] in _LEGAL:
         words.pop()
     return " ".join(words)

@@ -37,5 +37,26 @@ NAME_SUFFIXES = word_list("name_suffixes.txt")
 ORG_NOUNS = word_list("organisation_nouns.txt")
 #: A name with one of these is a place or a feature, not a person ("Rift Valley").
 PLACE_WORDS = word_list("place_words.txt")
+#: "London-based", "AI-generated": an adjective, never (part of) a name.
+ADJECTIVE_ENDS = (
+    "-based",
+    "-born",
+    "-led",
+    "-backed",
+    "-owned",
+    "-run",
+    "-listed",
+    "-bred",
+    "-generated",
+    "-made",
+    "-style",
+    "-linked",
+    "-related",
+    "-speaking",
+    "-powered",
+)
 #: A capitalised run with one of these names an event, a treaty or a law ("World Cup").
-EVENT_WORDS = word_list("event_words.txt")
+_EVENT_AND_SHIP_WORDS = word_list("event_words.txt")
+EVENT_WORDS = frozenset(w for w in _EVENT_AND_SHIP_WORDS if not w.startswith("^"))
+#: A run opening with one of these names a ship ("RRS Sir David Attenborough").
+SHIP_PREFIXES = frozenset(w[1:] for w in _EVENT_AND_SHIP_WORDS if w.startswith("^"))

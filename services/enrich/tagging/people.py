@@ -11,6 +11,7 @@ from services.enrich.tagging.confidence import confidence
 from services.enrich.tagging.data import is_acronym, key
 from services.enrich.tagging.known import AFTER_TITLED_NAME, AS_WRITTEN, lookup, segment_known
 from services.enrich.tagging.lexicon import (
+    ADJECTIVE_ENDS,
     HONORIFICS,
     NAME_ENDS,
     NAME_PARTICLES,
@@ -66,6 +67,8 @@ def looks_like_name(words: Sequence[str]) -> bool:
             return False
         if not w[0].isupper() or any(c.isdigit() for c in w):
             return False
+        if lw.endswith(ADJECTIVE_ENDS):
+            return False  # "AI-generated", "Kenyan-born"
         if w.isupper() and len(w) > 2 and "." not in w:  # an acronym, not a name
             return False
     return True
@@ -125,7 +128,8 @@ def name_blocks(
     acronym or a further mention of a name (a surname, a company's short name)."""
     speech = PERSON_CUE in (before, after)
     if len(blocks) == 1 and not shout and looks_like_name(blocks[0]):
-        if ORG_CUE in (before, after):
+        # A single word before a role is as often an adjective ("the Californian driver").
+        if before == ORG_CUE or (after == ORG_CUE and len(blocks[0]) > 1):
             story.add_org(" ".join(blocks[0]), NAME_WITH_ORG_CUE, headline)
             story.consume(blocks[0])
             return
@@ -151,12 +155,18 @@ def _clusters(story: Story) -> tuple[dict[str, Person], list[str]]:
     names differ), in order of first cluster."""
     clusters: dict[str, Person] = {}
     order: list[str] = []
+    # A full name's other words, to the one cluster that has them: "Ms Lee" is "Lee Seon-hwa",
+    # "Ms Tran" is "Tran Minh Chau" (family name first), "Ms Ilanga" is "Albertine Ilanga
+    # Bokele". None where two clusters share the word.
+    other_words: dict[str, str | None] = {}
     # Longest names first, so that "Zelensky" joins "Volodymyr Zelensky".
     for person in sorted(story.people, key=lambda p: -len(p.tokens)):
         toks = [t for t in person.tokens if t.lower() not in NAME_SUFFIXES] or list(person.tokens)
         surname = key(toks[-1])
         first = key(toks[0]) if len(toks) > 1 else None
         cluster = surname
+        if first is None and surname not in clusters and other_words.get(surname):
+            cluster = other_words[surname] or surname
         if first is not None and surname in clusters:
             other = clusters[surname].tokens
             if len(other) > 1 and key(other[0])[:1] != first[:1]:
@@ -168,6 +178,10 @@ def _clusters(story: Story) -> tuple[dict[str, Person], list[str]]:
                 person.tokens, person.strength, 1, person.headline, person.first
             )
             order.append(cluster)
+            for word in toks[:-1]:
+                word_key = key(word)
+                if word.lower() not in NAME_PARTICLES:
+                    other_words[word_key] = cluster if word_key not in other_words else None
         else:
             found.mentions += 1
             found.strength = max(found.strength, person.strength)
@@ -175,7 +189,8 @@ def _clusters(story: Story) -> tuple[dict[str, Person], list[str]]:
             found.first = min(found.first, person.first)
     # Bare surnames elsewhere in the story are further mentions.
     for word, headline, at in story.singles:
-        found = clusters.get(key(word))
+        word_key = key(word)
+        found = clusters.get(word_key) or clusters.get(other_words.get(word_key) or "")
         if found is not None:
             found.mentions += 1
             found.headline |= headline

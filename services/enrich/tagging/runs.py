@@ -14,12 +14,14 @@ from operator import itemgetter
 from services.enrich.tagging.data import Gazetteer, gazetteer, key
 from services.enrich.tagging.known import AS_WRITTEN, lookup, segment_known
 from services.enrich.tagging.lexicon import (
+    ADJECTIVE_ENDS,
     CONNECTORS,
     EVENT_WORDS,
     LEGAL_SUFFIXES,
     MONTHS_DAYS,
     ORG_NOUNS,
     ORG_WORDS,
+    SHIP_PREFIXES,
     STOP_CAPS,
     TITLES,
 )
@@ -42,23 +44,44 @@ _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 def _strip_openers(data: Gazetteer, words: list[str]) -> list[str]:
     """Leading sentence openers, months and the like are not part of any name, unless the run
-    as it stands is a known name ("The Hague")."""
-    while words and words[0].lower() in STOP_CAPS and lookup(data, words) is None:
+    as it stands is a known name ("The Hague"); nor are adjectives such as "London-based"."""
+    while words and (
+        (words[0].lower() in STOP_CAPS and lookup(data, words) is None)
+        or words[0].lower().endswith(ADJECTIVE_ENDS)
+    ):
         words = words[1:]
     return words
 
 
 def names_event(words: list[str]) -> bool:
-    """The run names an event, a competition, a treaty or a law ("World Cup", "Uruguay Round",
-    "Treaty of Rome"): no person, organisation or place, nor the place inside it."""
+    """The run names an event, a competition, a treaty, a law, a facility or a ship ("World Cup",
+    "Uruguay Round", "Treaty of Rome", "HMS Victory"): no person, organisation or place, nor the
+    place inside it."""
     lower = [w.lower() for w in words]
-    if len(lower) > 1 and lower[0] in EVENT_WORDS and lower[1] == "of":
+    if len(lower) > 1 and (
+        lower[0] in SHIP_PREFIXES or (lower[0] in EVENT_WORDS and lower[1] == "of")
+    ):
         return True
     return any(w in EVENT_WORDS for w in lower[1:])
 
 
 _COMPANY_ENDS = frozenset(
-    ["international", "services", "group", "holdings", "systems", "technologies", "motors", "industries", "airlines", "airways", "partners", "capital", "energy", "pharmaceuticals"]
+    [
+        "international",
+        "services",
+        "group",
+        "holdings",
+        "systems",
+        "technologies",
+        "motors",
+        "industries",
+        "airlines",
+        "airways",
+        "partners",
+        "capital",
+        "energy",
+        "pharmaceuticals",
+    ]
 )
 
 
@@ -101,6 +124,13 @@ def analyse_run(
             analyse_run(story, words[k + 1 :], headline, shout, NO_CUE, after)
             return
     if names_event(words) and lookup(story.data, words) is None:
+        # "the Uruguay Round of the General Agreement on Tariffs and Trade": the event's name
+        # ends where "of the" brings in another.
+        lower = [w.lower() for w in words]
+        for k in range(1, len(lower) - 2):
+            if lower[k] == "of" and lower[k + 1] == "the":
+                analyse_run(story, words[k + 2 :], headline, shout, NO_CUE, after)
+                break
         return
     if lookup(story.data, words) is not None:
         segment_known(story, words, headline, AS_WRITTEN)
@@ -134,7 +164,7 @@ def _run_effects(
 
 def _lower(tok: TokInfo) -> str | None:
     """A lowercase word's text, else None."""
-    return tok[0] if tok[1] in "oKP" and tok[0][:1].isalpha() else None
+    return tok[0] if tok[1] in "oKOPT" and tok[0][:1].isalpha() else None
 
 
 def cue_before(toks: list[TokInfo], start: int) -> Cue:
@@ -212,7 +242,36 @@ def _known_names_effects(words: tuple[str, ...], headline: bool) -> Effects:
 # A subhead is short, and only its small words are lowercase.
 MAX_SUBHEAD_WORDS = 14
 _SMALL_WORDS = frozenset(
-    ["a", "an", "and", "as", "at", "but", "by", "for", "from", "in", "into", "of", "off", "on", "onto", "or", "over", "per", "the", "to", "up", "upon", "via", "vs", "with", "amid", "after", "before"]
+    [
+        "a",
+        "an",
+        "and",
+        "as",
+        "at",
+        "but",
+        "by",
+        "for",
+        "from",
+        "in",
+        "into",
+        "of",
+        "off",
+        "on",
+        "onto",
+        "or",
+        "over",
+        "per",
+        "the",
+        "to",
+        "up",
+        "upon",
+        "via",
+        "vs",
+        "with",
+        "amid",
+        "after",
+        "before",
+    ]
 )
 _WORDS = re.compile(r"[^\W\d_][\w'\u2019-]*")
 

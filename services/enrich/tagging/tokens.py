@@ -32,9 +32,11 @@ _TOKEN = re.compile(
 TokInfo = tuple[str, str, bool, bool]
 
 # A run: a capitalised word, then capitalised words and connectors followed by one (a run of
-# name particles too: "Ursula von der Leyen"), ending at (and including) a word that ends a
-# sentence. Same as scanning the tokens one by one.
-RUN = re.compile(r"E|C(?:C|K(?=[CE])|P+(?=[CE]))*E?")
+# name particles too: "Ursula von der Leyen"; "the" only after "of": "Democratic Republic of
+# the Congo", not "... 4 p.m. CDT the National Hurricane Center said" nor "the World Bank and
+# the Inter-American Development Bank"), ending at (and
+# including) a word that ends a sentence. Same as scanning the tokens one by one.
+RUN = re.compile(r"E|C(?:C|[KO](?=[CE])|OT(?=[CE])|P+(?=[CE]))*E?")
 # Put between texts that are sentences of their own (headline, dateline, body): no run crosses
 # it, and it is no speech verb.
 SENTENCE_BREAK: TokInfo = (".", "o", False, False)
@@ -74,13 +76,17 @@ def tok_info(raw: str, shout: bool, keep_caps: frozenset[str]) -> TokInfo:
     lower = text.lower()
     if cap:
         code = "E" if ends else "C"
+    elif ends and raw[0].isalpha() and raw.endswith("."):
+        code = "e"  # "... the research team. Tchoumba said": nothing of the name after it
     elif text != raw.rstrip(".") and raw[0].isalpha() and raw.rstrip(".")[-2:] in _POSSESSIVE_ENDS:
         code = "p"  # "the company's": says nothing of the name after it
     elif lower in NAME_PARTICLES:
         code = "P"
-    elif lower in CONNECTORS and lower != "the":
-        # "the" is skipped in a long form's initials, but a run does not go on through it
-        # ("... 4 p.m. CDT the National Hurricane Center said").
+    elif lower == "the":
+        code = "T"
+    elif lower == "of":
+        code = "O"
+    elif lower in CONNECTORS:
         code = "K"
     else:
         code = "o"
