@@ -27,6 +27,7 @@ from services.enrich import keys
 from services.enrich.ports import LinkTarget, Overrides, Recorded, StoredStory, StoryEdits
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links, semantic
 from services.enrich.relevance.semantic import SemanticModel
+from services.enrich.tagging.names import DecideNames, Entry, Naming
 from shared.duequeue import DueQueue
 from shared.errors import RetryLater
 from shared.events import WriteOnAck
@@ -378,6 +379,60 @@ class RedisTagBans:
                 pipe.srem(keys.BANNED_TAGS, *unban)
             await pipe.execute()
         self._cached = None
+
+
+class RedisTagNames:
+    """The name book (`ports.TagNames`) in two hashes every replica shares. Most stories name
+    entities the book knows and write nothing: one read. A story that teaches it something
+    writes under WATCH, so two replicas naming a new entity at once never split it: the second
+    decides again on what the first wrote."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def settle(self, lookup: Sequence[str], decide: DecideNames) -> Naming:
+        naming = decide(*await self._read(self.redis, lookup))
+        if not naming.learns:
+            return naming
+        async with self.redis.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    await pipe.watch(keys.TAG_NAME_KEYS, keys.TAG_NAMES)
+                    naming = decide(*await self._read(pipe, lookup))
+                    if not naming.learns:
+                        return naming
+                    pipe.multi()
+                    entries = {**naming.new_keys, **naming.changed_keys}
+                    if entries:
+                        mapping = {k: _entry_json(e) for k, e in entries.items()}
+                        pipe.hset(keys.TAG_NAME_KEYS, mapping=mapping)
+                    if naming.names:
+                        pipe.hset(keys.TAG_NAMES, mapping=dict(naming.names))
+                    await pipe.execute()
+                    return naming
+                except WatchError:
+                    continue
+
+    @staticmethod
+    async def _read(redis: Any, lookup: Sequence[str]) -> tuple[dict[str, Entry], dict[str, str]]:
+        if not lookup:
+            return {}, {}
+        raw = await redis.hmget(keys.TAG_NAME_KEYS, list(lookup))
+        entries: dict[str, Entry] = {}
+        for name_key, value in zip(lookup, raw, strict=True):
+            if value is not None:
+                doc = json.loads(value)
+                entries[name_key] = Entry(doc["slug"], bool(doc.get("single")))
+        slugs = sorted({e.slug for e in entries.values() if e.slug})
+        names: dict[str, str] = {}
+        if slugs:
+            shown = await redis.hmget(keys.TAG_NAMES, slugs)
+            names = {s: n.decode() for s, n in zip(slugs, shown, strict=True) if n is not None}
+        return entries, names
+
+
+def _entry_json(entry: Entry) -> str:
+    return json.dumps({"slug": entry.slug, "single": entry.single})
 
 
 class SharedIndex:

@@ -17,6 +17,7 @@ from services.enrich.adapters import (
     RedisReleaseQueue,
     RedisStoryRecords,
     RedisTagBans,
+    RedisTagNames,
     SemanticRefitter,
     SharedIndex,
 )
@@ -152,6 +153,7 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
             refreshes=refreshes,
             releases=RedisReleaseQueue(redis),
             tag_bans=(tag_bans := RedisTagBans(redis)),
+            tag_names=RedisTagNames(redis),
         )
         runtime.resources.update(
             stories=stories, index=index, refreshes=refreshes, tag_bans=tag_bans

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 from slugify import slugify
 
@@ -22,10 +23,12 @@ from services.enrich.ports import (
     StoredStory,
     StoryEdits,
     StoryRecords,
+    TagNames,
 )
 from services.enrich.relevance import Embedder, LinkReason, StoryFeatures, features_for
 from services.enrich.sections import section_for
 from services.enrich.tagging import tag_story
+from services.enrich.tagging.names import canonical_tags, register_keys
 from services.enrich.text import StoryText, story_text
 from shared.errors import PermanentError
 from shared.events import (
@@ -72,6 +75,14 @@ def tags_for(article: Article, text: StoryText | None = None) -> list[Tag]:
     return tag_story(
         text.headline, text.body_text, article.subjects, article.keywords, dateline=text.dateline
     )
+
+
+async def archive_names(tags: Sequence[Tag], names: TagNames) -> list[Tag]:
+    """``tags`` under the slugs and names the archive knows their entities by (`tagging.names`),
+    and the name book told what they teach it."""
+    lookup = sorted({k for tag in tags for k in register_keys(tag)})
+    naming = await names.settle(lookup, partial(canonical_tags, tags))
+    return naming.tags
 
 
 async def prepared_text(article: Article, config: EnrichConfig) -> StoryText:
@@ -394,7 +405,8 @@ async def _analyse(
 ) -> tuple[list[Tag], StoryFeatures | None]:
     """Tags (less those editors removed or banned), and relevance features for a story on the
     site (indexed as a side effect); a story off the site (killed, withheld) leaves the index."""
-    tags = [tag for tag in tags_for(article, text) if tag.slug not in unwanted]
+    tags = await archive_names(tags_for(article, text), archive.tag_names)
+    tags = [tag for tag in tags if tag.slug not in unwanted]
     if not article.on_site:
         await archive.index.unindex(article.article_id)
         return tags, None

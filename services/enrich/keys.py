@@ -24,6 +24,10 @@ REFRESH_DUE = "wirepress:enrich:refresh-due"
 RELEASE_DUE = "wirepress:enrich:release-due"
 # Tag slugs editors banned outright: enrich gives them to no story.
 BANNED_TAGS = "wirepress:enrich:banned-tags"
+# The name book (tagging/names.py): lookup key -> JSON {slug, single}, and slug -> the name its
+# tag shows; one hash tag, since they are written together under WATCH.
+TAG_NAME_KEYS = "wirepress:{enrich-tag-names}:keys"
+TAG_NAMES = "wirepress:{enrich-tag-names}:names"
 # The lock one replica fits the semantic model under (shared/locks.py).
 SEMANTIC_FIT_LOCK = "enrich:semantic-fit"
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from services.enrich.relevance import Embedder, LinkPicks, StoryFeatures
+from services.enrich.tagging.names import DecideNames, Naming
 from shared.cpu import CpuRunner, InPlace
 from shared.events import Event, WriteOnAck
 from shared.models import Article, Tag
@@ -229,6 +230,16 @@ class TagBans(Protocol):
     async def change(self, ban: Sequence[str], unban: Sequence[str]) -> None: ...
 
 
+class TagNames(Protocol):
+    """The name book (`tagging.names`): the slug and name each entity's tag keeps across the
+    archive."""
+
+    async def settle(self, lookup: Sequence[str], decide: DecideNames) -> Naming:
+        """``decide`` on what the book has of the ``lookup`` keys (and the names of the slugs
+        they lead to), and write what it says the book should learn, as one step: if another
+        replica writes meanwhile, decide again on what it wrote."""
+
+
 @dataclass(frozen=True)
 class Archive:
     """Everything enrich keeps, by job."""
@@ -239,3 +250,4 @@ class Archive:
     refreshes: RefreshQueue
     releases: ReleaseQueue
     tag_bans: TagBans
+    tag_names: TagNames

@@ -31,6 +31,7 @@ from services.enrich.ports import (
     StoryEdits,
 )
 from services.enrich.relevance import LinkPicks, RelatedIndex, StoryFeatures, pick_links
+from services.enrich.tagging.names import DecideNames, Entry, Naming
 from shared.errors import PermanentError
 from shared.events import (
     ArticleEnriched,
@@ -224,7 +225,26 @@ class MemoryArchive:
             refreshes=self,
             releases=MemoryReleases(self),
             tag_bans=self,
+            tag_names=MemoryTagNames(),
         )
+
+
+@dataclass
+class MemoryTagNames:
+    """The name book in two dicts, as `adapters.RedisTagNames` keeps it in two hashes."""
+
+    entries: dict[str, Entry] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+    async def settle(self, lookup: Sequence[str], decide: DecideNames) -> Naming:
+        found = {k: self.entries[k] for k in lookup if k in self.entries}
+        slugs = {e.slug for e in found.values() if e.slug}
+        naming = decide(found, {s: self.names[s] for s in slugs if s in self.names})
+        for k, entry in naming.new_keys.items():
+            self.entries.setdefault(k, entry)
+        self.entries.update(naming.changed_keys)
+        self.names.update(naming.names)
+        return naming
 
 
 @dataclass
