@@ -196,3 +196,14 @@ def test_name_particles_suffixes_ships_and_adjectives():
     assert {"Ursula von der Leyen", "Ferdinand Marcos Jr", "Nina Hartmann"} <= people
     assert "David Attenborough" not in people
     assert "Quattro Sports Management" in _names(tags, "organisation")
+
+
+def test_spellings_of_one_name_in_a_story_are_one_tag_and_boe_is_the_bank_of_england():
+    tags = _tags(
+        "Zelenskyy meets allies",
+        "President Volodymyr Zelenskyy spoke in Kiev. Later Zelensky said talks went well, and "
+        "Mr Zelenskiy left. The BoE kept rates on hold.",
+    )
+    assert _names(tags, "person") == {"Volodymyr Zelenskyy"}
+    assert "Bank of England" in _names(tags, "organisation")
+    assert "Kyiv" in _names(tags, "place")

@@ -22,6 +22,7 @@ from services.enrich.tagging.lexicon import (
     STOP_CAPS,
     TITLES,
 )
+from services.enrich.tagging.names import loose
 from services.enrich.tagging.organisations import org_word_run
 from services.enrich.tagging.story import Person, Recorder, Story
 
@@ -162,14 +163,14 @@ def _clusters(story: Story) -> tuple[dict[str, Person], list[str]]:
     # Longest names first, so that "Zelensky" joins "Volodymyr Zelensky".
     for person in sorted(story.people, key=lambda p: -len(p.tokens)):
         toks = [t for t in person.tokens if t.lower() not in NAME_SUFFIXES] or list(person.tokens)
-        surname = key(toks[-1])
-        first = key(toks[0]) if len(toks) > 1 else None
+        surname = loose(toks[-1])
+        first = loose(toks[0]) if len(toks) > 1 else None
         cluster = surname
         if first is None and surname not in clusters and other_words.get(surname):
             cluster = other_words[surname] or surname
         if first is not None and surname in clusters:
             other = clusters[surname].tokens
-            if len(other) > 1 and key(other[0])[:1] != first[:1]:
+            if len(other) > 1 and loose(other[0])[:1] != first[:1]:
                 cluster = f"{first} {surname}"  # a different person with the same surname
         found = clusters.get(cluster)
         if found is None:
@@ -179,7 +180,7 @@ def _clusters(story: Story) -> tuple[dict[str, Person], list[str]]:
             )
             order.append(cluster)
             for word in toks[:-1]:
-                word_key = key(word)
+                word_key = loose(word)
                 if word.lower() not in NAME_PARTICLES:
                     other_words[word_key] = cluster if word_key not in other_words else None
         else:
@@ -189,7 +190,7 @@ def _clusters(story: Story) -> tuple[dict[str, Person], list[str]]:
             found.first = min(found.first, person.first)
     # Bare surnames elsewhere in the story are further mentions.
     for word, headline, at in story.singles:
-        word_key = key(word)
+        word_key = loose(word)
         found = clusters.get(word_key) or clusters.get(other_words.get(word_key) or "")
         if found is not None:
             found.mentions += 1
