@@ -85,6 +85,17 @@ _COMPANY_ENDS = frozenset(
 )
 
 
+def _titled_and_split(words: list[str]) -> int:
+    """Where "and" joins two titled names: "Finance Minister Gerhard Stoltenberg and Bundesbank
+    President Karl Otto Poehl" is two people."""
+    lower = [w.lower() for w in words]
+    if "and" not in lower[1:-1]:
+        return 0
+    k = lower.index("and", 1)
+    titled = any(w in TITLES for w in lower[:k]) and any(w in TITLES for w in lower[k + 1 :])
+    return k if titled else 0
+
+
 def _and_split(words: list[str]) -> int:
     """Where "and" joins two names rather than sits inside one: "Hershey and Mondelez
     International", not "Procter and Gamble" nor "Department of Health and Human Services" (the
@@ -140,7 +151,7 @@ def analyse_run(
         story.local_orgs.append((name_key, headline))
         story.consume(words)
         return
-    k = _and_split(words)
+    k = _titled_and_split(words) or _and_split(words)
     if k:
         analyse_run(story, words[:k], headline, shout, before, NO_CUE)
         analyse_run(story, words[k + 1 :], headline, shout, NO_CUE, after)
@@ -176,6 +187,8 @@ def cue_before(toks: list[TokInfo], start: int) -> Cue:
     prev = toks[start - 1]
     if prev[3]:
         return PERSON_CUE
+    if prev[0] == ",":
+        return _role_before_comma(toks, start - 1)
     word = _lower(prev)
     if word is None:
         return NO_CUE
@@ -186,16 +199,37 @@ def cue_before(toks: list[TokInfo], start: int) -> Cue:
     return PLACE_CUE if word == "in" else NO_CUE
 
 
+# A title this many words before the comma still introduces the name after it ("its governor,
+# Robin Leigh-Pemberton, said"; "Minister of International Trade and Industry, Hajime Tamura").
+_ROLE_REACH = 6
+
+
+def _role_before_comma(toks: list[TokInfo], comma: int) -> Cue:
+    for tok in reversed(toks[max(0, comma - _ROLE_REACH) : comma]):
+        word = _text(tok)
+        if word is None or (tok[1] in "eE" and tok is not toks[comma - 1]):
+            return NO_CUE
+        if word in TITLES:
+            return PERSON_CUE
+    return NO_CUE
+
+
 # After ", a" / ", the" and the like, a title this many words on still describes the name
 # (", an analyst at", ", the bank's chief economist").
 _APPOSITIVE_REACH = 4
 _ARTICLES = frozenset({"a", "an", "the", "its", "his", "her", "their", "whose"})
 
 
+def _text(tok: TokInfo) -> str | None:
+    """Any word's text, lowercased; None for punctuation and numbers."""
+    return tok[0].lower() if tok[0][:1].isalpha() else None
+
+
 def cue_after(toks: list[TokInfo], end: int) -> Cue:
     """What the words after a run say of it: a speech verb, or an apposition that is a role
-    (", said", ", who", ", chairman of", ", an analyst at"), make it a person; a lowercase title
-    right after makes it an organisation, the title's employer ("Gor Mahia striker ...")."""
+    (", said", ", who", ", chairman of", ", President of the Commission", ", an analyst at"),
+    make it a person; a lowercase title right after makes it an organisation, the title's
+    employer ("Gor Mahia striker ...")."""
     n = len(toks)
     if end >= n:
         return NO_CUE
@@ -207,15 +241,20 @@ def cue_after(toks: list[TokInfo], end: int) -> Cue:
         return ORG_CUE if word in TITLES else NO_CUE
     if nxt[0] != "," or end + 1 >= n:
         return NO_CUE
-    first = _lower(toks[end + 1])
+    after = toks[end + 1]
+    first = _text(after)
     if first is None:
         return NO_CUE
-    if first in TITLES or first == "who" or toks[end + 1][2]:
+    if after[2] or first == "who":
         return PERSON_CUE
+    if first in TITLES:
+        # A capitalised one only as a role ("President of ..."), not a name ("General Motors").
+        lowercase = after[1] not in "CE"
+        return PERSON_CUE if lowercase or (end + 2 < n and toks[end + 2][0] == "of") else NO_CUE
     if first in _ARTICLES:
         for tok in toks[end + 2 : end + 2 + _APPOSITIVE_REACH]:
-            word = _lower(tok)
-            if word is None and tok[1] != "C":
+            word = _text(tok)
+            if word is None:
                 break
             if word in TITLES:
                 return PERSON_CUE
