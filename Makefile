@@ -111,6 +111,9 @@ $(EMB_VENV)/.installed: pyproject.toml
 bench-enrich: $(STAMP) $(EMB_VENV)/.installed
 	$(BIN)/python -m bench.enrich --out bench/results/enrich.json \
 	  --embeddings var/bench/reuters-minilm.npz --embedder-python $(EMB_VENV)/bin/python
+	$(BIN)/python -m bench.enrich --dataset bench/data/general-news.jsonl --skip-speed \
+	  --skip-ablation --embeddings var/bench/general-news-minilm.npz \
+	  --embedder-python $(EMB_VENV)/bin/python --out bench/results/enrich-general-news.json
 
 ## Faults under load: kill -9 of every process, Valkey and SeaweedFS killed, SeaweedFS frozen
 ## 20 s, a poison story; every accepted story checked in the bucket. bench/results/chaos.json.

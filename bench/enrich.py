@@ -115,7 +115,10 @@ def precision(
         by_label[labels[q]].append(v)
         by_topic[TOPIC[labels[q]]].append(v)
     filled = sum(min(len(picks[q]), k) for q in queries)
+    right = sum(labels[p] == labels[q] for q in queries for p in picks[q][:k])
     return {
+        # Of the links a reader would see, the share that are right (empty slots aside).
+        "links_shown_precision": round(right / filled, 4) if filled else 0.0,
         "micro_p@5": round(statistics.fmean(per_q.values()), 4),
         "macro_p@5": round(statistics.fmean(statistics.fmean(v) for v in by_topic.values()), 4),
         "macro_subcategory_p@5": round(

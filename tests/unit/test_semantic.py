@@ -10,7 +10,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from services.enrich.relevance import RelatedIndex, StoryFeatures, semantic
+from services.enrich.relevance import RelatedIndex, StoryFeatures, params, semantic
 from services.enrich.relevance.semantic import SemanticModel
 
 pytestmark = pytest.mark.unit
@@ -240,3 +240,38 @@ def test_a_story_whose_terms_carry_no_weight_has_no_vector() -> None:
     )
     assert everywhere.fold_in({"common": 3.0}) is None
     assert model.fold_in({"never-seen": 1.0}) is None
+
+
+def test_a_story_the_model_puts_far_away_is_not_linked_however_many_words_it_shares(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    feats = synthetic_corpus()
+    index, model = fitted(feats)
+    by_id = {f.story_id: f for f in feats}
+    other = by_id["subject1-0"]
+    # A subject-0 story that shares its chance (rare) words with one subject-1 story.
+    chance = [w for w in other.body_tf if w.startswith("rare")]
+    query = StoryFeatures(
+        story_id="query",
+        title_tf={},
+        body_tf=dict(Counter(SUBJECTS["subject0"][:8] + chance[:3])),
+        published=None,
+        simhash=1,
+    )
+    q_vec = model.fold_in(query.terms)
+    assert q_vec is not None
+
+    def cosine(story_id: str) -> float:
+        vec = model.fold_in(by_id[story_id].terms)
+        assert vec is not None
+        return float(vec @ q_vec)
+
+    monkeypatch.setattr(params, "SEMANTIC_MIN_COSINE", -1.0)
+    unfloored = [p.story_id for p in index.query(query, k=5)]
+    assert "subject1-0" in unfloored
+    floor = cosine("subject1-0") + 0.01
+    monkeypatch.setattr(params, "SEMANTIC_MIN_COSINE", floor)
+    picks = [p.story_id for p in index.query(query, k=5)]
+    assert "subject1-0" not in picks
+    assert picks and all(cosine(p) >= floor for p in picks)
+    assert all(subject_of(p) == "subject0" for p in picks)

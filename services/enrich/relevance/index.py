@@ -595,12 +595,13 @@ class RelatedIndex:
 
     def _blend(
         self, features: StoryFeatures, rescored: list[tuple[float, int]]
-    ) -> list[tuple[float, int]]:
+    ) -> tuple[list[tuple[float, int]], set[int]]:
         """Blend the candidates' text scores (scaled to the best candidate's) with the cosine
         similarities of the latent semantic model and of sentence embeddings, when the index has
         them: a weighted mean of the signals present (TEXT/SEMANTIC/EMBED_WEIGHT). A candidate
         without a vector keeps its text score in that signal's place. Costs one (pool x dims)
-        product per signal, whatever the archive size."""
+        product per signal, whatever the archive size. Also the slots the semantic model finds
+        about something else (cosine under SEMANTIC_MIN_COSINE): never linked."""
         slots = np.fromiter((slot for _, slot in rescored), dtype=np.int64, count=len(rescored))
         text = np.fromiter((s for s, _ in rescored), dtype=np.float64, count=len(rescored))
         text /= max(float(text.max()), 1e-12)
@@ -609,16 +610,21 @@ class RelatedIndex:
             (self._semantic_vector_of(features), self._sem, self._sem_ok, params.SEMANTIC_WEIGHT),
             (self._vector_of(features), self._emb, self._emb_ok, params.EMBED_WEIGHT),
         )
+        unlike: set[int] = set()
         for q_vec, rows, ok, w in signals:
             if q_vec is None or rows is None or w <= 0.0:
                 continue
             cos = rows.data[slots].astype(np.float32) @ q_vec.astype(np.float32)
-            total = total + w * np.where(ok.data[slots], cos.astype(np.float64), text)
+            has = ok.data[slots]
+            if rows is self._sem:
+                unlike = set(slots[has & (cos < params.SEMANTIC_MIN_COSINE)].tolist())
+            total = total + w * np.where(has, cos.astype(np.float64), text)
             weight += w
         if weight == params.TEXT_WEIGHT:
-            return rescored
+            return rescored, unlike
         blended = total / weight
-        return [(float(b), slot) for b, slot in zip(blended.tolist(), slots.tolist(), strict=True)]
+        pairs = zip(blended.tolist(), slots.tolist(), strict=True)
+        return [(float(b), slot) for b, slot in pairs], unlike
 
     def _semantic_vector_of(self, features: StoryFeatures) -> np.ndarray | None:
         model = self._semantic
@@ -640,10 +646,11 @@ class RelatedIndex:
     ) -> list[Scored]:
         """Top of ``ranking`` -> tag and recency bonuses -> blend -> near-duplicate filtering."""
         rescored = self._with_bonuses(features, self._candidates(ranking), ranking)
+        unlike: set[int] = set()
         if rescored:
-            rescored = self._blend(features, rescored)
+            rescored, unlike = self._blend(features, rescored)
         rescored.sort(key=lambda x: (-x[0], x[1]))
-        return self._pick(features.simhash, rescored, direct, k, threshold)
+        return self._pick(features.simhash, rescored, direct, k, threshold, unlike)
 
     def _candidates(self, ranking: np.ndarray) -> list[int]:
         """The slots of the CANDIDATE_POOL best positive scores, in no particular order."""
@@ -690,15 +697,16 @@ class RelatedIndex:
         direct: np.ndarray,
         k: int,
         threshold: float,
+        unlike: set[int],
     ) -> list[Scored]:
         """The best ``k`` that clear the threshold, skipping near-duplicates of the query (simhash
-        ``q_sig``) and of stories already picked."""
+        ``q_sig``) and of stories already picked, and those the semantic model finds unlike it."""
         max_hamming = params.NEAR_DUP_HAMMING
         picked: list[Scored] = []
         picked_sigs: list[int] = []
         for s, slot in rescored:
             d = float(direct[slot])
-            if d < threshold or d <= 0.0:
+            if d < threshold or d <= 0.0 or (threshold > 0.0 and slot in unlike):
                 continue
             sig = int(self._sig.data[slot])
             if q_sig and hamming(sig, q_sig) <= max_hamming:
