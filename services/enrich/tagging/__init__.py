@@ -7,17 +7,28 @@ and even the small spaCy model costs several milliseconds a story (`bench/taggin
 about 30-40 times ours). So:
 
 * places (`places`): a gazetteer shipped as data (``data/places.json``: countries, US states,
-  large cities and capitals from GeoNames, plus curated aliases such as "U.S." or "Kiev",
-  historical states and demonyms such as "Ukrainian", which count at a lower confidence). A city
-  or state also implies its country, at a lower confidence.
-* people (`people`): capitalised-name sequences with a cue: a title or honorific before them
-  ("President", "Finance Minister", "Mr"), or a speech verb beside them ("..., said Jane Doe").
-  Mentions are clustered by surname within the story, so "Zelensky", "President Zelensky" and
-  "Volodymyr Zelensky" are one tag, named by the longest form seen.
+  large cities and capitals from GeoNames; curated first-level divisions such as oblasts,
+  provinces and states, seas, gulfs and rivers; aliases such as "U.S." or "Kiev", historical
+  states and demonyms such as "Ukrainian", which count at a lower confidence; AP state
+  abbreviations, in datelines only). A city or state also implies its country, at a lower
+  confidence. A place named once, after the lead and not in the headline or dateline, is a
+  passing mention and no tag.
+* people (`people`): capitalised names with a cue somewhere in the story: a title or honorific
+  before them ("President", "Finance Minister", "Mr"), a speech verb beside them ("..., said
+  Jane Doe"), a lowercase role before them ("governor Satoshi Sumita") or an apposition after
+  ("..., chairman of", "..., who"). Which words stand beside a run is read in `runs` (its
+  cues); an organisation noun before a name or a role after it makes it an organisation ("its
+  operator Halcyon Lunar", "Gor Mahia striker"), "in" before it a place. Mentions are clustered
+  by loosely spelled surname within the story, so "Zelensky", "President Zelensky" and
+  "Volodymyr Zelenskyy" are one tag, named by the longest form seen.
 * organisations (`organisations`): a curated list of well-known bodies with acronyms and long
-  forms (``data/organisations.json``), name sequences ending in or built on an organisation word
-  ("... Corp", "... Ministry", "Bank of ..."), and acronym <-> long-form links within the story
+  forms (``data/organisations.json``; "Treasury" or "Senate" alone name the body of the country
+  the story is most about), name sequences ending in or built on an organisation word ("...
+  Corp", "... Ministry", "Bank of ..."), and acronym <-> long-form links within the story
   ("North Atlantic Treaty Organization (NATO)", or an acronym spelling a long form's initials).
+* events, laws, facilities and ships ("World Cup", "Data Protection Regulation", "Cairo
+  International Airport", "HMS Victory") name none of these, nor the places inside them; nor do
+  Title-Case subheads and headlines, but for the names the gazetteers know.
 * topics (`topics`): IPTC Media Topics (``data/mediatopics.csv``, CC BY 4.0 IPTC) matched by their
   labels and those of their narrower topics, plus curated newswire terms
   (``data/topic_terms.json``), scored per level-2 topic with the level-1 parent added.
@@ -26,7 +37,8 @@ about 30-40 times ours). So:
 * keywords (`keywords`): the wire's own keywords, plus a few salient words repeated in headline
   and body.
 
-Names are looked for in capitalised runs of words (`tokens`, `runs`); the word lists the rules
+Across stories, `names` gives each entity one slug (enrich's name book). Names are looked for in
+capitalised runs of words (`tokens`, `runs`); the word lists the rules
 read (titles, organisation words, sentence openers, ...) are data files in ``data/`` too
 (`lexicon`). The dateline is a sentence of its own: its place counts, but no name runs on from it
 into the body. Every confidence is a named constant in the module of its idea (`confidence` for
