@@ -541,7 +541,7 @@ def main() -> None:
         },
         "handchecked": handchecked(pipelines),
         "timing": timing(pipelines, timing_rows),
-        "command": "PYTHONPATH=. nice /tmp/spacy3-venv/bin/python -m bench.tagging_spacy3 "
+        "command": f"PYTHONPATH=. nice {sys.executable} -m bench.tagging_spacy3 "
         + " ".join(sys.argv[1:]),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
