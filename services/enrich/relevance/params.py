@@ -13,7 +13,8 @@ values below are not fitted to Reuters. The text parameters were settled before 
 model existed; with the model in, the bench repeats every variant. There, only SEMANTIC_WEIGHT=2
 was adopted; after it TITLE_WEIGHT=2 cleared the bar too (z 4.2; held-out flat), but a knob that
 failed before and passes on a second look at the same queries is how a harness gets overfitted
-to its file, so tuning stopped there: a second labelled corpus should decide it.
+to its file, so tuning stopped there: a second labelled corpus should decide it. The
+general-news corpus written since (bench/data/general-news.jsonl) did: TITLE_WEIGHT=2 is in.
 
 The semantic model's own parameters (SEMANTIC_DIMS, SEMANTIC_MIN_STORIES, ...) live with it, in
 ``semantic.py``.
@@ -21,10 +22,12 @@ The semantic model's own parameters (SEMANTIC_DIMS, SEMANTIC_MIN_STORIES, ...) l
 
 from __future__ import annotations
 
-#: A title occurrence counts as this many body occurrences (BM25F-style field weight). Wire ledes
-#: restate the headline, so the title's terms are already frequent in the body; extra weight (2, 3)
-#: measured slightly worse text-only (bench), so the headline counts like one more mention.
-TITLE_WEIGHT = 1.0
+#: A title occurrence counts as this many body occurrences (BM25F-style field weight). Text-only,
+#: 2 and 3 measured slightly worse; with the semantic model in, 2 gained on the Reuters tuning
+#: queries (z 4.2) but was held back for a second corpus (see above). The general-news corpus
+#: (bench/data/general-news.jsonl) agrees: p@5 0.9125 -> 0.9152; Reuters 0.8750 -> 0.8795 on the
+#: tuning queries, 0.8708 -> 0.8722 held out. Adopted.
+TITLE_WEIGHT = 2.0
 #: BM25 term-frequency saturation and length normalisation: the textbook defaults. Text-only,
 #: k1 1.5-2.0 gained +0.001 (z < 1.2), b 0.9 +0.003 (z 2.7); with the semantic model, < z 2.
 K1 = 1.2
