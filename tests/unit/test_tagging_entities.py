@@ -207,3 +207,22 @@ def test_spellings_of_one_name_in_a_story_are_one_tag_and_boe_is_the_bank_of_eng
     assert _names(tags, "person") == {"Volodymyr Zelenskyy"}
     assert "Bank of England" in _names(tags, "organisation")
     assert "Kyiv" in _names(tags, "place")
+
+
+def test_a_bodys_name_goes_on_through_of_the_and_for_the_and_its_remits_commas():
+    tags = _tags(
+        "Aid talks",
+        "The United Nations Office for the Coordination of Humanitarian Affairs said aid was "
+        "short. The Ministry of Culture, Sports and Tourism and the Culture, Media and Sport "
+        "Committee both spoke. Arsenal for the Premier League is a phrase, and the Bank of "
+        "England, Barclays and HSBC are three.",
+    )
+    orgs = _names(tags, "organisation")
+    assert {
+        "United Nations Office for the Coordination of Humanitarian Affairs",
+        "Ministry of Culture, Sports and Tourism",
+        "Culture, Media and Sport Committee",
+        "Bank of England",
+    } <= orgs
+    assert not any(o.startswith("Arsenal for") for o in orgs)
+    assert not any(o.startswith("Bank of England,") for o in orgs)

@@ -85,6 +85,27 @@ _COMPANY_ENDS = frozenset(
 )
 
 
+def _split_at(words: list[str]) -> tuple[int, int]:
+    """Where a run is two names, and how many joining words lie between them (0, 0: one)."""
+    k = _of_the_split(words)
+    if k:
+        return k, 2
+    k = _titled_and_split(words) or _and_split(words)
+    return (k, 1) if k else (0, 0)
+
+
+def _of_the_split(words: list[str]) -> int:
+    """Where "of the" or "for the" joins two names rather than sits inside one: only a body's
+    name goes on through them ("Office for the Coordination of Humanitarian Affairs", "Kiel
+    Institute for the World Economy"), not "Arsenal for the Premier League" nor "Zelensky of
+    the Servant of the People party"."""
+    lower = [w.lower() for w in words]
+    for k in range(1, len(lower) - 2):
+        if lower[k] in ("of", "for") and lower[k + 1] == "the":
+            return 0 if any(w in ORG_WORDS for w in lower[:k]) else k
+    return 0
+
+
 def _titled_and_split(words: list[str]) -> int:
     """Where "and" joins two titled names: "Finance Minister Gerhard Stoltenberg and Bundesbank
     President Karl Otto Poehl" is two people."""
@@ -151,10 +172,10 @@ def analyse_run(
         story.local_orgs.append((name_key, headline))
         story.consume(words)
         return
-    k = _titled_and_split(words) or _and_split(words)
+    k, joining = _split_at(words)
     if k:
         analyse_run(story, words[:k], headline, shout, before, NO_CUE)
-        analyse_run(story, words[k + 1 :], headline, shout, NO_CUE, after)
+        analyse_run(story, words[k + joining :], headline, shout, NO_CUE, after)
         return
     if title_cue(story, words, headline) or org_word_run(story, words, headline):
         return
@@ -355,6 +376,32 @@ def _story_tokens(
     return toks, n_head, body_start, known_only, shout
 
 
+# Government bodies list their remits with commas: "Ministry of Culture, Sports and Tourism",
+# "Culture, Media and Sport Committee". Parts this short at most.
+_MAX_REMIT_WORDS = 4
+
+
+def _one_name_across_comma(
+    data: Gazetteer, first: tuple[str, ...], second: tuple[str, ...]
+) -> bool:
+    """Whether two runs a comma parts are one body's name: "Ministry of Culture" + "Sports and
+    Tourism", or "Culture" + "Media and Sport Committee"; not "the Bank of England, Barclays
+    and HSBC" (a known name, then a list of bodies)."""
+    low1 = [w.lower() for w in first]
+    low2 = [w.lower() for w in second]
+    if "and" not in low2 or len(second) > _MAX_REMIT_WORDS + 1 or lookup(data, first):
+        return False
+    org_then_of = any(w in ORG_WORDS and "of" in low1[k + 1 :] for k, w in enumerate(low1))
+    if org_then_of and not any(w in ORG_WORDS for w in low2):
+        return True  # "Ministry of Culture, Sports and Tourism"
+    return (
+        len(first) <= 2
+        and low2[-1] in ORG_WORDS
+        and not any(w in ORG_WORDS for w in low1)
+        and all(lookup(data, [w]) is None for w in first)
+    )  # "Culture, Media and Sport Committee"
+
+
 def entities(data: Gazetteer, headline: str, dateline: str | None, body: str) -> Story:
     """Everything the capitalised runs of the story name."""
     story = Story(data)
@@ -362,16 +409,25 @@ def entities(data: Gazetteer, headline: str, dateline: str | None, body: str) ->
     story.body_tokens = len(toks) - body_start
     spans = iter(known_only)
     span = next(spans, None)
-    for m in RUN.finditer("".join(map(_code, toks))):
-        start, end = m.span()
+    runs = [m.span() for m in RUN.finditer("".join(map(_code, toks)))]
+    i = 0
+    while i < len(runs):
+        start, end = runs[i]
         while span is not None and span[1] <= start:
             span = next(spans, None)
         words = tuple([t[0] for t in toks[start:end]])
         story.position = max(0, start - body_start)
         headline_run = start < n_head
+        i += 1
         if span is not None and span[0] <= start:
             apply(_known_names_effects(words, headline_run), story)
             continue
+        if i < len(runs) and runs[i][0] == end + 1 and toks[end][0] == ",":
+            more = tuple([t[0] for t in toks[runs[i][0] : runs[i][1]]])
+            if _one_name_across_comma(data, words, more):
+                words = (*words[:-1], words[-1] + ",", *more)
+                end = runs[i][1]
+                i += 1
         effects = _run_effects(
             words,
             headline_run,

@@ -32,8 +32,8 @@ _TOKEN = re.compile(
 TokInfo = tuple[str, str, bool, bool]
 
 # A run: a capitalised word, then capitalised words and connectors followed by one (a run of
-# name particles too: "Ursula von der Leyen"; "the" only after "of": "Democratic Republic of
-# the Congo", not "... 4 p.m. CDT the National Hurricane Center said" nor "the World Bank and
+# name particles too: "Ursula von der Leyen"; "the" only after "of" or "for": "Democratic
+# Republic of the Congo", "Office for the Coordination of Humanitarian Affairs", not "... 4 p.m. CDT the National Hurricane Center said" nor "the World Bank and
 # the Inter-American Development Bank"), ending at (and
 # including) a word that ends a sentence. Same as scanning the tokens one by one.
 RUN = re.compile(r"E|C(?:C|[KO](?=[CE])|OT(?=[CE])|P+(?=[CE]))*E?")
@@ -84,7 +84,7 @@ def tok_info(raw: str, shout: bool, keep_caps: frozenset[str]) -> TokInfo:
         code = "P"
     elif lower == "the":
         code = "T"
-    elif lower == "of":
+    elif lower in ("of", "for"):
         code = "O"
     elif lower in CONNECTORS:
         code = "K"
