@@ -30,13 +30,14 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from services.enrich import tags_for
 from services.enrich.tagging.data import gazetteer, key
 from services.ingest.formats import parse_story
+from shared.models import Article, Tag
 
 ROOT = Path(__file__).resolve().parents[1]
 LABELS = ROOT / "tests" / "data" / "tagging" / "labels"
@@ -122,58 +123,84 @@ def judge(tag_type: str, tag_name: str, labels: dict[str, Any], dateline: set[st
     return "not in the labels"
 
 
-def evaluate() -> dict[str, Any]:
-    counts = {t: {"tags": 0, "right": 0, "named": 0, "found": 0} for t in TYPES}
-    per_set: dict[str, dict[str, int]] = {}
+#: What a tagger is to this test: `services.enrich.tags_for`, or a stand-in with its signature.
+Tagger = Callable[[Article], Sequence[Tag]]
+Counts = dict[str, dict[str, int]]  # type -> tags, right, named, found
+
+
+def _blank() -> Counts:
+    return {t: {"tags": 0, "right": 0, "named": 0, "found": 0} for t in TYPES}
+
+
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def _per_type(counts: Counts) -> dict[str, dict[str, Any]]:
+    return {
+        t: {
+            **c,
+            "precision": _rate(c["right"], c["tags"]),
+            "recall": _rate(c["found"], c["named"]),
+        }
+        for t, c in counts.items()
+    }
+
+
+def _all(counts: Counts) -> dict[str, Any]:
+    total = {k: sum(c[k] for c in counts.values()) for k in ("tags", "right", "named", "found")}
+    return {
+        "tags": total["tags"],
+        "right": total["right"],
+        "precision": _rate(total["right"], total["tags"]),
+        "recall": _rate(total["found"], total["named"]),
+    }
+
+
+def evaluate(tagger: Tagger = tags_for) -> dict[str, Any]:
+    """Every labelled story through ``tagger``: precision and recall per type, overall and per
+    label set, and every wrong tag."""
+    counts = _blank()
+    per_set: dict[str, dict[str, Any]] = {}
     wrong: list[dict[str, str]] = []
     stories = 0
     for label_set, name, path, labels in labelled_stories():
         stories += 1
-        article = parse_story(path.read_bytes(), "application/json").article
-        tags = [t for t in tags_for(article) if t.type in TYPES]
-        totals = per_set.setdefault(label_set, {"stories": 0, "tags": 0, "right": 0})
-        totals["stories"] += 1
+        payload = path.read_bytes()
+        article = parse_story(payload, "application/json").article
+        tags = [t for t in tagger(article) if t.type in TYPES]
+        in_set = per_set.setdefault(label_set, {"stories": 0, "counts": _blank()})
+        in_set["stories"] += 1
+        both = (counts, in_set["counts"])
         tagged = {t: {_norm(x.name) for x in tags if x.type == t} for t in TYPES}
-        dateline = dateline_places(json.loads(path.read_bytes()).get("located"))
+        dateline = dateline_places(json.loads(payload).get("located"))
         for tag in tags:
             verdict = judge(tag.type, tag.name, labels, dateline)
-            counts[tag.type]["tags"] += 1
-            totals["tags"] += 1
-            if verdict == "right":
-                counts[tag.type]["right"] += 1
-                totals["right"] += 1
-            else:
+            for c in both:
+                c[tag.type]["tags"] += 1
+                c[tag.type]["right"] += verdict == "right"
+            if verdict != "right":
                 wrong.append(
-                    {
-                        "set": label_set,
-                        "story": name,
-                        "type": tag.type,
-                        "tag": tag.name,
-                        "why": verdict,
-                    }
+                    {"set": label_set, "story": name, "type": tag.type, "tag": tag.name}
+                    | {"why": verdict}
                 )
         for t in TYPES:
             for entity in labels.get(t, []):
                 if _named(entity):
-                    counts[t]["named"] += 1
-                    counts[t]["found"] += bool(_forms(entity) & tagged[t])
-    per_type = {
-        t: {
-            "tags": c["tags"],
-            "right": c["right"],
-            "precision": round(c["right"] / c["tags"], 3) if c["tags"] else None,
-            "recall": round(c["found"] / c["named"], 3) if c["named"] else None,
-        }
-        for t, c in counts.items()
-    }
-    all_tags = sum(c["tags"] for c in counts.values())
-    all_right = sum(c["right"] for c in counts.values())
+                    hit = bool(_forms(entity) & tagged[t])
+                    for c in both:
+                        c[t]["named"] += 1
+                        c[t]["found"] += hit
     return {
         "stories": stories,
-        "precision_all_entity_tags": round(all_right / all_tags, 3) if all_tags else None,
-        "per_type": per_type,
+        "all_entity_tags": _all(counts),
+        "per_type": _per_type(counts),
         "per_label_set": {
-            s: dict(v, precision=round(v["right"] / v["tags"], 3) if v["tags"] else None)
+            s: {
+                "stories": v["stories"],
+                "all": _all(v["counts"]),
+                "per_type": _per_type(v["counts"]),
+            }
             for s, v in per_set.items()
         },
         "wrong": wrong,

@@ -231,13 +231,13 @@ def _spans(doc) -> list[tuple[int, int, str]]:
     return [(e.start_char, e.end_char, e.label_) for e in doc.ents]
 
 
-def timing(pipelines: dict, rows: list[dict]) -> dict:
+def timing(pipelines: dict, rows: list[dict], prefix: str = "spacy") -> dict:
     """Single warm calls on headline + body (no dateline), each story once per tagger."""
     calls: dict[str, Callable[[dict], object]] = {
         "ours_tag_story": lambda r: tagging.tag_story(r["title"], r["body"], []),
     }
     for name, nlp in pipelines.items():
-        calls[f"spacy_{name}"] = lambda r, nlp=nlp: nlp(_text(r["title"], r["body"]))
+        calls[f"{prefix}_{name}"] = lambda r, nlp=nlp: nlp(_text(r["title"], r["body"]))
     for row in rows[:20]:
         for call in calls.values():
             call(row)

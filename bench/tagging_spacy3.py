@@ -72,15 +72,12 @@ from bench.tagging_spacy import (
     _closure,
     _dist_mb,
     _evaluate_with,
-    _spans,
     _story_body,
     _text,
-    _time_calls,
+    timing,
     to_tags,
 )
-from services.enrich import story_text, tags_for
-from services.enrich.tagging import tag_story
-from services.ingest.formats import parse_story
+from services.enrich import story_text
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TYPES = ("place", "person", "organisation")
@@ -268,130 +265,16 @@ def _spacy_tags_for(nlp, imply: bool, cache: dict[str, list]) -> Callable:
     return spacy_tags_for
 
 
-def _rate(right: int, total: int) -> float | None:
-    return round(right / total, 3) if total else None
-
-
-def _blank() -> dict[str, dict[str, int]]:
-    return {t: {"tags": 0, "right": 0, "named": 0, "found": 0} for t in TYPES}
-
-
-def judge_stories(tagger: Callable) -> dict[str, Any]:
-    """tagging_handchecked.evaluate's counting, kept per label set and type as well."""
-    counts = _blank()
-    per_set: dict[str, dict] = {}
-    wrong: list[dict[str, str]] = []
-    stories = 0
-    for label_set, name, path, labels in ht.labelled_stories():
-        stories += 1
-        article = parse_story(path.read_bytes(), "application/json").article
-        tags = [t for t in tagger(article) if t.type in TYPES]
-        set_counts = per_set.setdefault(label_set, {"stories": 0, "counts": _blank()})
-        set_counts["stories"] += 1
-        tagged = {t: {ht._norm(x.name) for x in tags if x.type == t} for t in TYPES}
-        dateline = ht.dateline_places(json.loads(path.read_bytes()).get("located"))
-        for tag in tags:
-            verdict = ht.judge(tag.type, tag.name, labels, dateline)
-            for c in (counts, set_counts["counts"]):
-                c[tag.type]["tags"] += 1
-                c[tag.type]["right"] += verdict == "right"
-            if verdict != "right":
-                wrong.append(
-                    {
-                        "set": label_set,
-                        "story": name,
-                        "type": tag.type,
-                        "tag": tag.name,
-                        "why": verdict,
-                    }
-                )
-        for t in TYPES:
-            for entity in labels.get(t, []):
-                if ht._named(entity):
-                    hit = bool(ht._forms(entity) & tagged[t])
-                    for c in (counts, set_counts["counts"]):
-                        c[t]["named"] += 1
-                        c[t]["found"] += hit
-
-    def table(c: dict) -> dict:
-        return {
-            t: {
-                "tags": v["tags"],
-                "right": v["right"],
-                "precision": _rate(v["right"], v["tags"]),
-                "named": v["named"],
-                "found": v["found"],
-                "recall": _rate(v["found"], v["named"]),
-            }
-            for t, v in c.items()
-        }
-
-    def total(c: dict) -> dict:
-        tags = sum(v["tags"] for v in c.values())
-        right = sum(v["right"] for v in c.values())
-        named = sum(v["named"] for v in c.values())
-        found = sum(v["found"] for v in c.values())
-        return {
-            "tags": tags,
-            "right": right,
-            "precision": _rate(right, tags),
-            "recall": _rate(found, named),
-        }
-
-    return {
-        "stories": stories,
-        "all_entity_tags": total(counts),
-        "per_type": table(counts),
-        "per_label_set": {
-            s: {"stories": v["stories"], "all": total(v["counts"]), "per_type": table(v["counts"])}
-            for s, v in per_set.items()
-        },
-        "wrong": wrong,
-    }
-
-
 def handchecked(pipelines: dict) -> dict:
-    ours = judge_stories(tags_for)
-    # The same counts as bench/tagging_handchecked.py's own evaluate, or this is not its test.
-    reference = ht.evaluate()
-    assert reference["stories"] == ours["stories"]
-    for t in TYPES:
-        assert reference["per_type"][t]["tags"] == ours["per_type"][t]["tags"], t
-        assert reference["per_type"][t]["right"] == ours["per_type"][t]["right"], t
-        assert reference["per_type"][t]["recall"] == ours["per_type"][t]["recall"], t
-    out: dict = {"ours": ours}
+    """bench/tagging_handchecked.py's own test, for our tagger and each spaCy variant."""
+    out: dict = {"ours": ht.evaluate()}
     caches: dict[str, dict] = {name: {} for name in pipelines}
     for variant, pipeline, imply in VARIANTS:
-        tagger = _spacy_tags_for(pipelines[pipeline], imply, caches[pipeline])
-        out[variant] = judge_stories(tagger)
+        out[variant] = ht.evaluate(_spacy_tags_for(pipelines[pipeline], imply, caches[pipeline]))
     return out
 
 
 # --- timing ---------------------------------------------------------------------------------------
-
-
-def timing(pipelines: dict, rows: list[dict]) -> dict:
-    """Single warm calls on headline + body (no dateline), each story once per tagger."""
-    calls: dict[str, Callable[[dict], object]] = {
-        "ours_tag_story": lambda r: tag_story(r["title"], r["body"], []),
-    }
-    for name, nlp in pipelines.items():
-        calls[f"spacy3_{name}"] = lambda r, nlp=nlp: nlp(_text(r["title"], r["body"]))
-    for row in rows[:20]:
-        for call in calls.values():
-            call(row)
-    out: dict = {"stories": len(rows)}
-    out |= {name: _time_calls(call, rows) for name, call in calls.items()}
-    spans = {
-        name: [_spans(nlp(_text(r["title"], r["body"]))) for r in rows]
-        for name, nlp in pipelines.items()
-    }
-    out["stories_whose_entities_differ_from_full"] = {
-        name: sum(a != b for a, b in zip(spans[name], spans["full"], strict=True))
-        for name in pipelines
-        if name != "full"
-    }
-    return out
 
 
 # --- the environment ------------------------------------------------------------------------------
@@ -540,7 +423,7 @@ def main() -> None:
             "with_dateline_in_body": reuters(pipelines, rows, True, args.batch_size),
         },
         "handchecked": handchecked(pipelines),
-        "timing": timing(pipelines, timing_rows),
+        "timing": timing(pipelines, timing_rows, prefix="spacy3"),
         "command": f"PYTHONPATH=. nice {sys.executable} -m bench.tagging_spacy3 "
         + " ".join(sys.argv[1:]),
     }

@@ -26,7 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from services.enrich.tagging.data import key
-from services.enrich.tagging.lexicon import CONNECTORS, NAME_PARTICLES, NAME_SUFFIXES
+from services.enrich.tagging.lexicon import NAME_PARTICLES, NAME_SUFFIXES
+from services.enrich.tagging.organisations import initials
 from shared.models import Tag
 
 ENTITY_TYPES = frozenset({"person", "organisation", "place"})
@@ -55,12 +56,6 @@ def loose(word: str) -> str:
 
 def _person_words(name: str) -> list[str]:
     return [w for w in name.split() if w.lower() not in NAME_SUFFIXES]
-
-
-def _initials(name: str) -> str:
-    return "".join(
-        w[0].upper() for w in name.split() if w.lower() not in CONNECTORS and w[:1].isalpha()
-    )
 
 
 def _is_acronym(name: str) -> bool:
@@ -125,7 +120,7 @@ def register_keys(tag: Tag) -> list[str]:
     for "Kenya Revenue Authority"), so that an acronym alone in a later story can join it."""
     keys = lookup_keys(tag)
     if tag.type == "organisation" and not _is_acronym(tag.name):
-        letters = _initials(tag.name)
+        letters = initials(tag.name)
         if len(letters) >= 2:
             keys.append("oi:" + letters)
     return keys

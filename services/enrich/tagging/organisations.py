@@ -49,7 +49,8 @@ def org_word_run(story: Recorder, words: list[str], headline: bool) -> bool:
     return True
 
 
-def _initials(name: str) -> str:
+def initials(name: str) -> str:
+    """A long form's initials, connectors skipped: "Bank of Japan" -> "BJ"."""
     return "".join(
         w[0].upper() for w in name.split() if w.lower() not in CONNECTORS and w[0].isalpha()
     )
@@ -59,7 +60,7 @@ def _link_acronyms(story: Story) -> None:
     """An acronym is a further mention of the long form it spells ("IMF") or of itself; else,
     unless it is a place ("US"), an organisation of its own, if long enough to be one."""
     orgs = story.orgs
-    by_initials = {_initials(f.name): f for f in orgs.values() if len(f.name.split()) >= 2}
+    by_initials = {initials(f.name): f for f in orgs.values() if len(f.name.split()) >= 2}
     for acronym, headline, at in story.acronyms:
         letters = acronym.replace(".", "").replace("&", "")
         found = by_initials.get(letters)

@@ -226,9 +226,10 @@ _ROLE_REACH = 6
 
 
 def _role_before_comma(toks: list[TokInfo], comma: int) -> Cue:
-    for tok in reversed(toks[max(0, comma - _ROLE_REACH) : comma]):
-        word = _text(tok)
-        if word is None or (tok[1] in "eE" and tok is not toks[comma - 1]):
+    """A title among the words before the comma, in their sentence."""
+    for k in range(comma - 1, max(-1, comma - 1 - _ROLE_REACH), -1):
+        word = _text(toks[k])
+        if word is None or (k < comma - 1 and toks[k][1] in "eE"):
             return NO_CUE
         if word in TITLES:
             return PERSON_CUE

@@ -28,27 +28,29 @@ _TOKEN = re.compile(
 )
 
 # What a token means for the capitalised runs: (text, code, speech verb, speech verb that does
-# not end a sentence). Codes: C capitalised word, E one ending a sentence, K connector, o other.
+# not end a sentence). Codes: C capitalised word, E one ending a sentence or a possessive, K
+# connector, P name particle (a connector too), O "of" or "for" (one too), T "the", e a lowercase
+# word ending a sentence, p a lowercase possessive, o other.
 TokInfo = tuple[str, str, bool, bool]
 
 # A run: a capitalised word, then capitalised words and connectors followed by one (a run of
 # name particles too: "Ursula von der Leyen"; "the" only after "of" or "for": "Democratic
-# Republic of the Congo", "Office for the Coordination of Humanitarian Affairs", not "... 4 p.m. CDT the National Hurricane Center said" nor "the World Bank and
-# the Inter-American Development Bank"), ending at (and
-# including) a word that ends a sentence. Same as scanning the tokens one by one.
+# Republic of the Congo", "Office for the Coordination of Humanitarian Affairs", not "... 4 p.m.
+# CDT the National Hurricane Center said" nor "the World Bank and the Inter-American Development
+# Bank"), ending at (and including) a word that ends a sentence. Same as scanning the tokens one
+# by one.
 RUN = re.compile(r"E|C(?:C|[KO](?=[CE])|OT(?=[CE])|P+(?=[CE]))*E?")
 # Put between texts that are sentences of their own (headline, dateline, body): no run crosses
 # it, and it is no speech verb.
 SENTENCE_BREAK: TokInfo = (".", "o", False, False)
 
 _POSSESSIVES = ("'s", "\u2019s")
-_POSSESSIVE_ENDS = frozenset(_POSSESSIVES)
 
 
-def _word(raw: str, shout: bool, keep_caps: frozenset[str]) -> tuple[str, bool]:
+def _word(raw: str, shout: bool, keep_caps: frozenset[str]) -> tuple[str, bool, bool]:
     """A token that starts with a letter (it never strips down to nothing) as the rules read it,
-    and whether it ends a name (a sentence, or a possessive)."""
-    ends = False
+    whether it ends a sentence, and whether it is a possessive."""
+    ends = possessive = False
     word = raw
     if word.endswith(".") and word.lower() not in ABBREVIATIONS and word.count(".") == 1:
         word = word[:-1]
@@ -56,29 +58,29 @@ def _word(raw: str, shout: bool, keep_caps: frozenset[str]) -> tuple[str, bool]:
     for poss in _POSSESSIVES:
         if word.endswith(poss):
             word = word[: -len(poss)]
-            # A possessive ends a name: "Russia's Kursk region", "the Bank's Monetary Policy
-            # Committee" are two names each, not one.
-            ends = True
+            possessive = True
     word = word.rstrip("'\u2019")
     # An all-capitals headline says nothing by its capitals, except in known acronyms.
     if shout and word.isupper() and word not in keep_caps:
         word = word.capitalize() if len(word) > 1 else word
-    return word, ends
+    return word, ends, possessive
 
 
 def tok_info(raw: str, shout: bool, keep_caps: frozenset[str]) -> TokInfo:
     if raw[0].isalpha():
-        text, ends = _word(raw, shout, keep_caps)
+        text, ends, possessive = _word(raw, shout, keep_caps)
         cap = text[0].isupper()
     else:
         # Never capitalised; "&" is still a connector.
-        text, ends, cap = raw, raw in ".!?", False
+        text, ends, possessive, cap = raw, raw in ".!?", False, False
     lower = text.lower()
     if cap:
-        code = "E" if ends else "C"
-    elif ends and raw[0].isalpha() and raw.endswith("."):
+        # A possessive ends a name: "Russia's Kursk region", "the Bank's Monetary Policy
+        # Committee" are two names each, not one.
+        code = "E" if ends or possessive else "C"
+    elif ends and raw[0].isalpha():
         code = "e"  # "... the research team. Tchoumba said": nothing of the name after it
-    elif text != raw.rstrip(".") and raw[0].isalpha() and raw.rstrip(".")[-2:] in _POSSESSIVE_ENDS:
+    elif possessive:
         code = "p"  # "the company's": says nothing of the name after it
     elif lower in NAME_PARTICLES:
         code = "P"
@@ -91,7 +93,7 @@ def tok_info(raw: str, shout: bool, keep_caps: frozenset[str]) -> TokInfo:
     else:
         code = "o"
     verb = lower in SPEECH_VERBS
-    return (text, code, verb, verb and not ends)
+    return (text, code, verb, verb and not (ends or possessive))
 
 
 # Newswire vocabularies are Zipfian: most tokens of a story were seen in earlier ones.
