@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from faststream.redis import RedisBroker
 from faststream.redis.parser.binary import BinaryMessageFormatV1
+from faststream.redis.prometheus import RedisPrometheusMiddleware
 from pydantic import BaseModel
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -16,6 +17,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from shared.metrics import Metrics
 from shared.settings import DEFAULT_REDIS_CONNECTIONS, ServiceSettings
 from shared.streams import CONSUMER_GROUPS
 
@@ -25,9 +27,15 @@ logger = logging.getLogger(__name__)
 DATA_FIELD = b"__data__"
 
 
-def create_broker(settings: ServiceSettings) -> RedisBroker:
+def create_broker(settings: ServiceSettings, metrics: Metrics | None = None) -> RedisBroker:
+    middlewares = (
+        ()
+        if metrics is None
+        else (RedisPrometheusMiddleware(registry=metrics.registry, app_name=metrics.service),)
+    )
     return RedisBroker(
         settings.redis_url,
+        middlewares=middlewares,
         # In-flight handlers get this long to finish when the service stops.
         graceful_timeout=settings.shutdown_grace_s,
         message_format=BinaryMessageFormatV1,

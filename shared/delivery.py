@@ -37,6 +37,7 @@ from redis.asyncio import Redis
 from shared.broker import DATA_FIELD, encode_event
 from shared.errors import PermanentError
 from shared.events import Output, WriteOnAck, emitted
+from shared.metrics import Metrics
 from shared.settings import ServiceSettings
 from shared.streams import dead_letter, failures_key
 
@@ -143,6 +144,7 @@ class StreamConsumer:
     redis: Callable[[], Redis]
     broker: RedisBroker
     concurrency: int = 1
+    metrics: Metrics | None = None
     handled: int = field(default=0, init=False)
     _subscribers: list[Any] = field(default_factory=list, init=False)
     _in_flight: set[bytes] = field(default_factory=set, init=False)
@@ -231,6 +233,12 @@ class StreamConsumer:
         await asyncio.gather(*(run_chain(chain) for chain in by_article.values()))
 
     async def _run_one(self, delivery: _Delivery) -> None:
+        started = time.perf_counter()
+        if self.metrics is not None:
+            occurred = getattr(delivery.event, "occurred_at", None)
+            if occurred is not None:
+                waited = max(0.0, time.time() - occurred.timestamp())
+                self.metrics.stage_wait.labels(self.stream, self.group).observe(waited)
         try:
             delivery.outputs = await self.handle(delivery.event)
         except PermanentError as exc:
@@ -250,6 +258,11 @@ class StreamConsumer:
                 exc_info=not isinstance(exc, ConnectionError | TimeoutError),
                 extra={"article_id": getattr(delivery.event, "article_id", "-")},
             )
+        finally:
+            if self.metrics is not None:
+                self.metrics.stage_processing.labels(self.stream, self.group).observe(
+                    time.perf_counter() - started
+                )
 
     async def _settle(self, deliveries: list[_Delivery]) -> None:
         done = [d for d in deliveries if d.error is None]
@@ -288,6 +301,11 @@ class StreamConsumer:
         done = [d for d in done if d.entry_id in settled]
         dead = [d for d in dead if d.entry_id in settled]
         self.handled += len(done)
+        if self.metrics is not None:
+            count = self.metrics.stage_messages
+            count.labels(self.stream, self.group, "done").inc(len(done))
+            count.labels(self.stream, self.group, "dead_lettered").inc(len(dead))
+            count.labels(self.stream, self.group, "retried").inc(len(failed))
         for delivery in dead:
             logger.error(
                 "%s/%s: message %s dead-lettered after %s deliveries: %s",

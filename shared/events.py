@@ -229,6 +229,13 @@ class ArticleEnriched(Event):
         "request's reason.",
         examples=["ingested"],
     )
+    pushed_at: datetime | None = Field(
+        default=None,
+        description="When ingest accepted the push this comes from (its ArticleIngested's "
+        "occurred_at); None for a republish, a refresh or an embargo release. Publish measures "
+        "push-to-page latency by it.",
+        examples=[_EXAMPLE_TIME],
+    )
     section: Section | None = Field(
         default=None, description="The section of the site it belongs in."
     )
@@ -308,6 +315,13 @@ class ArticleRendered(Event):
     )
     published_at: datetime | None = Field(
         default=None, description="When the story first ran.", examples=[_EXAMPLE_TIME]
+    )
+    pushed_at: datetime | None = Field(
+        default=None,
+        description="When ingest accepted the push this comes from (its ArticleIngested's "
+        "occurred_at); None for a republish, a refresh or an embargo release. Publish measures "
+        "push-to-page latency by it.",
+        examples=[_EXAMPLE_TIME],
     )
     listing: ListingEntry | None = Field(
         default=None,
@@ -416,6 +430,13 @@ class ArticlePublished(Event):
         default=None,
         description="When render made the page this outcome is about (its event's time).",
         examples=["2026-03-14T09:26:53Z"],
+    )
+    pushed_at: datetime | None = Field(
+        default=None,
+        description="When ingest accepted the push this comes from (its ArticleIngested's "
+        "occurred_at); None for a republish, a refresh or an embargo release. Publish measures "
+        "push-to-page latency by it.",
+        examples=[_EXAMPLE_TIME],
     )
 
 

@@ -28,6 +28,7 @@ from shared.backlog import trim_acknowledged
 from shared.broker import create_broker, create_redis, ensure_groups, publish_events
 from shared.delivery import StreamConsumer
 from shared.events import Event
+from shared.metrics import Metrics, refresh_stream_gauges
 from shared.queries import MAX_LOOKUP, MAX_LOOKUP_BYTES, Lookup
 from shared.settings import ServiceSettings
 from shared.streams import CONSUMER_GROUPS
@@ -43,6 +44,7 @@ class Runtime:
     settings: ServiceSettings
     broker: RedisBroker
     redis: Redis
+    metrics: Metrics
     consumers: list[StreamConsumer] = field(default_factory=list)
     background: list[asyncio.Task[Any]] = field(default_factory=list)
     resources: dict[str, Any] = field(default_factory=dict)
@@ -58,7 +60,11 @@ class Runtime:
         if group not in CONSUMER_GROUPS.get(stream, ()):
             raise ValueError(f"{group} does not consume {stream} in shared.streams.TOPOLOGY")
         consumer = StreamConsumer(
-            settings=self.settings, redis=lambda: self.redis, broker=self.broker, **kwargs
+            settings=self.settings,
+            redis=lambda: self.redis,
+            broker=self.broker,
+            metrics=self.metrics,
+            **kwargs,
         )
         consumer.subscribe()
         self.consumers.append(consumer)
@@ -112,6 +118,16 @@ async def _leave_groups(runtime: Runtime) -> None:
             logger.warning(
                 "could not leave group %s on %s: %s", consumer.group, consumer.stream, exc
             )
+
+
+def metrics_route(metrics: Metrics) -> Route:
+    """GET /metrics: the service's registry in Prometheus' text format."""
+
+    async def exposition(request: Request) -> Response:
+        body, content_type = await metrics.exposition(request.headers.get("accept", ""))
+        return Response(body, headers={"Content-Type": content_type})
+
+    return Route("/metrics", exposition)
 
 
 Setup = Callable[[Runtime], Awaitable[Callable[[], Awaitable[None]] | None]]
@@ -182,11 +198,13 @@ def consumer_app(
     `routes` gives the service's query routes (read-only answers about what it owns), which
     find what `setup` opened in `runtime.resources`.
     """
+    metrics = Metrics(name)
     runtime = Runtime(
         name=name,
         settings=settings,
-        broker=create_broker(settings),
+        broker=create_broker(settings, metrics),
         redis=create_redis(settings.redis_url, max_connections=settings.redis_max_connections),
+        metrics=metrics,
     )
 
     @contextlib.asynccontextmanager
@@ -214,12 +232,21 @@ def consumer_app(
             await runtime.redis.aclose()
             logger.info("%s stopped", name)
 
-    async def healthz(request: Request) -> JSONResponse:
+    async def redis_answers() -> bool:
         try:
             await asyncio.wait_for(runtime.redis.ping(), 2)
-            redis_ok = True
         except Exception:
-            redis_ok = False
+            return False
+        return True
+
+    async def refresh_gauges() -> None:
+        metrics.ready.set(1 if runtime.alive() and await redis_answers() else 0)
+        await refresh_stream_gauges(metrics, runtime.redis)
+
+    metrics.on_scrape(refresh_gauges)
+
+    async def healthz(request: Request) -> JSONResponse:
+        redis_ok = await redis_answers()
         alive = runtime.alive()
         status = 200 if (alive and redis_ok) else 503
         return JSONResponse(
@@ -234,6 +261,8 @@ def consumer_app(
         )
 
     queries = list(routes(runtime)) if routes is not None else []
-    app = Starlette(routes=[Route("/healthz", healthz), *queries], lifespan=lifespan)
+    app = Starlette(
+        routes=[Route("/healthz", healthz), metrics_route(metrics), *queries], lifespan=lifespan
+    )
     app.state.runtime = runtime
     return app

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared.hashing import sha256_hex
+from shared.metrics import Metrics
 from shared.settings import StorageSettings
 
 logger = logging.getLogger(__name__)
@@ -36,7 +38,7 @@ class PreconditionFailed(Exception):
 
 
 class Storage:
-    def __init__(self, settings: StorageSettings) -> None:
+    def __init__(self, settings: StorageSettings, metrics: Metrics | None = None) -> None:
         self.settings = settings
         self.client = boto3.client(
             "s3",
@@ -52,6 +54,8 @@ class Storage:
                 s3={"addressing_style": "path"},
             ),
         )
+        if metrics is not None:
+            _count_requests(self.client, metrics)
 
     def close(self) -> None:
         self.client.close()
@@ -199,3 +203,37 @@ class Storage:
     def get_raw(self, key: str) -> tuple[bytes, str, dict[str, str]]:
         obj = self.client.get_object(Bucket=self.settings.archive_bucket, Key=key)
         return bytes(obj["Body"].read()), obj.get("ContentType", ""), obj.get("Metadata", {})
+
+
+#: What a finished request's HTTP status says, for the requests counter. A 404 (a HEAD of a page
+#: not written yet) and a 412 (a conditional write that lost a race) are answers, not faults.
+_OUTCOMES = {404: "not_found", 412: "precondition_failed"}
+
+
+def _outcome(status: int) -> str:
+    if status < 300:
+        return "ok"
+    return _OUTCOMES.get(status) or ("client_error" if status < 500 else "server_error")
+
+
+def _count_requests(client: Any, metrics: Metrics) -> None:
+    """Count and time every S3 request the client makes, retries included, by botocore's own
+    events (its `context` travels from before the call to after it)."""
+
+    def started(model: Any, context: dict[str, Any], **_: Any) -> None:
+        context["wirepress_started"] = (model.name, time.perf_counter())
+
+    def finished(http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        operation, began = context.pop("wirepress_started", ("unknown", time.perf_counter()))
+        metrics.observe_s3(
+            operation, _outcome(http_response.status_code), time.perf_counter() - began
+        )
+
+    def failed(context: dict[str, Any], **_: Any) -> None:
+        operation, began = context.pop("wirepress_started", ("unknown", time.perf_counter()))
+        metrics.observe_s3(operation, "network_error", time.perf_counter() - began)
+
+    events = client.meta.events
+    events.register("before-call.s3", started)
+    events.register("after-call.s3", finished)
+    events.register("after-call-error.s3", failed)

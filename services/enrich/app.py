@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
+from prometheus_client import Gauge
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -33,6 +35,7 @@ from services.enrich.settings import EnrichSettings
 from services.enrich.tagging import tag_story
 from shared.backlog import worst_backlog
 from shared.events import ENRICH_INPUT, ArticleIngested, ArticleRepublishRequested, Output
+from shared.metrics import Metrics
 from shared.models import as_article_id
 from shared.queries import IndexStatus, StoryPage, TagBansStatus
 from shared.sections import load_sections
@@ -88,6 +91,43 @@ async def _semantic_loop(runtime: Runtime, refitter: SemanticRefitter, interval_
         except Exception:
             # The model in use stays; the next check tries again.
             logger.exception("semantic model refit failed")
+
+
+class EnrichMetrics:
+    """Enrich's own gauges, read from what it keeps when /metrics is scraped."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        r = metrics.registry
+        self.due = Gauge(
+            "wirepress_enrich_refreshes_due", "Related-link refreshes due now.", registry=r
+        )
+        self.waiting = Gauge(
+            "wirepress_enrich_refreshes_waiting",
+            "Related-link refreshes queued, due or not (the refresh queue's depth).",
+            registry=r,
+        )
+        self.stories = Gauge(
+            "wirepress_enrich_index_stories", "Stories in the related-links index.", registry=r
+        )
+        self.model_age = Gauge(
+            "wirepress_enrich_semantic_model_age_seconds",
+            "Time since the archive's semantic model was fitted (NaN before the first fit).",
+            registry=r,
+        )
+
+    def follow(self, metrics: Metrics, index: SharedIndex, refreshes: RedisRefreshQueue) -> None:
+        async def refresh() -> None:
+            self.due.set(await refreshes.due())
+            self.waiting.set(await refreshes.waiting())
+            self.stories.set(await index.stories())
+            meta = await index.semantic_meta() or {}
+            fitted_at = meta.get("fitted_at")
+            if isinstance(fitted_at, int | float):
+                self.model_age.set(max(0.0, time.time() - fitted_at))
+            else:
+                self.model_age.set(float("nan"))
+
+        metrics.on_scrape(refresh)
 
 
 def _query_routes(runtime: Runtime) -> Sequence[BaseRoute]:
@@ -158,6 +198,7 @@ def create_app(settings: EnrichSettings | None = None) -> Starlette:
         runtime.resources.update(
             stories=stories, index=index, refreshes=refreshes, tag_bans=tag_bans
         )
+        EnrichMetrics(runtime.metrics).follow(runtime.metrics, index, refreshes)
         await index.load_index()
         cpu = settings.cpu_pool()
         # Load the tagger's gazetteers (and the embedding model) now, not on the first story.

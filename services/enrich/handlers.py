@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import partial
 
 from slugify import slugify
@@ -118,8 +119,8 @@ class Enrichment:
     event: ArticleEnriched
     write: WriteOnAck | None = None
 
-    def outputs(self, reason: str) -> list[Output]:
-        event = self.event.model_copy(update={"reason": reason})
+    def outputs(self, reason: str, pushed_at: datetime | None = None) -> list[Output]:
+        event = self.event.model_copy(update={"reason": reason, "pushed_at": pushed_at})
         return [(ENRICHED, event), *([self.write] if self.write else [])]
 
 
@@ -156,7 +157,9 @@ async def handle_ingested(
         banned=overrides.banned,
         removed_tags=overrides.removed_tags,
     )
-    return await publish_story(stored, archive, event.correlation_id, config, text=text)
+    return await publish_story(
+        stored, archive, event.correlation_id, config, text=text, pushed_at=event.occurred_at
+    )
 
 
 async def publish_story(
@@ -167,6 +170,7 @@ async def publish_story(
     *,
     text: StoryText | None = None,
     reason: str = "ingested",
+    pushed_at: datetime | None = None,
 ) -> list[Output]:
     """A story going out (new, corrected, released from embargo, killed): enriched, and the
     pages it changes scheduled for a refresh."""
@@ -182,7 +186,7 @@ async def publish_story(
         # headline on those pages must follow.
         linking = await archive.links.linked_by(article.article_id)
         await archive.refreshes.schedule(linking, "link-changed")
-    return enrichment.outputs(reason)
+    return enrichment.outputs(reason, pushed_at)
 
 
 def strongly_related(enriched: ArticleEnriched, limit: int = 3) -> list[str]:

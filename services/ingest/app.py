@@ -15,6 +15,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,6 +29,8 @@ from services.ingest.openapi import openapi_document
 from services.ingest.ports import Problem, PushOutcome, Unavailable
 from services.ingest.settings import IngestSettings
 from shared.broker import create_redis, ensure_groups
+from shared.metrics import PAYLOAD_BUCKETS, Metrics, refresh_stream_gauges
+from shared.service import metrics_route
 from shared.storage import Storage
 
 logger = logging.getLogger(__name__)
@@ -57,10 +60,12 @@ class Running:
 
 
 @contextlib.asynccontextmanager
-async def running_acceptor(settings: IngestSettings) -> AsyncIterator[Running]:
+async def running_acceptor(
+    settings: IngestSettings, metrics: Metrics | None = None
+) -> AsyncIterator[Running]:
     """An Acceptor on live connections, closed on exit: the service's and replay's."""
     redis = create_redis(settings.redis_url, max_connections=settings.redis_max_connections)
-    storage = Storage(settings)
+    storage = Storage(settings, metrics)
     archive = S3RawArchive(storage)
     emitter = RedisEmitter(
         redis,
@@ -92,6 +97,45 @@ async def replay_payload(settings: IngestSettings, raw_key: str) -> PushOutcome:
         return await running.acceptor.replay(raw_key, uuid.uuid4().hex)
 
 
+class IngestMetrics:
+    """Ingest's own families, beside the S3 ones its raw archive counts."""
+
+    #: The feed label of a request that never proved which feed it is.
+    UNAUTHENTICATED = "-"
+
+    def __init__(self, metrics: Metrics) -> None:
+        r = metrics.registry
+        self.metrics = metrics
+        self.requests = Counter(
+            "wirepress_ingest_requests",
+            "Pushes answered, by feed (`-` until a request has authenticated) and HTTP status.",
+            ["feed", "status"],
+            registry=r,
+        )
+        self.payload = Histogram(
+            "wirepress_ingest_payload_bytes",
+            "Size of the payloads authenticated feeds pushed.",
+            ["feed"],
+            buckets=PAYLOAD_BUCKETS,
+            registry=r,
+        )
+        self.backpressure = Counter(
+            "wirepress_ingest_backpressure",
+            "Pushes answered 503 to slow a feed down, by reason: busy (a stage is too far "
+            "behind, or the event store nearly full) or unavailable (Redis or S3 not answering).",
+            ["feed", "reason"],
+            registry=r,
+        )
+        self.ready = metrics.ready
+
+
+@dataclass
+class _Push:
+    """What one request has shown of itself so far, for its metrics."""
+
+    feed: str = IngestMetrics.UNAUTHENTICATED
+
+
 class IngestHttp:
     """The HTTP side of ingest: one per app, holding the running acceptor between requests."""
 
@@ -101,11 +145,13 @@ class IngestHttp:
         self.limit = settings.ingest_max_body_bytes
         self.authenticator: Authenticator | None = None
         self.running: Running | None = None
+        self.metrics = IngestMetrics(Metrics("ingest"))
+        self.metrics.metrics.on_scrape(self._refresh_gauges)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         settings = self.settings
-        async with running_acceptor(settings) as opened:
+        async with running_acceptor(settings, self.metrics.metrics) as opened:
             await ensure_groups(opened.redis)
             self.running = opened
             self.authenticator = Authenticator(
@@ -123,17 +169,22 @@ class IngestHttp:
 
     async def push_story(self, request: Request) -> Response:
         correlation_id = correlation_id_from(request.headers.get("x-correlation-id"))
+        push = _Push()
         try:
-            outcome = await self._push(request, correlation_id)
+            outcome = await self._push(request, correlation_id, push)
         except Problem as problem:
+            self.metrics.requests.labels(push.feed, str(problem.status)).inc()
+            if problem.status == 503:
+                self.metrics.backpressure.labels(push.feed, problem.slug).inc()
             return problem_response(problem, request, correlation_id)
+        self.metrics.requests.labels(push.feed, str(outcome.http_status)).inc()
         return JSONResponse(
             outcome.model_dump(mode="json"),
             status_code=outcome.http_status,
             headers={"X-Correlation-ID": correlation_id},
         )
 
-    async def _push(self, request: Request, correlation_id: str) -> PushOutcome:
+    async def _push(self, request: Request, correlation_id: str, push: _Push) -> PushOutcome:
         authenticator, running = self.authenticator, self.running
         assert authenticator is not None and running is not None
         length = request.headers.get("content-length")
@@ -149,6 +200,8 @@ class IngestHttp:
             # The replay cache lives in Redis: its failure is backpressure, not a bad signature.
             logger.warning("replay cache unreachable, answering 503: %s", exc)
             raise unavailable("the event store does not answer; retry shortly") from exc
+        push.feed = authenticated.feed.name
+        self.metrics.payload.labels(push.feed).observe(len(body))
         if not body.strip():
             raise Problem(400, "empty", "Empty payload", "the request has no body")
         return await running.acceptor.receive(
@@ -163,7 +216,12 @@ class IngestHttp:
                 raise too_large(self.limit)
         return bytes(payload)
 
-    async def healthz(self, request: Request) -> JSONResponse:
+    async def _refresh_gauges(self) -> None:
+        self.metrics.ready.set(1 if all((await self._checks()).values()) else 0)
+        if self.running is not None:
+            await refresh_stream_gauges(self.metrics.metrics, self.running.redis)
+
+    async def _checks(self) -> dict[str, bool]:
         checks = {"redis": False, "s3": False}
         if self.running is not None:
             with contextlib.suppress(Exception):
@@ -171,6 +229,10 @@ class IngestHttp:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.running.archive.ping(), 3)
                 checks["s3"] = True
+        return checks
+
+    async def healthz(self, request: Request) -> JSONResponse:
+        checks = await self._checks()
         ok = all(checks.values())
         return JSONResponse({"service": "ingest", **checks}, status_code=200 if ok else 503)
 
@@ -184,6 +246,7 @@ def create_app(settings: IngestSettings | None = None) -> Starlette:
         routes=[
             Route("/v1/stories", http.push_story, methods=["POST"]),
             Route("/healthz", http.healthz),
+            metrics_route(http.metrics.metrics),
             Route("/openapi.json", http.openapi),
         ],
         lifespan=http.lifespan,

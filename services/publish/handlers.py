@@ -42,6 +42,7 @@ async def handle_article(
         **_outcome(event, outcome, config),
         listing=event.listing if outcome in ("written", "unchanged") else None,
         rendered_at=event.occurred_at,
+        pushed_at=event.pushed_at,
     )
     return [(PUBLISHED, published)]
 

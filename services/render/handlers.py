@@ -48,6 +48,7 @@ def handle_enriched(
         "page_path": event.page_path,
         "headline": article.headline,
         "published_at": article.published_at,
+        "pushed_at": event.pushed_at,
     }
     if article.pubstatus != "usable":
         return ArticleRendered(**common, html=None, withdrawn=True)
