@@ -36,6 +36,10 @@ PREFERRED = {
 }
 #: Every service process of the stack: the pipeline's four, and the editors' desk.
 STACK_SERVICES = (*devstack.SERVICES, "desk")
+#: The stages `stack scale` runs more replicas of: each is a consumer group, and its replicas
+#: share the group's work (ingest and the desk answer on one fixed port each here).
+SCALABLE = ("enrich", "render", "publish")
+MAX_REPLICAS = 8
 # The layout of the data under var/. 2: the site's listing is render's (it was publish's); 3: it is
 # kept per listing for the whole site (sections, tags, authors, months), under new keys. A stack
 # made before is republished once to fill it.
@@ -79,6 +83,9 @@ def _supervisor(root: Path) -> Supervisor:
 
 
 def _programs(paths: dict[str, Path], env: dict[str, str], ports: dict[str, int]) -> list[Program]:
+    # Services do not need the replicas' ports; with them, scaling would change (and so make
+    # supervisord restart) every program's environment.
+    service_env = {k: v for k, v in env.items() if not k.endswith("_REPLICA_PORTS")}
     programs = [
         Program("valkey", devstack.valkey_args(ports["redis"], paths["redis"]), 10, True, {}),
         Program(
@@ -91,22 +98,43 @@ def _programs(paths: dict[str, Path], env: dict[str, str], ports: dict[str, int]
         ),
     ]
     for name in STACK_SERVICES:
-        programs.append(
-            Program(
-                name,
-                [sys.executable, "-m", f"services.{name}"],
-                30,
-                False,  # started once the stores answer and the buckets exist
-                # On top of supervisord's own environment, which it had from `stack up`.
-                {
-                    **env,
-                    "HEALTH_PORT": str(ports[name]),
-                    "CONSUMER_NAME": f"{name}-local",
-                },
-                directory=REPO,
+        replicas = [(name, ports[name], f"{name}-local")] + [
+            (f"{name}-{n}", port, f"{name}-local-{n}")
+            for n, port in enumerate(replica_ports(env, name), start=2)
+        ]
+        for program, port, consumer in replicas:
+            programs.append(
+                Program(
+                    program,
+                    [sys.executable, "-m", f"services.{name}"],
+                    30,
+                    False,  # started once the stores answer and the buckets exist
+                    # On top of supervisord's own environment, which it had from `stack up`.
+                    {**service_env, "HEALTH_PORT": str(port), "CONSUMER_NAME": consumer},
+                    directory=REPO,
+                )
             )
-        )
     return programs
+
+
+def replica_ports(env: dict[str, str], name: str) -> list[int]:
+    """The health (and metrics) ports of a stage's extra replicas, from `stack scale`."""
+    listed = env.get(f"{name.upper()}_REPLICA_PORTS", "")
+    return [int(port) for port in listed.split(",") if port.strip().isdigit()]
+
+
+def _service_of(program: str) -> str:
+    """The service a supervisord program runs: `enrich-2` is a replica of enrich."""
+    base, _, number = program.rpartition("-")
+    return base if number.isdigit() and base in STACK_SERVICES else program
+
+
+def _ports_of(env: dict[str, str]) -> dict[str, int]:
+    return {
+        "redis": int(env["REDIS_PORT"]),
+        "s3": int(env["S3_PORT"]),
+        **{name: int(_health_port(env, name)) for name in STACK_SERVICES},
+    }
 
 
 def _write_pids(root: Path, supervisor: Supervisor) -> None:
@@ -115,8 +143,22 @@ def _write_pids(root: Path, supervisor: Supervisor) -> None:
 
 
 def _health_port(env: dict[str, str], name: str) -> str:
-    """Where a service of the stack answers /healthz (ingest on its HTTP port)."""
+    """Where a service of the stack (or a replica, `enrich-2`) answers /healthz and /metrics
+    (ingest on its HTTP port)."""
+    service = _service_of(name)
+    if service != name:
+        number = int(name.rpartition("-")[2])
+        return str(replica_ports(env, service)[number - 2])
     return env["INGEST_PORT"] if name == "ingest" else env[f"{name.upper()}_PORT"]
+
+
+def _programs_of(env: dict[str, str]) -> list[str]:
+    """Every service program of the stack, replicas included, in start order."""
+    return [
+        program
+        for name in STACK_SERVICES
+        for program in [name, *(f"{name}-{n}" for n in range(2, len(replica_ports(env, name)) + 2))]
+    ]
 
 
 def status(root: Path) -> int:
@@ -129,8 +171,9 @@ def status(root: Path) -> int:
     env = read_env(_paths(root)["env"])
     for name, (state, pid) in states.items():
         where = ""
-        if name in STACK_SERVICES:
-            where = f"  health http://127.0.0.1:{_health_port(env, name)}/healthz"
+        if _service_of(name) in STACK_SERVICES:
+            base = f"http://127.0.0.1:{_health_port(env, name)}"
+            where = f"  health {base}/healthz  metrics {base}/metrics"
         print(f"{name:<10} {state:<9} pid {pid or '-':<8}{where}")
     return 0 if all(state == "RUNNING" for state, _ in states.values()) else 1
 
@@ -167,7 +210,7 @@ def up(root: Path) -> int:
         )
         initialise(settings)
         _first_admin(env)
-        supervisor.start(*STACK_SERVICES)
+        supervisor.start(*_programs_of(env))
         _wait_healthy(env)
     except Exception as exc:
         print(f"stack failed to start: {exc}; logs in {paths['log']}")
@@ -219,7 +262,7 @@ def _first_admin(env: dict[str, str]) -> None:
 
 
 def _wait_healthy(env: dict[str, str]) -> None:
-    for name in STACK_SERVICES:
+    for name in _programs_of(env):
         port = int(_health_port(env, name))
         devstack.wait_until(lambda p=port: devstack.healthy(p), 60, name)
 
@@ -230,7 +273,7 @@ def _print_where(paths: dict[str, Path], env: dict[str, str]) -> None:
         f"desk {env['DESK_URL']}/signin (user {env['DESK_ADMIN_USER']}, password "
         f"{env['DESK_ADMIN_PASSWORD']})"
     )
-    for name in STACK_SERVICES:
+    for name in _programs_of(env):
         print(f"  {name:<8} health http://127.0.0.1:{_health_port(env, name)}/healthz")
     print(f"settings for other tools: source {paths['env']}")
     print("processes are kept running by supervisord: wirepress stack status")
@@ -266,6 +309,8 @@ def _stack_env(ports: dict[str, int], previous: dict[str, str]) -> dict[str, str
         "DESK_ADMIN_PASSWORD": previous.get("DESK_ADMIN_PASSWORD") or secrets.token_urlsafe(12),
         # A demo shows links filling in within seconds; production waits longer to batch them.
         "RELATED_REFRESH_DELAY_S": os.environ.get("RELATED_REFRESH_DELAY_S", "3"),
+        # The extra replicas `stack scale` started, brought back as they were.
+        **{k: v for k, v in previous.items() if k.endswith("_REPLICA_PORTS")},
     }
 
 
@@ -281,7 +326,7 @@ def _is_ours(name: str, pid: int) -> bool:
         command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return False
-    return _COMMAND_MARKS.get(name, "\0") in command
+    return _COMMAND_MARKS.get(_service_of(name), "\0") in command
 
 
 def _stop_unsupervised(paths: dict[str, Path]) -> None:
@@ -290,7 +335,7 @@ def _stop_unsupervised(paths: dict[str, Path]) -> None:
     if not paths["pids"].exists():
         return
     pids: dict[str, int] = json.loads(paths["pids"].read_text())
-    order = [n for n in STACK_SERVICES if n in pids] + [n for n in STORES[::-1] if n in pids]
+    order = [n for n in pids if n not in STORES] + [n for n in STORES[::-1] if n in pids]
     for name in order:
         if _is_ours(name, pids[name]):
             devstack.stop_pid(pids[name], timeout=20)
@@ -311,12 +356,58 @@ def down(root: Path) -> int:
     return 0
 
 
+def scale(root: Path, name: str, replicas: int) -> int:
+    """Run `replicas` processes of a stage (its consumer group shares the work among them):
+    new ones start on ports of their own, surplus ones stop (what they hold pending, another
+    replica reclaims). Kept in var/stack.env, so `stack up` brings the same number back."""
+    if name not in SCALABLE:
+        print(f"only {', '.join(SCALABLE)} scale here")
+        return 2
+    if not 1 <= replicas <= MAX_REPLICAS:
+        print(f"replicas must be 1 to {MAX_REPLICAS}")
+        return 2
+    paths = _paths(root)
+    supervisor = _supervisor(root)
+    if not supervisor.running():
+        print("stack is down: `wirepress stack up` first")
+        return 1
+    env = read_env(paths["env"])
+    ports = replica_ports(env, name)[: replicas - 1]
+    while len(ports) < replicas - 1:
+        taken = {*_ports_of(env).values(), *ports}
+        ports.append(next(p for p in iter(devstack.free_port, 0) if p not in taken))
+    env[f"{name.upper()}_REPLICA_PORTS"] = ",".join(map(str, ports))
+    paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    supervisor.write_config(_programs(paths, env, _ports_of(env)))
+    # `update` stops and removes the programs that left the config and adds the new ones,
+    # leaving the rest running; new ones start once added (services do not autostart).
+    supervisor.ctl("reread")
+    supervisor.ctl("update")
+    supervisor.start(*_programs_of(env))
+    try:
+        _wait_healthy(env)
+    except TimeoutError as exc:
+        print(f"stack not healthy: {exc}; logs in {paths['log']}")
+        return 1
+    _write_pids(root, supervisor)
+    print(f"{name}: {replicas} replica{'s' if replicas > 1 else ''}")
+    for program in _programs_of(env):
+        if _service_of(program) == name:
+            print(f"  {program:<10} metrics http://127.0.0.1:{_health_port(env, program)}/metrics")
+    return 0
+
+
 def stack_command(args: argparse.Namespace) -> int:
     root = Path(args.root).resolve()
     if args.action == "up":
         return up(root)
     if args.action == "down":
         return down(root)
+    if args.action == "scale":
+        if args.service is None or args.replicas is None:
+            print("usage: wirepress stack scale SERVICE REPLICAS")
+            return 2
+        return scale(root, args.service, args.replicas)
     return status(root)
 
 
@@ -324,6 +415,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     stack_cmd = sub.add_parser(
         "stack", help="local stack without Docker: valkey, SeaweedFS, services"
     )
-    stack_cmd.add_argument("action", choices=["up", "down", "status"])
+    stack_cmd.add_argument("action", choices=["up", "down", "status", "scale"])
+    stack_cmd.add_argument("service", nargs="?", choices=SCALABLE, help="scale: the stage to scale")
+    stack_cmd.add_argument("replicas", nargs="?", type=int, help="scale: how many processes")
     stack_cmd.add_argument("--root", default=".", help="project root (var/ lives here)")
     stack_cmd.set_defaults(func=stack_command)

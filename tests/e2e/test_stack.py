@@ -176,3 +176,59 @@ def test_a_killed_process_comes_back_on_its_own_and_up_starts_only_what_is_missi
     for pid in last.values():
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def _metric(port: int, name: str, **labels: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
+
+
+def test_scale_runs_more_replicas_of_a_stage_that_share_its_work_and_back_to_one(
+    tmp_path: Path,
+) -> None:
+    first = wirepress("stack", "up", "--root", str(tmp_path))
+    pids_file = tmp_path / "var" / "run" / "pids.json"
+    try:
+        assert first.returncode == 0, first.stdout + first.stderr
+        first_pids = pids_file.read_text()
+        scaled = wirepress("stack", "scale", "enrich", "3", "--root", str(tmp_path))
+        assert scaled.returncode == 0, scaled.stdout + scaled.stderr
+        env = read_env(tmp_path / "var" / "stack.env")
+        ports = [int(env["ENRICH_PORT"])] + [int(p) for p in env["ENRICH_REPLICA_PORTS"].split(",")]
+        assert len(set(ports)) == 3
+        for port in ports:
+            assert f"127.0.0.1:{port}/metrics" in scaled.stdout
+            assert _metric(port, "wirepress_service_ready") == 1
+        pids = json.loads(pids_file.read_text())
+        assert {"enrich", "enrich-2", "enrich-3"} <= pids.keys()
+        # Scaling starts new processes and leaves the running one alone.
+        assert pids["enrich"] == json.loads(first_pids)["enrich"]
+        files = sorted(str(p) for p in (ROOT / "demo" / "stories").glob("*.json"))[:8]
+        pushed = wirepress("push", *files, "--wait", "--timeout", "120", env=env)
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        stories = len(files)
+        done = {"stream": "wirepress:ingested", "outcome": "done"}
+        # The replicas share one consumer group: each story enriched once, by one of them.
+        assert sum(_metric(p, "wirepress_stage_messages_total", **done) for p in ports) == stories
+        assert _metric(ports[0], "wirepress_stream_lag", stream="wirepress:ingested",
+                       group="enrich") == 0  # fmt: skip
+
+        # Unknown stages and silly counts are refused, and change nothing.
+        assert wirepress("stack", "scale", "enrich", "0", "--root", str(tmp_path)).returncode == 2
+        down_to_one = wirepress("stack", "scale", "enrich", "1", "--root", str(tmp_path))
+        assert down_to_one.returncode == 0, down_to_one.stdout + down_to_one.stderr
+        after = json.loads(pids_file.read_text())
+        assert "enrich-2" not in after and "enrich-3" not in after
+        assert after["enrich"] == pids["enrich"]
+        for gone in ("enrich-2", "enrich-3"):
+            with pytest.raises(ProcessLookupError):
+                os.kill(pids[gone], 0)
+    finally:
+        assert wirepress("stack", "down", "--root", str(tmp_path)).returncode == 0
