@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 SOURCES := shared services cli tests bench
 
 .PHONY: install site-tools lock run up down status push test test-unit test-integration test-e2e lint format \
-	docs bench bench-site bench-enrich bench-tagging bench-durability bench-desk bench-formats chaos clean
+	ops-tools docs bench bench-site bench-enrich bench-tagging bench-durability bench-desk bench-formats chaos clean
 
 # Every machine installs the same versions: requirements/dev.lock pins each package with its
 # hashes (pip-tools; `make lock` writes it from pyproject.toml), and pip refuses anything else.
@@ -30,6 +30,10 @@ $(SITE_TOOLS_STAMP): infra/install-site-tools.sh tests/site/package-lock.json
 	infra/install-site-tools.sh
 
 site-tools: $(SITE_TOOLS_STAMP)
+
+## What the ops checks need beside Python: promtool (alerting rules) and kubectl (Kustomize).
+ops-tools:
+	infra/install-ops-tools.sh
 
 ## Re-pin every dependency (after editing pyproject.toml's dependencies); takes a few minutes.
 lock: $(STAMP)
@@ -57,9 +61,9 @@ down:
 status: $(STAMP)
 	@$(BIN)/wirepress stack status; set -a; source var/stack.env 2>/dev/null; set +a; $(BIN)/wirepress status
 
-# Under `make test` a missing site tool fails its test rather than skipping it.
-test: $(STAMP) $(SITE_TOOLS_STAMP)
-	WIREPRESS_SITE_TOOLS=required $(BIN)/pytest
+# Under `make test` a missing site or ops tool fails its test rather than skipping it.
+test: $(STAMP) $(SITE_TOOLS_STAMP) ops-tools
+	WIREPRESS_SITE_TOOLS=required WIREPRESS_OPS_TOOLS=required $(BIN)/pytest
 
 test-unit: $(STAMP)
 	$(BIN)/pytest -m unit
