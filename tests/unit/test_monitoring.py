@@ -824,19 +824,24 @@ def test_the_scrape_config_honours_the_pod_annotations() -> None:
 
 def test_the_local_targets_are_the_compose_services() -> None:
     services = _load_yaml(COMPOSE_FILE)["services"]
-    statics = [
-        target
+    found = [
+        (name, str(dns["port"]))
         for job in _load_yaml(CONFIG)["scrape_configs"]
-        for static in job.get("static_configs") or []
-        for target in static["targets"]
+        for dns in job.get("dns_sd_configs") or []
+        for name in dns["names"]
     ]
-    assert statics, "no static job for the local stack"
-    for target in statics:
-        host, _, port = target.partition(":")
-        assert host in services, f"{target}: no such compose service"
+    assert found, "no DNS-discovered job for the local stack"
+    pipeline = {"ingest", "enrich", "render", "publish", "desk"}
+    assert pipeline <= {name for name, _ in found}, "a service of the stack is not scraped"
+    for host, port in found:
+        assert host in services, f"{host}: no such compose service"
         ports = [str(p).split(":")[-1] for p in services[host].get("ports", [])]
         ports += [str(p) for p in services[host].get("expose", [])]
-        assert port in ports, f"{target}: {host} listens on {ports}"
+        assert port in ports, f"{host}:{port}: {host} listens on {ports}"
+    prometheus = services["prometheus"]
+    assert "monitoring" in prometheus.get("profiles", [])
+    mounted = " ".join(str(v) for v in prometheus.get("volumes", []))
+    assert "infra/monitoring/prometheus" in mounted
 
 
 def test_the_dashboard_is_well_formed() -> None:
