@@ -37,6 +37,7 @@ from redis.asyncio import Redis
 from shared.broker import DATA_FIELD, encode_event
 from shared.errors import PermanentError
 from shared.events import Output, WriteOnAck, emitted
+from shared.logging import log_context
 from shared.metrics import Metrics
 from shared.settings import ServiceSettings
 from shared.streams import dead_letter, failures_key
@@ -228,7 +229,11 @@ class StreamConsumer:
         async def run_chain(chain: list[_Delivery]) -> None:
             async with limit:
                 for delivery in chain:
-                    await self._run_one(delivery)
+                    event = delivery.event
+                    # What the handler logs, and its failure below, name the story and its push.
+                    ids = getattr(event, "article_id", None), getattr(event, "correlation_id", None)
+                    with log_context(*ids):
+                        await self._run_one(delivery)
 
         await asyncio.gather(*(run_chain(chain) for chain in by_article.values()))
 

@@ -1,21 +1,46 @@
-"""Logging set-up shared by the services: one line per record, the article id on every line.
+"""Logging set-up shared by the services: one line per record, the article id and the
+correlation id on every line.
 
-Code logs with `logging.getLogger(__name__)` and `%s` arguments, passing the article id as
-`extra={"article_id": ...}`; records without one show `-`.
+Code logs with `logging.getLogger(__name__)` and `%s` arguments. The delivery layer (per message)
+and ingest (per request) set the story's ids for everything logged while it is handled
+(`log_context`); `extra={"article_id": ...}` names another one. Records with neither show `-`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
+
+_article_id: ContextVar[str] = ContextVar("article_id", default="-")
+_correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
+
+
+@contextlib.contextmanager
+def log_context(article_id: str | None = None, correlation_id: str | None = None) -> Iterator[None]:
+    """Every record logged inside (in this task) carries these ids."""
+    tokens = [
+        (var, var.set(value))
+        for var, value in ((_article_id, article_id), (_correlation_id, correlation_id))
+        if value
+    ]
+    try:
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
 
 
 class _ArticleContext(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "article_id"):
-            record.article_id = "-"
+            record.article_id = _article_id.get()
+        if not hasattr(record, "correlation_id"):
+            record.correlation_id = _correlation_id.get()
         if not hasattr(record, "service"):
             record.service = _service_name
         return True
@@ -29,6 +54,7 @@ class _JsonFormatter(logging.Formatter):
             "service": getattr(record, "service", "-"),
             "logger": record.name,
             "article_id": getattr(record, "article_id", "-"),
+            "correlation_id": getattr(record, "correlation_id", "-"),
             "msg": record.getMessage(),
         }
         if record.exc_info:
@@ -49,7 +75,8 @@ def configure_logging(service: str, level: str = "INFO", as_json: bool = False) 
     else:
         handler.setFormatter(
             logging.Formatter(
-                "%(asctime)s %(levelname)s %(service)s %(name)s [article=%(article_id)s] %(message)s"
+                "%(asctime)s %(levelname)s %(service)s %(name)s "
+                "[article=%(article_id)s corr=%(correlation_id)s] %(message)s"
             )
         )
     root = logging.getLogger()

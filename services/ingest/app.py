@@ -29,6 +29,7 @@ from services.ingest.openapi import openapi_document
 from services.ingest.ports import Problem, PushOutcome, Unavailable
 from services.ingest.settings import IngestSettings
 from shared.broker import create_redis, ensure_groups
+from shared.logging import log_context
 from shared.metrics import PAYLOAD_BUCKETS, Metrics, refresh_stream_gauges
 from shared.service import metrics_route
 from shared.storage import Storage
@@ -171,7 +172,8 @@ class IngestHttp:
         correlation_id = correlation_id_from(request.headers.get("x-correlation-id"))
         push = _Push()
         try:
-            outcome = await self._push(request, correlation_id, push)
+            with log_context(correlation_id=correlation_id):
+                outcome = await self._push(request, correlation_id, push)
         except Problem as problem:
             self.metrics.requests.labels(push.feed, str(problem.status)).inc()
             if problem.status == 503:
