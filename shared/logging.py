@@ -8,30 +8,31 @@ and ingest (per request) set the story's ids for everything logged while it is h
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import sys
-from collections.abc import Iterator
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
 _article_id: ContextVar[str] = ContextVar("article_id", default="-")
 _correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
 
 
-@contextlib.contextmanager
-def log_context(article_id: str | None = None, correlation_id: str | None = None) -> Iterator[None]:
-    """Every record logged inside (in this task) carries these ids."""
-    tokens = [
-        (var, var.set(value))
-        for var, value in ((_article_id, article_id), (_correlation_id, correlation_id))
-        if value
-    ]
-    try:
-        yield
-    finally:
-        for var, token in reversed(tokens):
+class log_context:
+    """Every record logged inside (in this task) carries these ids.
+
+    A class, not @contextmanager: contextlib sets `__traceback__` on an exception passing
+    through, which a frozen-dataclass exception (ingest's Problem) refuses."""
+
+    def __init__(self, article_id: str | None = None, correlation_id: str | None = None) -> None:
+        self._values = ((_article_id, article_id), (_correlation_id, correlation_id))
+        self._tokens: list[tuple[ContextVar[str], Token[str]]] = []
+
+    def __enter__(self) -> None:
+        self._tokens = [(var, var.set(value)) for var, value in self._values if value]
+
+    def __exit__(self, *exc: object) -> None:
+        for var, token in reversed(self._tokens):
             var.reset(token)
 
 

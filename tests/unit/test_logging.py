@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 import json
 import logging
@@ -60,3 +61,14 @@ async def test_stories_handled_side_by_side_keep_their_own_ids(captured: io.Stri
     seen = {(line["article_id"], line["correlation_id"]) for line in lines(captured)}
     assert seen == {("a", "corr-a"), ("b", "corr-b")}
     assert wirepress_logging._correlation_id.get() == "-"
+
+
+def test_an_exception_passes_through_unchanged_even_a_frozen_one() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Refused(Exception):
+        status: int
+
+    with pytest.raises(Refused) as raised, log_context("a1", "c1"):
+        raise Refused(503)
+    assert raised.value.status == 503
+    assert wirepress_logging._article_id.get() == "-"
