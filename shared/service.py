@@ -2,8 +2,10 @@
 consumers registered on one broker, a health endpoint that tells the truth, and the routes of the
 queries the service answers about what it owns.
 
-FastStream's own ASGI ping keeps answering 204 after a subscriber has died; ours answers 503 as
-soon as any subscriber task has stopped or Redis does not answer, so an orchestrator restarts it.
+FastStream's own ASGI ping keeps answering 204 after a subscriber has died; our /healthz
+(readiness) answers 503 as soon as any subscriber task has stopped or Redis does not answer, and
+/livez (liveness) as soon as a subscriber task has stopped, so an orchestrator restarts a replica
+that is broken but not every replica while Redis is away.
 """
 
 from __future__ import annotations
@@ -260,9 +262,21 @@ def consumer_app(
             status_code=status,
         )
 
+    async def livez(request: Request) -> JSONResponse:
+        # Liveness, unlike readiness, leaves Redis out: restarting every pod while Valkey is
+        # down would only add a cold start to the outage.
+        alive = runtime.alive()
+        return JSONResponse({"service": name, "alive": alive}, status_code=200 if alive else 503)
+
     queries = list(routes(runtime)) if routes is not None else []
     app = Starlette(
-        routes=[Route("/healthz", healthz), metrics_route(metrics), *queries], lifespan=lifespan
+        routes=[
+            Route("/healthz", healthz),
+            Route("/livez", livez),
+            metrics_route(metrics),
+            *queries,
+        ],
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
     return app

@@ -238,6 +238,12 @@ class IngestHttp:
         ok = all(checks.values())
         return JSONResponse({"service": "ingest", **checks}, status_code=200 if ok else 503)
 
+    async def livez(self, request: Request) -> JSONResponse:
+        alive = self.running is not None
+        return JSONResponse(
+            {"service": "ingest", "alive": alive}, status_code=200 if alive else 503
+        )
+
     async def openapi(self, request: Request) -> JSONResponse:
         return JSONResponse(openapi_document())
 
@@ -248,6 +254,8 @@ def create_app(settings: IngestSettings | None = None) -> Starlette:
         routes=[
             Route("/v1/stories", http.push_story, methods=["POST"]),
             Route("/healthz", http.healthz),
+            # Liveness: the process answers. Readiness (/healthz) also needs Redis and S3.
+            Route("/livez", http.livez),
             metrics_route(http.metrics.metrics),
             Route("/openapi.json", http.openapi),
         ],

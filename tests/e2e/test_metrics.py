@@ -94,6 +94,8 @@ def test_every_service_counts_what_it_did(
 
     for name in ("ingest", "enrich", "render", "publish"):
         assert value(scrape(services, name), "wirepress_service_ready") == 1, name
+        port = services.ingest_port if name == "ingest" else services.health_ports[name]
+        assert httpx.get(f"http://127.0.0.1:{port}/livez", timeout=10).status_code == 200
 
 
 def test_the_stream_gauges_show_a_stopped_stage_falling_behind_and_catching_up(

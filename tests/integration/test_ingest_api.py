@@ -529,6 +529,11 @@ async def test_redis_unreachable_is_503_with_retry_after(
                 assert int(down.headers["retry-after"]) > 0
             health = await client.get("/healthz")
             assert health.status_code == 503 and health.json()["redis"] is False
+            # Not ready, but alive: nothing gains from restarting it while Redis is away.
+            assert (await client.get("/livez")).status_code == 200
+            metrics = (await client.get("/metrics")).text
+            assert "wirepress_service_ready 0.0" in metrics
+            assert 'wirepress_ingest_backpressure_total{feed="' in metrics
     finally:
         devstack.stop(valkey)
 
