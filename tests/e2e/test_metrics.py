@@ -82,6 +82,7 @@ def test_every_service_counts_what_it_did(
     assert value(enrich, "wirepress_enrich_index_stories") == 2
     # FastStream's middleware counts what the broker received and published.
     assert value(enrich, "faststream_received_messages_total") >= 1
+    assert value(enrich, "faststream_received_messages_size_bytes_sum", handler=INGESTED) > 1000
 
     def both_pages_timed() -> bool:
         # A link refresh republishes a page with no push behind it: only the two pushes count.
