@@ -14,9 +14,15 @@ process, as in the tests), passed down from the app's wiring to what measures:
 * each service's own: ingest's requests by feed and status, payload sizes and 503s; enrich's
   refresh queue and the age of its semantic model.
 
-FastStream's Prometheus middleware adds its `faststream_*` families (messages received,
-processed and published, with durations). Every replica of every service reports the same
-stream gauges: aggregate them with `max by (stream, group)`.
+FastStream's Prometheus middleware adds its `faststream_*` families: messages received and
+processed per stream, with sizes and durations. (Its published families stay empty: a stage's
+outputs go on the streams in the Lua script that settles its batch, not through the broker.)
+Every replica of every service reports the same stream gauges: aggregate them with
+`max by (stream, group)`.
+
+Scrapes are cheap and bounded: the gauges are read from Redis at most once every
+`REFRESH_EVERY_S` however often /metrics is asked (concurrent scrapes share one read), each
+reading within `SCRAPE_TIMEOUT_S`.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 
 from shared.streams import ALL_STREAMS, CONSUMER_GROUPS, dead_letter
 
@@ -40,11 +46,16 @@ logger = logging.getLogger(__name__)
 #: is seconds.
 FAST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 #: Push to page and queue waits: the promise is a page within a second; a backlog is minutes.
-LATENCY_BUCKETS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0,
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0, 60.0,
                    120.0, 300.0)  # fmt: skip
 PAYLOAD_BUCKETS = (1_000, 4_000, 16_000, 64_000, 256_000, 1_000_000, 4_000_000, 16_000_000)
-#: A scrape never waits longer than this for Redis: the gauges keep their last values.
+#: A refresh never waits longer than this for Redis: the gauges keep their last values.
 SCRAPE_TIMEOUT_S = 2.0
+#: A health probe inside a refresh gives up sooner, so it can report "not ready" before the
+#: refresh around it times out.
+PROBE_TIMEOUT_S = 1.0
+#: Gauges read this recently are served as they are.
+REFRESH_EVERY_S = 1.0
 
 Refresh = Callable[[], Awaitable[None]]
 
@@ -56,6 +67,8 @@ class Metrics:
         self.service = service
         self.registry = CollectorRegistry()
         self._refreshers: list[Refresh] = []
+        self._refreshed_at = float("-inf")
+        self._refreshing = asyncio.Lock()
         r = self.registry
         stage = ["stream", "group"]
         self.stage_messages = Counter(
@@ -129,8 +142,9 @@ class Metrics:
         )
         self.s3_requests = Counter(
             "wirepress_s3_requests",
-            "S3 requests by operation and outcome: ok, client_error (4xx), server_error (5xx) "
-            "or network_error.",
+            "S3 requests by operation and outcome: ok, not_found (404), precondition_failed "
+            "(412, a conditional write that lost a race), client_error (other 3xx/4xx), "
+            "server_error (5xx) or network_error.",
             ["operation", "outcome"],
             registry=r,
         )
@@ -148,16 +162,29 @@ class Metrics:
 
     async def exposition(self, accept: str = "") -> tuple[bytes, str]:
         """The registry and its content type, in the format the scraper's Accept header asks
-        for (Prometheus' text format by default), gauges refreshed first (within bounds)."""
-        for refresh in self._refreshers:
-            try:
-                await asyncio.wait_for(refresh(), SCRAPE_TIMEOUT_S)
-            except (TimeoutError, RedisError, OSError) as exc:
-                logger.warning(
-                    "%s: metrics refresh failed, last values kept: %s", self.service, exc
-                )
-        encode, content_type = choose_encoder(accept)
+        for (Prometheus' text format when it asks for none, or for one that makes no sense),
+        gauges refreshed first (within bounds)."""
+        try:
+            encode, content_type = choose_encoder(accept)
+        except (TypeError, ValueError):
+            encode, content_type = choose_encoder("")
+        await self._refresh()
         return encode(self.registry), content_type
+
+    async def _refresh(self) -> None:
+        async with self._refreshing:
+            if time.monotonic() - self._refreshed_at < REFRESH_EVERY_S:
+                return  # another scrape just read them
+            for refresh in self._refreshers:
+                try:
+                    await asyncio.wait_for(refresh(), SCRAPE_TIMEOUT_S)
+                except Exception as exc:
+                    # A scrape that fails would read as the service being down: serve the last
+                    # values, and say why they are old.
+                    logger.warning(
+                        "%s: metrics refresh failed, last values kept: %r", self.service, exc
+                    )
+            self._refreshed_at = time.monotonic()
 
     def observe_s3(self, operation: str, outcome: str, seconds: float) -> None:
         self.s3_requests.labels(operation, outcome).inc()

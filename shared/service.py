@@ -30,7 +30,7 @@ from shared.backlog import trim_acknowledged
 from shared.broker import create_broker, create_redis, ensure_groups, publish_events
 from shared.delivery import StreamConsumer
 from shared.events import Event
-from shared.metrics import Metrics, refresh_stream_gauges
+from shared.metrics import PROBE_TIMEOUT_S, Metrics, refresh_stream_gauges
 from shared.queries import MAX_LOOKUP, MAX_LOOKUP_BYTES, Lookup
 from shared.settings import ServiceSettings
 from shared.streams import CONSUMER_GROUPS
@@ -234,18 +234,22 @@ def consumer_app(
             await runtime.redis.aclose()
             logger.info("%s stopped", name)
 
-    async def redis_answers() -> bool:
+    async def redis_answers(timeout_s: float = 2.0) -> bool:
         try:
-            await asyncio.wait_for(runtime.redis.ping(), 2)
+            await asyncio.wait_for(runtime.redis.ping(), timeout_s)
         except Exception:
             return False
         return True
 
-    async def refresh_gauges() -> None:
-        metrics.ready.set(1 if runtime.alive() and await redis_answers() else 0)
+    async def refresh_ready() -> None:
+        # Its own, shorter probe: a Redis that hangs reads "not ready", not the last value.
+        metrics.ready.set(1 if runtime.alive() and await redis_answers(PROBE_TIMEOUT_S) else 0)
+
+    async def refresh_streams() -> None:
         await refresh_stream_gauges(metrics, runtime.redis)
 
-    metrics.on_scrape(refresh_gauges)
+    metrics.on_scrape(refresh_ready)
+    metrics.on_scrape(refresh_streams)
 
     async def healthz(request: Request) -> JSONResponse:
         redis_ok = await redis_answers()

@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 
 from prometheus_client import Counter, Histogram
@@ -30,13 +30,15 @@ from services.ingest.ports import Problem, PushOutcome, Unavailable
 from services.ingest.settings import IngestSettings
 from shared.broker import create_redis, ensure_groups
 from shared.logging import log_context
-from shared.metrics import PAYLOAD_BUCKETS, Metrics, refresh_stream_gauges
+from shared.metrics import PAYLOAD_BUCKETS, PROBE_TIMEOUT_S, Metrics, refresh_stream_gauges
 from shared.service import metrics_route
 from shared.storage import Storage
 
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+#: How long /healthz waits for Redis and for S3 (asked side by side).
+HEALTH_TIMEOUT_S = 3.0
 
 
 def problem_response(
@@ -147,7 +149,8 @@ class IngestHttp:
         self.authenticator: Authenticator | None = None
         self.running: Running | None = None
         self.metrics = IngestMetrics(Metrics("ingest"))
-        self.metrics.metrics.on_scrape(self._refresh_gauges)
+        self.metrics.metrics.on_scrape(self._refresh_ready)
+        self.metrics.metrics.on_scrape(self._refresh_streams)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
@@ -179,6 +182,10 @@ class IngestHttp:
             if problem.status == 503:
                 self.metrics.backpressure.labels(push.feed, problem.slug).inc()
             return problem_response(problem, request, correlation_id)
+        except Exception:
+            # Starlette answers it 500; counted here so a crash shows on the dashboard too.
+            self.metrics.requests.labels(push.feed, "500").inc()
+            raise
         self.metrics.requests.labels(push.feed, str(outcome.http_status)).inc()
         return JSONResponse(
             outcome.model_dump(mode="json"),
@@ -218,23 +225,34 @@ class IngestHttp:
                 raise too_large(self.limit)
         return bytes(payload)
 
-    async def _refresh_gauges(self) -> None:
-        self.metrics.ready.set(1 if all((await self._checks()).values()) else 0)
+    async def _refresh_ready(self) -> None:
+        checks = await self._checks(PROBE_TIMEOUT_S)
+        self.metrics.ready.set(1 if all(checks.values()) else 0)
+
+    async def _refresh_streams(self) -> None:
         if self.running is not None:
             await refresh_stream_gauges(self.metrics.metrics, self.running.redis)
 
-    async def _checks(self) -> dict[str, bool]:
-        checks = {"redis": False, "s3": False}
-        if self.running is not None:
-            with contextlib.suppress(Exception):
-                checks["redis"] = bool(await asyncio.wait_for(self.running.redis.ping(), 2))
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.running.archive.ping(), 3)
-                checks["s3"] = True
-        return checks
+    async def _checks(self, timeout_s: float) -> dict[str, bool]:
+        """Whether Redis and S3 answer within `timeout_s`, asked side by side."""
+        if self.running is None:
+            return {"redis": False, "s3": False}
+        running = self.running
+
+        async def answers(probe: Awaitable[object]) -> bool:
+            try:
+                await asyncio.wait_for(probe, timeout_s)
+            except Exception:
+                return False
+            return True
+
+        redis_ok, s3_ok = await asyncio.gather(
+            answers(running.redis.ping()), answers(running.archive.ping())
+        )
+        return {"redis": redis_ok, "s3": s3_ok}
 
     async def healthz(self, request: Request) -> JSONResponse:
-        checks = await self._checks()
+        checks = await self._checks(HEALTH_TIMEOUT_S)
         ok = all(checks.values())
         return JSONResponse({"service": "ingest", **checks}, status_code=200 if ok else 503)
 
