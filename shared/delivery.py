@@ -239,7 +239,9 @@ class StreamConsumer:
 
     async def _run_one(self, delivery: _Delivery) -> None:
         started = time.perf_counter()
-        if self.metrics is not None:
+        # The queue's share of the latency, once per message: a retry's wait is the claim idle
+        # time, which says nothing about the queue.
+        if self.metrics is not None and delivery.deliveries <= 1:
             occurred = getattr(delivery.event, "occurred_at", None)
             if occurred is not None:
                 waited = max(0.0, time.time() - occurred.timestamp())
@@ -319,7 +321,10 @@ class StreamConsumer:
                 delivery.entry_id.decode(),
                 delivery.deliveries,
                 delivery.error,
-                extra={"article_id": getattr(delivery.event, "article_id", "-")},
+                extra={
+                    "article_id": getattr(delivery.event, "article_id", "-"),
+                    "correlation_id": getattr(delivery.event, "correlation_id", "-"),
+                },
             )
 
     async def _count_deliveries(self, deliveries: list[_Delivery]) -> None:
