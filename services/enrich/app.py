@@ -109,6 +109,11 @@ class EnrichMetrics:
         self.stories = Gauge(
             "wirepress_enrich_index_stories", "Stories in the related-links index.", registry=r
         )
+        self.model_stories = Gauge(
+            "wirepress_enrich_semantic_model_stories",
+            "Stories the semantic model in use was fitted on (0: none fitted yet).",
+            registry=r,
+        )
         self.model_age = Gauge(
             "wirepress_enrich_semantic_model_age_seconds",
             "Time since the archive's semantic model was fitted (NaN before the first fit).",
@@ -121,6 +126,8 @@ class EnrichMetrics:
             self.waiting.set(await refreshes.waiting())
             self.stories.set(await index.stories())
             meta = await index.semantic_meta() or {}
+            fitted_on = meta.get("stories")
+            self.model_stories.set(fitted_on if isinstance(fitted_on, int | float) else 0)
             fitted_at = meta.get("fitted_at")
             if isinstance(fitted_at, int | float):
                 self.model_age.set(max(0.0, time.time() - fitted_at))
