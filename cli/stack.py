@@ -123,6 +123,23 @@ def replica_ports(env: dict[str, str], name: str) -> list[int]:
     return [int(port) for port in listed.split(",") if port.strip().isdigit()]
 
 
+def _repick_replica_ports(env: dict[str, str], taken: set[int]) -> None:
+    """The replicas' ports again after a cold start, each kept if still free (as the main
+    ports are), else replaced: one taken since would fail the whole `stack up`."""
+    for name in SCALABLE:
+        key = f"{name.upper()}_REPLICA_PORTS"
+        if key not in env:
+            continue
+        picked = []
+        for port in replica_ports(env, name):
+            chosen = _pick(port, str(port))
+            while chosen in taken:
+                chosen = devstack.free_port()
+            taken.add(chosen)
+            picked.append(chosen)
+        env[key] = ",".join(map(str, picked))
+
+
 def _service_of(program: str) -> str:
     """The service a supervisord program runs: `enrich-2` is a replica of enrich."""
     base, _, number = program.rpartition("-")
@@ -171,7 +188,7 @@ def status(root: Path) -> int:
     env = read_env(_paths(root)["env"])
     for name, (state, pid) in states.items():
         where = ""
-        if _service_of(name) in STACK_SERVICES:
+        if name in _programs_of(env):
             base = f"http://127.0.0.1:{_health_port(env, name)}"
             where = f"  health {base}/healthz  metrics {base}/metrics"
         print(f"{name:<10} {state:<9} pid {pid or '-':<8}{where}")
@@ -199,6 +216,7 @@ def up(root: Path) -> int:
         for name, preferred in PREFERRED.items()
     }
     env = _stack_env(ports, previous)
+    _repick_replica_ports(env, set(ports.values()))
     paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     supervisor.write_config(_programs(paths, env, ports))
     try:
@@ -335,7 +353,13 @@ def _stop_unsupervised(paths: dict[str, Path]) -> None:
     if not paths["pids"].exists():
         return
     pids: dict[str, int] = json.loads(paths["pids"].read_text())
-    order = [n for n in pids if n not in STORES] + [n for n in STORES[::-1] if n in pids]
+    services = sorted(
+        (n for n in pids if n not in STORES),
+        key=lambda n: (
+            STACK_SERVICES.index(_service_of(n)) if _service_of(n) in STACK_SERVICES else 0
+        ),
+    )
+    order = services + [n for n in STORES[::-1] if n in pids]
     for name in order:
         if _is_ours(name, pids[name]):
             devstack.stop_pid(pids[name], timeout=20)
@@ -371,19 +395,28 @@ def scale(root: Path, name: str, replicas: int) -> int:
     if not supervisor.running():
         print("stack is down: `wirepress stack up` first")
         return 1
-    env = read_env(paths["env"])
+    before = read_env(paths["env"])
+    env = dict(before)
     ports = replica_ports(env, name)[: replicas - 1]
+    taken = {*_ports_of(env).values(), *(p for n in SCALABLE for p in replica_ports(env, n))}
     while len(ports) < replicas - 1:
-        taken = {*_ports_of(env).values(), *ports}
         ports.append(next(p for p in iter(devstack.free_port, 0) if p not in taken))
+        taken.add(ports[-1])
     env[f"{name.upper()}_REPLICA_PORTS"] = ",".join(map(str, ports))
-    paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
     supervisor.write_config(_programs(paths, env, _ports_of(env)))
     # `update` stops and removes the programs that left the config and adds the new ones,
     # leaving the rest running; new ones start once added (services do not autostart).
     supervisor.ctl("reread")
-    supervisor.ctl("update")
-    supervisor.start(*_programs_of(env))
+    updated = supervisor.ctl("update")
+    if updated.returncode != 0:
+        supervisor.write_config(_programs(paths, before, _ports_of(before)))
+        supervisor.ctl("reread")
+        print(f"supervisord refused the change: {updated.stdout}{updated.stderr}".strip())
+        return 1
+    paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    new = [p for p in _programs_of(env) if p not in _programs_of(before)]
+    if new:
+        supervisor.start(*new)
     try:
         _wait_healthy(env)
     except TimeoutError as exc:
