@@ -817,7 +817,7 @@ class Desk:
         if not key.startswith("raw/") or ".." in key or len(key) > 1024:
             raise ActionRefused(400, "not a raw archive key")
         if self._storage is None:
-            self._storage = Storage(self.settings)
+            self._storage = Storage(self.settings, self.runtime.metrics)
         storage = self._storage
         try:
             body, content_type, _meta = await asyncio.to_thread(storage.get_raw, key)
