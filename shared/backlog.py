@@ -183,7 +183,8 @@ async def missed_entries(redis: Redis, stream: str, group: str) -> bool:
 
 async def stream_status(redis: Redis) -> list[dict[str, Any]]:
     """Every stream: its length and dead letters, and per group its consumers, lag, pending,
-    the age of its oldest pending entry and how often that one was delivered."""
+    its oldest pending entry (id, idle time since its last delivery, how often it was
+    delivered). `wirepress status` shows it; every service's /metrics is set from it."""
     streams: list[dict[str, Any]] = []
     for stream in ALL_STREAMS:
         entry: dict[str, Any] = {
@@ -209,6 +210,7 @@ async def stream_status(redis: Redis) -> list[dict[str, Any]]:
                         "oldest_pending_deliveries": (
                             oldest[0]["times_delivered"] if oldest else None
                         ),
+                        "oldest_pending_id": _name(oldest[0]["message_id"]) if oldest else None,
                     }
                 )
         streams.append(entry)

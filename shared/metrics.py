@@ -30,15 +30,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
-from redis.asyncio import Redis
-from redis.exceptions import ResponseError
-
-from shared.streams import ALL_STREAMS, CONSUMER_GROUPS, dead_letter
 
 logger = logging.getLogger(__name__)
 
@@ -191,45 +187,32 @@ class Metrics:
         self.s3_duration.labels(operation).observe(seconds)
 
 
-def _text(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+def set_stream_gauges(
+    metrics: Metrics, streams: Iterable[Mapping[str, Any]], now: float | None = None
+) -> None:
+    """Set the stream gauges from `shared.backlog.stream_status`'s report (every stream, and
+    every consumer group on it) and the time it was read."""
+    now = time.time() if now is None else now
+    for entry in streams:
+        stream = entry["stream"]
+        metrics.stream_length.labels(stream).set(entry["length"])
+        metrics.dead_letters.labels(stream).set(entry["dead_letters"])
+        for group in entry["groups"]:
+            labels = (stream, group["group"])
+            # Redis reports no lag once entries were trimmed or deleted: count the whole
+            # stream, as the backpressure does (`shared.backlog.stream_backlogs`).
+            lag = group["lag"]
+            metrics.stream_lag.labels(*labels).set(entry["length"] if lag is None else lag)
+            metrics.stream_pending.labels(*labels).set(group["pending"])
+            oldest = group["oldest_pending_id"]
+            age = max(0.0, now - entry_time_s(oldest)) if oldest else 0.0
+            metrics.oldest_pending_age.labels(*labels).set(age)
+            metrics.oldest_pending_deliveries.labels(*labels).set(
+                group["oldest_pending_deliveries"] or 0
+            )
 
 
 def entry_time_s(entry_id: object) -> float:
     """When an entry was added to its stream, from its id (`<ms>-<seq>`)."""
-    return int(_text(entry_id).partition("-")[0]) / 1000.0
-
-
-async def refresh_stream_gauges(metrics: Metrics, redis: Redis) -> None:
-    """Set the stream gauges of every stream and consumer group in the topology."""
-    now = time.time()
-    pairs = [(stream, group) for stream, groups in CONSUMER_GROUPS.items() for group in groups]
-    for stream in ALL_STREAMS:
-        metrics.stream_length.labels(stream).set(await redis.xlen(stream))
-        metrics.dead_letters.labels(stream).set(await redis.xlen(dead_letter(stream)))
-        try:
-            groups = {_text(g["name"]): g for g in await redis.xinfo_groups(stream)}
-        except ResponseError:  # the stream does not exist yet
-            groups = {}
-        for s, group in pairs:
-            if s != stream:
-                continue
-            info: dict[str, Any] = groups.get(group, {})
-            lag = info.get("lag")
-            unread = int(lag) if lag is not None else int(await redis.xlen(stream))
-            metrics.stream_lag.labels(stream, group).set(unread if info else 0)
-            metrics.stream_pending.labels(stream, group).set(int(info.get("pending") or 0))
-            oldest = (
-                await redis.xpending_range(stream, group, "-", "+", 1)
-                if info.get("pending")
-                else []
-            )
-            if oldest:
-                age = max(0.0, now - entry_time_s(oldest[0]["message_id"]))
-                metrics.oldest_pending_age.labels(stream, group).set(age)
-                metrics.oldest_pending_deliveries.labels(stream, group).set(
-                    int(oldest[0]["times_delivered"])
-                )
-            else:
-                metrics.oldest_pending_age.labels(stream, group).set(0)
-                metrics.oldest_pending_deliveries.labels(stream, group).set(0)
+    text = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+    return int(text.partition("-")[0]) / 1000.0

@@ -26,11 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from shared.backlog import trim_acknowledged
+from shared.backlog import stream_status, trim_acknowledged
 from shared.broker import create_broker, create_redis, ensure_groups, publish_events
 from shared.delivery import StreamConsumer
 from shared.events import Event
-from shared.metrics import PROBE_TIMEOUT_S, Metrics, refresh_stream_gauges
+from shared.metrics import PROBE_TIMEOUT_S, Metrics, set_stream_gauges
 from shared.queries import MAX_LOOKUP, MAX_LOOKUP_BYTES, Lookup
 from shared.settings import ServiceSettings
 from shared.streams import CONSUMER_GROUPS
@@ -246,7 +246,7 @@ def consumer_app(
         metrics.ready.set(1 if runtime.alive() and await redis_answers(PROBE_TIMEOUT_S) else 0)
 
     async def refresh_streams() -> None:
-        await refresh_stream_gauges(metrics, runtime.redis)
+        set_stream_gauges(metrics, await stream_status(runtime.redis))
 
     metrics.on_scrape(refresh_ready)
     metrics.on_scrape(refresh_streams)

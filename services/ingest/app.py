@@ -28,9 +28,10 @@ from services.ingest.handlers import Acceptor, correlation_id_from, too_large, u
 from services.ingest.openapi import openapi_document
 from services.ingest.ports import Problem, PushOutcome, Unavailable
 from services.ingest.settings import IngestSettings
+from shared.backlog import stream_status
 from shared.broker import create_redis, ensure_groups
 from shared.logging import log_context
-from shared.metrics import PAYLOAD_BUCKETS, PROBE_TIMEOUT_S, Metrics, refresh_stream_gauges
+from shared.metrics import PAYLOAD_BUCKETS, PROBE_TIMEOUT_S, Metrics, set_stream_gauges
 from shared.service import metrics_route
 from shared.storage import Storage
 
@@ -129,7 +130,6 @@ class IngestMetrics:
             ["feed", "reason"],
             registry=r,
         )
-        self.ready = metrics.ready
 
 
 @dataclass
@@ -227,11 +227,11 @@ class IngestHttp:
 
     async def _refresh_ready(self) -> None:
         checks = await self._checks(PROBE_TIMEOUT_S)
-        self.metrics.ready.set(1 if all(checks.values()) else 0)
+        self.metrics.metrics.ready.set(1 if all(checks.values()) else 0)
 
     async def _refresh_streams(self) -> None:
         if self.running is not None:
-            await refresh_stream_gauges(self.metrics.metrics, self.running.redis)
+            set_stream_gauges(self.metrics.metrics, await stream_status(self.running.redis))
 
     async def _checks(self, timeout_s: float) -> dict[str, bool]:
         """Whether Redis and S3 answer within `timeout_s`, asked side by side."""

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from shared import metrics as metrics_module
-from shared.metrics import Metrics, entry_time_s
+from shared.metrics import Metrics, entry_time_s, set_stream_gauges
 from shared.storage import _outcome
 
 pytestmark = pytest.mark.unit
@@ -82,3 +82,41 @@ def test_an_entry_id_tells_when_it_was_added() -> None:
 )
 def test_s3_answers_are_told_apart(status: int, outcome: str) -> None:
     assert _outcome(status) == outcome
+
+
+def test_the_stream_gauges_follow_the_status_report() -> None:
+    metrics = Metrics("test")
+    status = [
+        {
+            "stream": "wirepress:enriched",
+            "length": 40,
+            "dead_letters": 2,
+            "groups": [
+                # Trimmed: Redis cannot tell the lag, so the whole stream counts.
+                {
+                    "group": "render",
+                    "lag": None,
+                    "pending": 3,
+                    "oldest_pending_id": "1000000-0",
+                    "oldest_pending_deliveries": 2,
+                },
+                {
+                    "group": "desk",
+                    "lag": 0,
+                    "pending": 0,
+                    "oldest_pending_id": None,
+                    "oldest_pending_deliveries": None,
+                },
+            ],
+        }
+    ]
+    set_stream_gauges(metrics, status, now=1060.0)
+    sample = metrics.registry.get_sample_value
+    render = {"stream": "wirepress:enriched", "group": "render"}
+    desk = {"stream": "wirepress:enriched", "group": "desk"}
+    assert sample("wirepress_stream_lag", render) == 40
+    assert sample("wirepress_stream_pending", render) == 3
+    assert sample("wirepress_stream_oldest_pending_age_seconds", render) == 60
+    assert sample("wirepress_stream_oldest_pending_deliveries", render) == 2
+    assert sample("wirepress_stream_oldest_pending_age_seconds", desk) == 0
+    assert sample("wirepress_stream_dead_letters", {"stream": "wirepress:enriched"}) == 2
