@@ -37,6 +37,17 @@ def _new_id() -> str:
     return uuid.uuid4().hex
 
 
+def _pushed_at() -> Any:
+    """The field every event after ingest carries the push's time in."""
+    return Field(
+        default=None,
+        description="When ingest accepted the push this comes from (its ArticleIngested's "
+        "occurred_at); None for a republish, a refresh or an embargo release. Publish measures "
+        "push-to-page latency by it.",
+        examples=[_EXAMPLE_TIME],
+    )
+
+
 class Event(BaseModel):
     """What every event carries."""
 
@@ -229,13 +240,7 @@ class ArticleEnriched(Event):
         "request's reason.",
         examples=["ingested"],
     )
-    pushed_at: datetime | None = Field(
-        default=None,
-        description="When ingest accepted the push this comes from (its ArticleIngested's "
-        "occurred_at); None for a republish, a refresh or an embargo release. Publish measures "
-        "push-to-page latency by it.",
-        examples=[_EXAMPLE_TIME],
-    )
+    pushed_at: datetime | None = _pushed_at()
     section: Section | None = Field(
         default=None, description="The section of the site it belongs in."
     )
@@ -316,13 +321,7 @@ class ArticleRendered(Event):
     published_at: datetime | None = Field(
         default=None, description="When the story first ran.", examples=[_EXAMPLE_TIME]
     )
-    pushed_at: datetime | None = Field(
-        default=None,
-        description="When ingest accepted the push this comes from (its ArticleIngested's "
-        "occurred_at); None for a republish, a refresh or an embargo release. Publish measures "
-        "push-to-page latency by it.",
-        examples=[_EXAMPLE_TIME],
-    )
+    pushed_at: datetime | None = _pushed_at()
     listing: ListingEntry | None = Field(
         default=None,
         description="What listing pages show of the story once its page is up; None when "
@@ -431,13 +430,7 @@ class ArticlePublished(Event):
         description="When render made the page this outcome is about (its event's time).",
         examples=["2026-03-14T09:26:53Z"],
     )
-    pushed_at: datetime | None = Field(
-        default=None,
-        description="When ingest accepted the push this comes from (its ArticleIngested's "
-        "occurred_at); None for a republish, a refresh or an embargo release. Publish measures "
-        "push-to-page latency by it.",
-        examples=[_EXAMPLE_TIME],
-    )
+    pushed_at: datetime | None = _pushed_at()
 
 
 class SitePagePublished(Event):
