@@ -3,18 +3,14 @@ follow what happened, and the stream gauges move when a stage stops and a backlo
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 import pytest
 import redis
 from prometheus_client.parser import text_string_to_metric_families
 
-from shared.broker import encode_event
-from shared.events import ArticleRendered
 from shared.streams import ENRICHED, INGESTED, RENDER, RENDERED
 from tests.conftest import ServiceProcesses, wait_for
-from tests.e2e.test_pipeline import KENYA, STORM, WAR, push, story, wait_for_page
+from tests.e2e.test_pipeline import KENYA, STORM, WAR, push, put_poison_page, story, wait_for_page
 from tests.stack_settings import StackSettings
 
 pytestmark = pytest.mark.e2e
@@ -132,16 +128,7 @@ def test_a_poison_message_shows_as_pending_with_deliveries_then_as_a_dead_letter
 ) -> None:
     services.start_all()
     client = redis.Redis.from_url(settings.redis_url)
-    # A page key no S3 server accepts: every attempt to publish it fails.
-    poison = ArticleRendered(
-        article_id="poison",
-        guid="urn:test:poison",
-        version="1",
-        ordering="1",
-        page_path="x" * 2000 + "/index.html",
-        html="<p>never</p>",
-    )
-    client.xadd(RENDERED, {"__data__": asyncio.run(encode_event(poison))})
+    put_poison_page(client)
     client.close()
     labels = {"stream": RENDERED, "group": "publish"}
 

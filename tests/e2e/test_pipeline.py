@@ -312,13 +312,9 @@ def test_a_service_killed_holding_unacked_messages_loses_nothing_and_duplicates_
     client.close()
 
 
-def test_a_poison_event_is_dead_lettered_while_the_stories_around_it_are_published(
-    services: ServiceProcesses, settings: StackSettings
-) -> None:
-    services.start_all()
-    assert push(services, story("urn:test:before", "Before the poison", WAR)).status_code == 202
-    client = redis.Redis.from_url(settings.redis_url)
-    # A rendered page whose key no S3 server accepts: every attempt to publish it fails.
+def put_poison_page(client: redis.Redis) -> None:
+    """A rendered page whose key no S3 server accepts, put on the rendered stream: every attempt
+    to publish it fails."""
     poison = ArticleRendered(
         article_id="poison",
         guid="urn:test:poison",
@@ -327,8 +323,16 @@ def test_a_poison_event_is_dead_lettered_while_the_stories_around_it_are_publish
         page_path="x" * 2000 + "/index.html",
         html="<p>never</p>",
     )
-    encoded = asyncio.run(encode_event(poison))
-    client.xadd(RENDERED, {"__data__": encoded})
+    client.xadd(RENDERED, {"__data__": asyncio.run(encode_event(poison))})
+
+
+def test_a_poison_event_is_dead_lettered_while_the_stories_around_it_are_published(
+    services: ServiceProcesses, settings: StackSettings
+) -> None:
+    services.start_all()
+    assert push(services, story("urn:test:before", "Before the poison", WAR)).status_code == 202
+    client = redis.Redis.from_url(settings.redis_url)
+    put_poison_page(client)
     assert push(services, story("urn:test:after", "After the poison", KENYA)).status_code == 202
     wait_for_page(settings, "urn:test:before", "Before the poison")
     wait_for_page(settings, "urn:test:after", "After the poison")
