@@ -69,6 +69,11 @@ def read_env(path: Path) -> dict[str, str]:
     return env
 
 
+def write_env(path: Path, env: dict[str, str]) -> None:
+    """`var/stack.env` as `read_env` reads it back."""
+    path.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+
+
 def _pick(preferred: int, previous: str | None) -> int:
     if previous and previous.isdigit() and not devstack.port_open(int(previous)):
         return int(previous)
@@ -217,7 +222,7 @@ def up(root: Path) -> int:
     }
     env = _stack_env(ports, previous)
     _repick_replica_ports(env, set(ports.values()))
-    paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    write_env(paths["env"], env)
     supervisor.write_config(_programs(paths, env, ports))
     try:
         supervisor.start_daemon()
@@ -255,17 +260,24 @@ def _complete(root: Path, supervisor: Supervisor) -> int:
         if stores:
             supervisor.start(*stores)
         supervisor.start(*[n for n in missing if n not in STORES])
-    try:
-        _wait_healthy(env)
-    except TimeoutError as exc:
-        print(f"stack not healthy: {exc}; logs in {paths['log']}")
+    if not _became_healthy(root, supervisor, env):
         return 1
-    _write_pids(root, supervisor)
     if not missing:
         print(f"stack already up; site at {env.get('SITE_URL', '?')}/index.html")
     else:
         _print_where(paths, env)
     return 0
+
+
+def _became_healthy(root: Path, supervisor: Supervisor, env: dict[str, str]) -> bool:
+    """Every service answers its health check (the pids then recorded), or say which not."""
+    try:
+        _wait_healthy(env)
+    except TimeoutError as exc:
+        print(f"stack not healthy: {exc}; logs in {_paths(root)['log']}")
+        return False
+    _write_pids(root, supervisor)
+    return True
 
 
 def _first_admin(env: dict[str, str]) -> None:
@@ -413,16 +425,12 @@ def scale(root: Path, name: str, replicas: int) -> int:
         supervisor.ctl("reread")
         print(f"supervisord refused the change: {updated.stdout}{updated.stderr}".strip())
         return 1
-    paths["env"].write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    write_env(paths["env"], env)
     new = [p for p in _programs_of(env) if p not in _programs_of(before)]
     if new:
         supervisor.start(*new)
-    try:
-        _wait_healthy(env)
-    except TimeoutError as exc:
-        print(f"stack not healthy: {exc}; logs in {paths['log']}")
+    if not _became_healthy(root, supervisor, env):
         return 1
-    _write_pids(root, supervisor)
     print(f"{name}: {replicas} replica{'s' if replicas > 1 else ''}")
     for program in _programs_of(env):
         if _service_of(program) == name:
