@@ -26,7 +26,7 @@ install: $(STAMP)
 
 ## What the site checks need beside Python: Debian's chromium, Java, vnu.jar and axe-core.
 SITE_TOOLS_STAMP := tests/site/node_modules/.installed
-$(SITE_TOOLS_STAMP): infra/install-site-tools.sh tests/site/package-lock.json
+$(SITE_TOOLS_STAMP): infra/install-site-tools.sh infra/apt-install.sh tests/site/package-lock.json
 	infra/install-site-tools.sh
 
 site-tools: $(SITE_TOOLS_STAMP)

@@ -8,23 +8,16 @@
 #     when no kubectl is on the machine already.
 # Idempotent: each step is skipped when its tool is already there.
 set -euo pipefail
+source "$(dirname "$0")/apt-install.sh"
 
 missing=()
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v kubectl >/dev/null || missing+=(kubernetes-client)
 
+# Only promtool is used. Where an init system runs, the prometheus package also starts a
+# Prometheus server on :9090; stop it with `systemctl disable --now prometheus` if unwanted.
 if [ ${#missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
-    echo "install-ops-tools: ${missing[*]} missing and this is not root: apt-get install ${missing[*]}" >&2
-    exit 1
-  fi
-  SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
-  echo "install-ops-tools: installing Debian's ${missing[*]} with apt-get"
-  $SUDO apt-get update -qq
-  # Only promtool is used. Where an init system runs, the package also starts a Prometheus
-  # server on :9090; stop it with `systemctl disable --now prometheus` if it is not wanted.
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
+  apt_install install-ops-tools "${missing[@]}"
 fi
 promtool --version 2>&1 | head -n1
 kubectl version --client 2>/dev/null | head -n2

@@ -8,20 +8,13 @@
 # Idempotent: each step is skipped when its result is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source infra/apt-install.sh
 
 SITE_TOOLS=tests/site
 
 # 1. Chromium, only if it is missing.
 if [ ! -x /usr/bin/chromium ]; then
-  if [ "$(id -u)" -ne 0 ] && ! command -v sudo >/dev/null; then
-    echo "install-site-tools: /usr/bin/chromium is missing and this is not root: apt-get install chromium" >&2
-    exit 1
-  fi
-  SUDO=$([ "$(id -u)" -eq 0 ] && echo "" || echo sudo)
-  echo "install-site-tools: installing Debian's chromium with apt-get"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
-    chromium fonts-liberation >/dev/null
+  apt_install install-site-tools chromium fonts-liberation
 fi
 /usr/bin/chromium --version 2>/dev/null
 
