@@ -172,12 +172,38 @@ VARIANTS = (
 )
 
 
-def quality(pipelines: dict, rows: list[dict], with_dateline: bool, batch_size: int) -> dict:
+def story_keys(rows: list[dict], with_dateline: bool) -> list[tuple[str, str]]:
+    """Each distinct (headline, body) the stories give a model, in order (re-files repeat)."""
     keys = [
         (r["title"], _story_body(r["body"], r.get("dateline") if with_dateline else None))
         for r in rows
     ]
-    unique = list(dict.fromkeys(keys))
+    return list(dict.fromkeys(keys))
+
+
+def score_variants(
+    rows: list[dict],
+    with_dateline: bool,
+    ents: dict[str, dict],
+    variants: Iterable[tuple[str, str, bool]],
+) -> dict:
+    """Our tagger's scores, then each (variant, pipeline, city implies country)'s, from the
+    entities each pipeline found per story key."""
+    out: dict = {"ours": bt.evaluate(rows, with_dateline)}
+    for variant, pipeline, imply in variants:
+        tags = {key: to_tags(e, imply) for key, e in ents[pipeline].items()}
+        result = _evaluate_with(
+            rows,
+            with_dateline,
+            lambda h, b, _s, dateline=None, tags=tags: tags.get((h, _story_body(b, dateline)), []),
+        )
+        result.pop("ms_per_story")  # it timed dictionary look-ups; see "timing"
+        out[variant] = result
+    return out
+
+
+def quality(pipelines: dict, rows: list[dict], with_dateline: bool, batch_size: int) -> dict:
+    unique = story_keys(rows, with_dateline)
     ents: dict[str, dict] = {}
     pipe_stats = {}
     for name, nlp in pipelines.items():
@@ -194,16 +220,7 @@ def quality(pipelines: dict, rows: list[dict], with_dateline: bool, batch_size: 
             "wall_s": round(wall, 2),
             "wall_ms_per_story": round(wall * 1000 / len(unique), 3),
         }
-    out: dict = {"ours": bt.evaluate(rows, with_dateline)}
-    for variant, pipeline, imply in VARIANTS:
-        tags = {key: to_tags(e, imply) for key, e in ents[pipeline].items()}
-        result = _evaluate_with(
-            rows,
-            with_dateline,
-            lambda h, b, _s, dateline=None, tags=tags: tags.get((h, _story_body(b, dateline)), []),
-        )
-        result.pop("ms_per_story")  # it timed dictionary look-ups; see "timing"
-        out[variant] = result
+    out = score_variants(rows, with_dateline, ents, VARIANTS)
     out["spacy_pipe"] = pipe_stats
     return out
 

@@ -71,9 +71,9 @@ from bench.tagging_spacy import (
     LABEL_TYPE,
     _closure,
     _dist_mb,
-    _evaluate_with,
-    _story_body,
     _text,
+    score_variants,
+    story_keys,
     timing,
     to_tags,
 )
@@ -217,26 +217,13 @@ def _entities(nlp, texts: list[str], batch_size: int) -> tuple[list[list[tuple[s
 
 
 def reuters(pipelines: dict, rows: list[dict], with_dateline: bool, batch_size: int) -> dict:
-    keys = [
-        (r["title"], _story_body(r["body"], r.get("dateline") if with_dateline else None))
-        for r in rows
-    ]
-    unique = list(dict.fromkeys(keys))
+    unique = story_keys(rows, with_dateline)
     ents: dict[str, dict] = {}
     pipe_stats = {}
     for name, nlp in pipelines.items():
         found, pipe_stats[name] = _entities(nlp, [_text(*k) for k in unique], batch_size)
         ents[name] = dict(zip(unique, found, strict=True))
-    out: dict = {"ours": bt.evaluate(rows, with_dateline)}
-    for variant, pipeline, imply in VARIANTS:
-        tags = {key: to_tags(e, imply) for key, e in ents[pipeline].items()}
-        result = _evaluate_with(
-            rows,
-            with_dateline,
-            lambda h, b, _s, dateline=None, tags=tags: tags.get((h, _story_body(b, dateline)), []),
-        )
-        result.pop("ms_per_story")  # it timed dictionary look-ups; see "timing"
-        out[variant] = result
+    out = score_variants(rows, with_dateline, ents, VARIANTS)
     out["spacy_pipe"] = pipe_stats
     out["stories_whose_entities_differ_ner_only_vs_full"] = sum(
         ents["ner"][k] != ents["full"][k] for k in unique
