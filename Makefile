@@ -89,9 +89,13 @@ format: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/wirepress asyncapi > docs/asyncapi.json
 
-## 2,000 stories end to end on a fresh local stack; results in bench/results/pipeline.json.
+## 2,000 stories end to end on a fresh local stack, then the same stories through the same
+## essential steps with no streams (the floor, bench/pipeline/floor.py) against the same servers:
+## on an empty site (bench/results/pipeline.json) and on a site of 10,000 stories, the headline
+## (bench/results/pipeline-10k.json). About 20 minutes here.
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline --stories 2000 --out bench/results/pipeline.json
+	$(BIN)/python -m bench.pipeline --stories 2000 --archive 10000 --out bench/results/pipeline-10k.json
 
 ## The site kept current: cost per new story at 1k, 10k and 50k archives, freshness at 2, 10 and 50
 ## stories/s on a 10k archive, `wirepress site rebuild` beside Debian's hugo (installed here if

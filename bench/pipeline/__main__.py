@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 from bench import pipeline
-from bench.pipeline import report
-from bench.pipeline.measure import measure
+from bench.pipeline import floor, report
+from bench.pipeline.measure import archive_of, bodies_of, measure
 from bench.pipeline.stack import fresh_stack, stop_on_sigterm
 from cli import devstack
 
@@ -36,6 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate", type=float, default=0.0, help="open loop at this many stories/s (0: closed loop)"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--archive", type=int, default=0, help="stories pushed and settled before the warm-up"
+    )
+    parser.add_argument(
+        "--floor-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="worker processes of the floor run after end to end (0: no floor)",
+    )
     parser.add_argument("--warmup", type=int, default=20, help="stories pushed before measuring")
     parser.add_argument("--timeout", type=float, default=600.0, help="max wait for publications")
     parser.add_argument(
@@ -65,9 +75,23 @@ def main() -> int:
                 flush=True,
             )
             measurement = asyncio.run(measure(args, bench))
+            result = report.results(args, measurement)
+            if args.floor_workers > 0:
+                print(
+                    f"the floor: the same stories in {args.floor_workers} workers ...", flush=True
+                )
+                bodies = [body for _, body in bodies_of(args)[0]]
+                result["floor"] = floor.measure_floor(
+                    bench.env,
+                    bench.pids,
+                    [body for _, body in archive_of(args)],
+                    bodies[: args.warmup],
+                    bodies[args.warmup :],
+                    args.floor_workers,
+                )
+                result["vs_floor"] = report.against_floor(result, result["floor"])
     except KeyboardInterrupt:
         return 130
-    result = report.results(args, measurement)
     print(report.summary(result))
     if args.out:
         report.write(result, Path(args.out))

@@ -15,9 +15,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 from faststream.redis.parser.binary import BinaryMessageFormatV1
+from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -90,6 +92,8 @@ class Measurement:
     pids: dict[str, int]  # every process of the stack, replicas included
     dead_letters: dict[str, int]  # dead-letter stream -> entries
     profile_dir: Path | None
+    archive: dict[str, Any]  # the archive pushed before the warm-up, and how long it took
+    s3_requests: float | None  # S3 requests the services made for the measured stories
 
 
 # --------------------------------------------------------------------------------------------
@@ -270,9 +274,17 @@ def per_second(times: list[float], origin: float) -> list[int]:
 # --------------------------------------------------------------------------------------------
 
 
-def _bodies(args: argparse.Namespace) -> tuple[list[Body], list[int]]:
+def bodies_of(args: argparse.Namespace) -> tuple[list[Body], list[int]]:
     """The warm-up and measured stories' bodies, and each story's word count."""
-    stories = make_stories(args.stories + args.warmup, args.seed, f"s{args.seed}")
+    return _bodies(make_stories(args.stories + args.warmup, args.seed, f"s{args.seed}"))
+
+
+def archive_of(args: argparse.Namespace) -> list[Body]:
+    """The stories on the site before the warm-up (none by default)."""
+    return _bodies(make_stories(args.archive, args.seed + 1, f"a{args.seed}"))[0]
+
+
+def _bodies(stories: list[dict[str, Any]]) -> tuple[list[Body], list[int]]:
     words = [s.pop("_words") for s in stories]
     bodies = [
         (article_id_for(s["uri"]), json.dumps(s, ensure_ascii=False).encode()) for s in stories
@@ -280,21 +292,40 @@ def _bodies(args: argparse.Namespace) -> tuple[list[Body], list[int]]:
     return bodies, words
 
 
-async def _warm_up(
-    client: httpx.AsyncClient, token: str, redis: Redis, warm: list[Body], args: argparse.Namespace
+async def _push_and_settle(
+    client: httpx.AsyncClient,
+    token: str,
+    redis: Redis,
+    bodies: list[Body],
+    concurrency: int,
+    args: argparse.Namespace,
+    position: str = "0",
 ) -> str:
-    """The first story through each service pays for imports, template compiles, pools: push the
-    warm-up stories, wait until they are written and the follow-on work they set off (front page,
-    link refreshes) is done. Returns the published stream's position."""
-    position = "0"
-    if warm:
-        warm_run = Run()
-        await push_all(client, token, warm, min(4, args.concurrency), 0, warm_run)
+    """Push the stories, wait until they are written and the follow-on work they set off (front
+    page, link refreshes) is done. Returns the published stream's position."""
+    if bodies:
+        run = Run()
+        await push_all(client, token, bodies, concurrency, 0, run)
         done = asyncio.Event()
         position = await asyncio.wait_for(
-            follow_published(redis, set(warm_run.accepted_at), warm_run, done), 120
+            follow_published(redis, set(run.accepted_at), run, done, position), args.timeout
         )
-    return await settle(redis, position, None, None, args.settle, 60)
+    return await settle(redis, position, None, None, args.settle, 300)
+
+
+async def s3_requests(client: httpx.AsyncClient, env: dict[str, str]) -> float | None:
+    """Every S3 request the services have made (their `wirepress_s3_requests_total`)."""
+    urls = [env["INGEST_URL"], f"http://127.0.0.1:{env['PUBLISH_PORT']}", env["DESK_URL"]]
+    total = 0.0
+    for url in urls:
+        try:
+            text = (await client.get(f"{url}/metrics")).text
+        except httpx.HTTPError:
+            return None
+        for family in text_string_to_metric_families(text):
+            if family.name == "wirepress_s3_requests":
+                total += sum(s.value for s in family.samples if s.name.endswith("_total"))
+    return total
 
 
 async def _print_progress(run: Run, t0: float) -> None:
@@ -365,8 +396,9 @@ async def _measured_part(
 
 
 async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
-    """Warm up, then push `args.stories` stories and measure them (py-spy with `--profile`)."""
-    bodies, words = _bodies(args)
+    """Push the archive, warm up, then push `args.stories` stories and measure them (py-spy
+    with `--profile`)."""
+    bodies, words = bodies_of(args)
     warm, measured = bodies[: args.warmup], bodies[args.warmup :]
     redis = create_redis(bench.env["REDIS_URL"])
     limits = httpx.Limits(
@@ -375,12 +407,26 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
     client = httpx.AsyncClient(base_url=bench.env["INGEST_URL"], timeout=60, limits=limits)
     profilers: dict[str, subprocess.Popen[bytes]] = {}
     profile_dir = Path(args.profile) if args.profile else None
+    token = bench.env["INGEST_TOKEN"]
+    archive: dict[str, Any] = {"stories": args.archive}
     try:
-        position = await _warm_up(client, bench.env["INGEST_TOKEN"], redis, warm, args)
+        position = "0"
+        if args.archive:
+            print(f"  pushing an archive of {args.archive} stories ...", flush=True)
+            t0 = time.monotonic()
+            position = await _push_and_settle(
+                client, token, redis, archive_of(args), args.concurrency, args
+            )
+            archive["until_settled_s"] = round(time.monotonic() - t0, 1)
+        position = await _push_and_settle(
+            client, token, redis, warm, min(4, args.concurrency), args, position
+        )
         if profile_dir:
             profilers = start_profilers(bench.pids, profile_dir)
             await asyncio.sleep(1.0)
+        s3_before = await s3_requests(client, bench.env)
         run, counters = await _measured_part(client, redis, bench, measured, position, args)
+        s3_after = await s3_requests(client, bench.env)
         dead = await dead_letters(redis)
     finally:
         stop_profilers(profilers)
@@ -396,4 +442,6 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
         pids=dict(bench.pids),
         dead_letters=dead,
         profile_dir=profile_dir,
+        archive=archive,
+        s3_requests=None if s3_before is None or s3_after is None else s3_after - s3_before,
     )

@@ -79,6 +79,9 @@ def _counts(m: Measurement, t: Times) -> dict[str, Any]:
         "missing": len(run.accepted_at) - t.written,
         "dead_letters": m.dead_letters,
         "dead_letters_total": sum(m.dead_letters.values()),
+        "s3_requests_per_story": round(m.s3_requests / max(t.written, 1), 3)
+        if m.s3_requests is not None
+        else None,
     }
 
 
@@ -240,10 +243,43 @@ def results(args: argparse.Namespace, m: Measurement) -> dict[str, Any]:
             "load_model": "open" if args.rate > 0 else "closed",
             "rate": args.rate or None,
             "seed": args.seed,
+            "archive": args.archive,
             "replicas": {name: args.replicas.get(name, 1) for name in devstack.SERVICES},
             "profiled": bool(args.profile),
         },
+        "archive": m.archive,
         **figures(m),
+    }
+
+
+def against_floor(result: dict[str, Any], floor: dict[str, Any]) -> dict[str, Any]:
+    """The headline: end to end as a share of the floor measured in the same run."""
+    end_to_end = result["throughput"]["end_to_end_stories_per_s"]
+    cpu = result["cpu"]
+    ours = cpu["services_ms_per_story"]
+    every = ours + sum(
+        v["ms_per_story"]
+        for name, v in cpu["per_process"].items()
+        if v and name.split("#")[0] not in devstack.SERVICES
+    )
+    return {
+        "end_to_end_over_floor": round(end_to_end / floor["stories_per_s"], 3)
+        if end_to_end
+        else None,
+        "end_to_end_stories_per_s": end_to_end,
+        "floor_stories_per_s": floor["stories_per_s"],
+        "cpu_ms_per_story_ours": {
+            "end_to_end": ours,
+            "floor": floor["cpu_ms_per_story"]["workers"],
+        },
+        "cpu_ms_per_story_all_processes": {
+            "end_to_end": round(every, 3),
+            "floor": floor["cpu_ms_per_story"]["all"],
+        },
+        "s3_requests_per_story": {
+            "end_to_end": result["counts"]["s3_requests_per_story"],
+            "floor": floor["s3_requests_per_story"],
+        },
     }
 
 
@@ -287,6 +323,17 @@ def summary(result: dict[str, Any]) -> str:
         f"{cpu['other_processes_busy_cores']}; "
         f"busy (cores): " + _busy_cores(cpu["per_process"]),
     ]
+    floor, vs = result.get("floor"), result.get("vs_floor")
+    if floor and vs:
+        lines += [
+            f"floor        {floor['stories_per_s']} stories/s in {floor['workers']} workers "
+            f"(archive {floor['archive_stories']}); cpu ms/story workers "
+            f"{floor['cpu_ms_per_story']['workers']}, all {floor['cpu_ms_per_story']['all']}; "
+            "steps " + "  ".join(f"{k} {v}" for k, v in floor["steps_cpu_ms_per_story"].items()),
+            f"headline     end to end / floor = {vs['end_to_end_over_floor']}; cpu ms/story "
+            f"ours {vs['cpu_ms_per_story_ours']}, all {vs['cpu_ms_per_story_all_processes']}; "
+            f"S3 requests/story {vs['s3_requests_per_story']}",
+        ]
     for name, prof in (result.get("profile") or {}).items():
         if prof.get("samples"):
             top = ", ".join(f"{f} {s:.0%}" for f, s in prof["self"][:5])

@@ -7,7 +7,7 @@ in-memory ones.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
@@ -26,7 +26,13 @@ from services.enrich.ports import (
     StoryRecords,
     TagNames,
 )
-from services.enrich.relevance import Embedder, LinkReason, StoryFeatures, features_for
+from services.enrich.relevance import (
+    Embedder,
+    LinkPicks,
+    LinkReason,
+    StoryFeatures,
+    features_for,
+)
 from services.enrich.sections import section_for
 from services.enrich.tagging import tag_story
 from services.enrich.tagging.names import canonical_tags, register_keys
@@ -328,16 +334,7 @@ async def enrich(
         )
         wanted = [sid for sid, _ in picks.read_also] + list(picks.related)
         targets = await archive.stories.targets(wanted)
-        read_also_links = [
-            _link(targets[sid], after_paragraph=position, reason=picks.reasons.get(sid))
-            for sid, position in picks.read_also[: config.read_also]
-            if sid in targets
-        ]
-        related_links = [
-            _link(targets[sid], reason=picks.reasons.get(sid))
-            for sid in picks.related[: config.related_posts]
-            if sid in targets
-        ]
+        read_also_links, related_links = links_of(picks, targets, config)
     signature = link_signature(read_also_links, related_links)
     if refresh and signature == stored.links:
         # Kept only once the decision was emitted: a retry after a crash never lands here.
@@ -349,13 +346,13 @@ async def enrich(
         [link.article_id for link in read_also_links + related_links],
         article.ordering,
     )
-    event = _enriched(
+    event = enriched_event(
         stored, correlation_id, config, tags, read_also_links, related_links, revision
     )
     return Enrichment(event, write)
 
 
-def _enriched(
+def enriched_event(
     stored: StoredStory,
     correlation_id: str,
     config: EnrichConfig,
@@ -395,7 +392,7 @@ async def _as_stored(
             continue
         fresh = _link(target, after_paragraph=link.after_paragraph)
         (read_also if link.after_paragraph is not None else related).append(fresh)
-    return _enriched(
+    return enriched_event(
         stored, correlation_id, config, stored.tags or (), read_also, related, stored.revision
     )
 
@@ -414,8 +411,17 @@ async def _analyse(
     if not article.on_site:
         await archive.index.unindex(article.article_id)
         return tags, None
+    features = relevance_features(article, text, tags, embedder)
+    await archive.index.index(features)
+    return tags, features
+
+
+def relevance_features(
+    article: Article, text: StoryText, tags: Sequence[Tag], embedder: Embedder | None = None
+) -> StoryFeatures:
+    """What the related-links index ranks a story by."""
     published = article.published_at.timestamp() if article.published_at else None
-    features = features_for(
+    return features_for(
         article.article_id,
         article.headline,
         text.body_text,
@@ -425,8 +431,23 @@ async def _analyse(
         group_id=article.article_id,
         embedder=embedder,
     )
-    await archive.index.index(features)
-    return tags, features
+
+
+def links_of(
+    picks: LinkPicks, targets: Mapping[str, LinkTarget], config: EnrichConfig
+) -> tuple[list[RelatedLink], list[RelatedLink]]:
+    """The READ ALSO and Related Posts links of the picks whose targets are known."""
+    read_also = [
+        _link(targets[sid], after_paragraph=position, reason=picks.reasons.get(sid))
+        for sid, position in picks.read_also[: config.read_also]
+        if sid in targets
+    ]
+    related = [
+        _link(targets[sid], reason=picks.reasons.get(sid))
+        for sid in picks.related[: config.related_posts]
+        if sid in targets
+    ]
+    return read_also, related
 
 
 def parse_link(signature: str) -> RelatedLink:
