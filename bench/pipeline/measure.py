@@ -93,7 +93,8 @@ class Measurement:
     dead_letters: dict[str, int]  # dead-letter stream -> entries
     profile_dir: Path | None
     archive: dict[str, Any]  # the archive pushed before the warm-up, and how long it took
-    s3_requests: float | None  # S3 requests the services made for the measured stories
+    # S3 requests the services made for the measured stories, by service and operation.
+    s3_requests: dict[str, float] | None
 
 
 # --------------------------------------------------------------------------------------------
@@ -300,6 +301,7 @@ async def _push_and_settle(
     concurrency: int,
     args: argparse.Namespace,
     position: str = "0",
+    timeout_s: float | None = None,
 ) -> str:
     """Push the stories, wait until they are written and the follow-on work they set off (front
     page, link refreshes) is done. Returns the published stream's position."""
@@ -308,24 +310,32 @@ async def _push_and_settle(
         await push_all(client, token, bodies, concurrency, 0, run)
         done = asyncio.Event()
         position = await asyncio.wait_for(
-            follow_published(redis, set(run.accepted_at), run, done, position), args.timeout
+            follow_published(redis, set(run.accepted_at), run, done, position),
+            timeout_s or args.timeout,
         )
     return await settle(redis, position, None, None, args.settle, 300)
 
 
-async def s3_requests(client: httpx.AsyncClient, env: dict[str, str]) -> float | None:
-    """Every S3 request the services have made (their `wirepress_s3_requests_total`)."""
-    urls = [env["INGEST_URL"], f"http://127.0.0.1:{env['PUBLISH_PORT']}", env["DESK_URL"]]
-    total = 0.0
-    for url in urls:
+async def s3_requests(client: httpx.AsyncClient, env: dict[str, str]) -> dict[str, float] | None:
+    """Every S3 request the services have made so far, by service and operation (from their
+    `wirepress_s3_requests_total`); None if one did not answer."""
+    urls = {
+        "ingest": env["INGEST_URL"],
+        "publish": f"http://127.0.0.1:{env['PUBLISH_PORT']}",
+        "desk": env["DESK_URL"],
+    }
+    made: dict[str, float] = collections.defaultdict(float)
+    for service, url in urls.items():
         try:
             text = (await client.get(f"{url}/metrics")).text
         except httpx.HTTPError:
             return None
         for family in text_string_to_metric_families(text):
             if family.name == "wirepress_s3_requests":
-                total += sum(s.value for s in family.samples if s.name.endswith("_total"))
-    return total
+                for sample in family.samples:
+                    if sample.name.endswith("_total"):
+                        made[f"{service} {sample.labels['operation']}"] += sample.value
+    return made
 
 
 async def _print_progress(run: Run, t0: float) -> None:
@@ -414,8 +424,15 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
         if args.archive:
             print(f"  pushing an archive of {args.archive} stories ...", flush=True)
             t0 = time.monotonic()
+            # At the slowest this machine has run (~12 stories/s), 10k stories take 14 minutes.
             position = await _push_and_settle(
-                client, token, redis, archive_of(args), args.concurrency, args
+                client,
+                token,
+                redis,
+                archive_of(args),
+                args.concurrency,
+                args,
+                timeout_s=args.timeout + args.archive / 4,
             )
             archive["until_settled_s"] = round(time.monotonic() - t0, 1)
         position = await _push_and_settle(
@@ -443,5 +460,7 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
         dead_letters=dead,
         profile_dir=profile_dir,
         archive=archive,
-        s3_requests=None if s3_before is None or s3_after is None else s3_after - s3_before,
+        s3_requests=None
+        if s3_before is None or s3_after is None
+        else {k: v - s3_before.get(k, 0.0) for k, v in s3_after.items()},
     )

@@ -79,9 +79,20 @@ def _counts(m: Measurement, t: Times) -> dict[str, Any]:
         "missing": len(run.accepted_at) - t.written,
         "dead_letters": m.dead_letters,
         "dead_letters_total": sum(m.dead_letters.values()),
-        "s3_requests_per_story": round(m.s3_requests / max(t.written, 1), 3)
-        if m.s3_requests is not None
-        else None,
+        **_s3_requests(m, t),
+    }
+
+
+def _s3_requests(m: Measurement, t: Times) -> dict[str, Any]:
+    """S3 requests per story measured (follow-on work until idle included), by what made them."""
+    if m.s3_requests is None:
+        return {"s3_requests_per_story": None}
+    stories = max(t.written, 1)
+    return {
+        "s3_requests_per_story": round(sum(m.s3_requests.values()) / stories, 3),
+        "s3_requests_per_story_by_service_operation": {
+            name: round(count / stories, 3) for name, count in sorted(m.s3_requests.items())
+        },
     }
 
 
@@ -280,7 +291,33 @@ def against_floor(result: dict[str, Any], floor: dict[str, Any]) -> dict[str, An
             "end_to_end": result["counts"]["s3_requests_per_story"],
             "floor": floor["s3_requests_per_story"],
         },
+        "overhead_ms_per_story_by_process": _overheads(cpu["per_process"], floor),
     }
+
+
+# Which of the floor's steps each process of the pipeline does.
+STEPS_OF = {
+    "ingest": ("auth", "parse", "archive_put"),
+    "enrich": ("tag", "pick"),
+    "render": ("render",),
+    "publish": ("page_put",),
+}
+
+
+def _overheads(per_process: dict[str, Any], floor: dict[str, Any]) -> dict[str, float]:
+    """Each process's CPU per story end to end less what the floor spent on its steps: what
+    running as separate services over streams costs (site pages and link refreshes included,
+    which the floor does not do)."""
+    steps, floor_cpu = floor["steps_cpu_ms_per_story"], floor["cpu_ms_per_story"]
+    out: dict[str, float] = {}
+    for name, figures in per_process.items():
+        if not figures or name == "bench-client":
+            continue
+        # The floor's share is taken once, from a stage's first replica.
+        spent = sum(steps[step] for step in STEPS_OF.get(name, ()))
+        spent += floor_cpu.get(f"stack {name}", 0.0) if name not in STEPS_OF else 0.0
+        out[name] = round(figures["ms_per_story"] - spent, 3)
+    return out
 
 
 def failed(result: dict[str, Any]) -> bool:
