@@ -4,6 +4,7 @@ put on a stream (`encode_event`, `publish_events`), built from settings."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 
 from faststream.redis import RedisBroker
@@ -27,7 +28,16 @@ logger = logging.getLogger(__name__)
 DATA_FIELD = b"__data__"
 
 
-def create_broker(settings: ServiceSettings, metrics: Metrics | None = None) -> RedisBroker:
+def client_name(service: str, settings: ServiceSettings) -> str:
+    """What a replica's connections are called in Valkey's CLIENT LIST: its service and
+    consumer name, so ops can tell who holds a connection or runs a slow command."""
+    return re.sub(r"[^A-Za-z0-9._:-]", "_", f"wirepress:{service}:{settings.consumer_name}")[:120]
+
+
+def create_broker(
+    settings: ServiceSettings, metrics: Metrics | None = None, name: str | None = None
+) -> RedisBroker:
+    """The service's FastStream broker; `name` is its connections' client name."""
     middlewares = (
         ()
         if metrics is None
@@ -42,6 +52,7 @@ def create_broker(settings: ServiceSettings, metrics: Metrics | None = None) -> 
         logger=logging.getLogger("faststream"),
         # FastStream's per-message access log costs 15-35% CPU at our volumes: debug only.
         log_level=logging.DEBUG,
+        client_name=name,
     )
 
 
@@ -50,6 +61,7 @@ def create_redis(
     *,
     max_connections: int = DEFAULT_REDIS_CONNECTIONS,
     pool_timeout_s: float = 5.0,
+    name: str | None = None,
 ) -> Redis:
     """A client on a bounded, blocking pool: at `max_connections` a command waits up to
     `pool_timeout_s` for a connection rather than failing at once (redis-py's default pool
@@ -65,6 +77,7 @@ def create_redis(
         health_check_interval=15,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=4),
         retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        client_name=name,
     )
     return Redis.from_pool(pool)
 

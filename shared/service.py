@@ -27,7 +27,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from shared.backlog import stream_status, trim_acknowledged
-from shared.broker import create_broker, create_redis, ensure_groups, publish_events
+from shared.broker import (
+    client_name,
+    create_broker,
+    create_redis,
+    ensure_groups,
+    publish_events,
+)
 from shared.delivery import StreamConsumer
 from shared.events import Event
 from shared.metrics import PROBE_TIMEOUT_S, Metrics, set_stream_gauges
@@ -204,8 +210,12 @@ def consumer_app(
     runtime = Runtime(
         name=name,
         settings=settings,
-        broker=create_broker(settings, metrics),
-        redis=create_redis(settings.redis_url, max_connections=settings.redis_max_connections),
+        broker=create_broker(settings, metrics, client_name(name, settings)),
+        redis=create_redis(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            name=client_name(name, settings),
+        ),
         metrics=metrics,
     )
 

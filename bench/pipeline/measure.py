@@ -23,6 +23,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from bench.pipeline import redis_commands
 from bench.pipeline.stack import (
     BenchStack,
     cpu_seconds,
@@ -95,6 +96,8 @@ class Measurement:
     archive: dict[str, Any]  # the archive pushed before the warm-up, and how long it took
     # S3 requests the services made for the measured stories, by service and operation.
     s3_requests: dict[str, float] | None
+    # Valkey commands and bytes per story by service, when Valkey counts them per connection.
+    valkey_per_story: dict[str, Any] | None
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,7 +445,9 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
             profilers = start_profilers(bench.pids, profile_dir)
             await asyncio.sleep(1.0)
         s3_before = await s3_requests(client, bench.env)
+        valkey_before = await redis_commands.snapshot(redis)
         run, counters = await _measured_part(client, redis, bench, measured, position, args)
+        valkey_after = await redis_commands.snapshot(redis)
         s3_after = await s3_requests(client, bench.env)
         dead = await dead_letters(redis)
     finally:
@@ -460,6 +465,9 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
         dead_letters=dead,
         profile_dir=profile_dir,
         archive=archive,
+        valkey_per_story=None
+        if valkey_before is None or valkey_after is None
+        else redis_commands.per_story(valkey_before, valkey_after, len(measured)),
         s3_requests=None
         if s3_before is None or s3_after is None
         else {k: v - s3_before.get(k, 0.0) for k, v in s3_after.items()},

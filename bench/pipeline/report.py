@@ -260,6 +260,7 @@ def results(args: argparse.Namespace, m: Measurement) -> dict[str, Any]:
         },
         "archive": m.archive,
         **figures(m),
+        "valkey_per_story_by_service": m.valkey_per_story,
     }
 
 

@@ -29,7 +29,7 @@ from services.ingest.openapi import openapi_document
 from services.ingest.ports import Problem, PushOutcome, Unavailable
 from services.ingest.settings import IngestSettings
 from shared.backlog import stream_status
-from shared.broker import create_redis, ensure_groups
+from shared.broker import client_name, create_redis, ensure_groups
 from shared.logging import log_context
 from shared.metrics import PAYLOAD_BUCKETS, PROBE_TIMEOUT_S, Metrics, set_stream_gauges
 from shared.service import metrics_route
@@ -68,7 +68,11 @@ async def running_acceptor(
     settings: IngestSettings, metrics: Metrics | None = None
 ) -> AsyncIterator[Running]:
     """An Acceptor on live connections, closed on exit: the service's and replay's."""
-    redis = create_redis(settings.redis_url, max_connections=settings.redis_max_connections)
+    redis = create_redis(
+        settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        name=client_name("ingest", settings),
+    )
     storage = Storage(settings, metrics)
     archive = S3RawArchive(storage)
     emitter = RedisEmitter(

@@ -94,6 +94,13 @@ def test_every_service_counts_what_it_did(
         port = services.ingest_port if name == "ingest" else services.health_ports[name]
         assert httpx.get(f"http://127.0.0.1:{port}/livez", timeout=10).status_code == 200
 
+    # Valkey's CLIENT LIST names every service's connections (its queries' and its broker's).
+    client = redis.Redis.from_url(settings.redis_url)
+    names = {c["name"] for c in client.client_list()}
+    client.close()
+    for name in ("ingest", "enrich", "render", "publish"):
+        assert any(n.startswith(f"wirepress:{name}:") for n in names), (name, names)
+
 
 def test_the_stream_gauges_show_a_stopped_stage_falling_behind_and_catching_up(
     services: ServiceProcesses, settings: StackSettings
