@@ -47,12 +47,11 @@ from lxml import html as lxml_html
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
-from bench.pipeline.stack import BenchStack, fresh_stack, stop_on_sigterm
+from bench.pipeline.stack import BenchStack, follow_on_waiting, fresh_stack, stop_on_sigterm
 from bench.pipeline.stories import make_stories
 from cli.supervise import Supervisor
 from shared.backlog import stream_backlogs
 from shared.broker import create_redis, encode_event
-from shared.clients import EnrichClient, RenderClient
 from shared.events import ArticleEnriched, ArticleIngested, ArticlePublished
 from shared.models import Article, article_id_for, version_ordering
 from shared.settings import StorageSettings
@@ -282,31 +281,24 @@ async def settled(
     """Wait until every group has nothing unread or pending, enrich has no link refresh
     waiting and render no page due; how long it took, or None (and what was still busy in
     `busy_at_end`) if it did not within `within_s`."""
-    render = RenderClient(bench.env["RENDER_URL"])
-    enrich = EnrichClient(bench.env["ENRICH_URL"])
     started = time.monotonic()
     quiet_since: float | None = None
-    try:
-        while time.monotonic() - started < within_s:
-            busy_at_end.clear()
-            try:
-                backlogs = [b for b in await stream_backlogs(redis) if b.entries]
-                busy_at_end["backlogs"] = [str(b) for b in backlogs]
-                busy_at_end["pages_due"] = (await render.listing()).pages_due
-                busy_at_end["refreshes_waiting"] = (await enrich.index()).refreshes_waiting
-            except Exception as exc:  # a store or render restarting: not settled yet
-                busy_at_end["unanswered"] = repr(exc)
-            idle = not busy_at_end.get("unanswered") and not busy_at_end["backlogs"]
-            if idle and busy_at_end["pages_due"] == 0 and busy_at_end["refreshes_waiting"] == 0:
-                quiet_since = quiet_since or time.monotonic()
-                if time.monotonic() - quiet_since > 5:
-                    return time.monotonic() - started
-            else:
-                quiet_since = None
-            await asyncio.sleep(1)
-    finally:
-        await render.aclose()
-        await enrich.aclose()
+    while time.monotonic() - started < within_s:
+        busy_at_end.clear()
+        try:
+            backlogs = [b for b in await stream_backlogs(redis) if b.entries]
+            busy_at_end["backlogs"] = [str(b) for b in backlogs]
+            busy_at_end.update(await follow_on_waiting(bench.env))
+        except Exception as exc:  # a store or render restarting: not settled yet
+            busy_at_end["unanswered"] = repr(exc)
+        idle = not busy_at_end.get("unanswered") and not busy_at_end["backlogs"]
+        if idle and busy_at_end["pages_due"] == 0 and busy_at_end["refreshes_waiting"] == 0:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since > 5:
+                return time.monotonic() - started
+        else:
+            quiet_since = None
+        await asyncio.sleep(1)
     return None
 
 

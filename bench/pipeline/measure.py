@@ -27,6 +27,7 @@ from bench.pipeline import redis_commands
 from bench.pipeline.stack import (
     BenchStack,
     cpu_seconds,
+    follow_on_waiting,
     machine_busy_seconds,
     start_profilers,
     stop_profilers,
@@ -215,15 +216,16 @@ async def _busy_groups(redis: Redis) -> bool:
 
 async def settle(
     redis: Redis,
+    env: dict[str, str],
     position: str,
     wanted: set[str] | None,
     run: Run | None,
     quiet: float,
     limit: float,
 ) -> str:
-    """Wait until the pipeline is idle: no consumer group with lag or pending entries and nothing
-    new on the published stream for `quiet` seconds (follow-on work such as the related-link
-    refreshes that republish earlier stories lands within that). Returns the stream position."""
+    """Wait until the pipeline is idle: no consumer group with lag or pending entries, no site
+    page due or link refresh waiting, and nothing new on the published stream for `quiet`
+    seconds. Returns the stream position."""
     start = last_activity = time.monotonic()
     while time.monotonic() - start < limit:
         for entry_id, fields in await _read_published(redis, position, 250):
@@ -233,7 +235,7 @@ async def settle(
                 event = _published(fields)
                 if wanted is None or event.article_id in wanted:
                     run.outcomes[event.outcome] += 1
-        if await _busy_groups(redis):
+        if await _busy_groups(redis) or any((await follow_on_waiting(env)).values()):
             last_activity = time.monotonic()
         if time.monotonic() - last_activity >= quiet:
             break
@@ -298,7 +300,7 @@ def _bodies(stories: list[dict[str, Any]]) -> tuple[list[Body], list[int]]:
 
 async def _push_and_settle(
     client: httpx.AsyncClient,
-    token: str,
+    env: dict[str, str],
     redis: Redis,
     bodies: list[Body],
     concurrency: int,
@@ -310,13 +312,13 @@ async def _push_and_settle(
     page, link refreshes) is done. Returns the published stream's position."""
     if bodies:
         run = Run()
-        await push_all(client, token, bodies, concurrency, 0, run)
+        await push_all(client, env["INGEST_TOKEN"], bodies, concurrency, 0, run)
         done = asyncio.Event()
         position = await asyncio.wait_for(
             follow_published(redis, set(run.accepted_at), run, done, position),
             timeout_s or args.timeout,
         )
-    return await settle(redis, position, None, None, args.settle, 300)
+    return await settle(redis, env, position, None, None, args.settle, 300)
 
 
 async def s3_requests(client: httpx.AsyncClient, env: dict[str, str]) -> dict[str, float] | None:
@@ -402,7 +404,7 @@ async def _measured_part(
     if args.settle > 0:
         print(f"  waiting for the pipeline to go idle ({args.settle}s quiet) ...", flush=True)
         t1 = time.monotonic()
-        await settle(redis, position, wanted, run, args.settle, 300)
+        await settle(redis, bench.env, position, wanted, run, args.settle, 300)
         settle_s = time.monotonic() - t1
         settled = {name: cpu_seconds(pid) for name, pid in bench.pids.items()}
     return run, Counters(before, after, settled, wall, settle_s)
@@ -420,7 +422,6 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
     client = httpx.AsyncClient(base_url=bench.env["INGEST_URL"], timeout=60, limits=limits)
     profilers: dict[str, subprocess.Popen[bytes]] = {}
     profile_dir = Path(args.profile) if args.profile else None
-    token = bench.env["INGEST_TOKEN"]
     archive: dict[str, Any] = {"stories": args.archive}
     try:
         position = "0"
@@ -430,7 +431,7 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
             # At the slowest this machine has run (~12 stories/s), 10k stories take 14 minutes.
             position = await _push_and_settle(
                 client,
-                token,
+                bench.env,
                 redis,
                 archive_of(args),
                 args.concurrency,
@@ -439,7 +440,7 @@ async def measure(args: argparse.Namespace, bench: BenchStack) -> Measurement:
             )
             archive["until_settled_s"] = round(time.monotonic() - t0, 1)
         position = await _push_and_settle(
-            client, token, redis, warm, min(4, args.concurrency), args, position
+            client, bench.env, redis, warm, min(4, args.concurrency), args, position
         )
         if profile_dir:
             profilers = start_profilers(bench.pids, profile_dir)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cli import devstack, stack
+from shared.clients import EnrichClient, RenderClient
 
 REPO = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -199,3 +200,18 @@ def stop_profilers(procs: dict[str, subprocess.Popen[bytes]]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+async def follow_on_waiting(env: dict[str, str]) -> dict[str, int]:
+    """Work the stack still has queued beyond its streams: render's site pages due (built after
+    their debounce, and held while publish is behind) and enrich's link refreshes waiting."""
+    render = RenderClient(env["RENDER_URL"])
+    enrich = EnrichClient(env["ENRICH_URL"])
+    try:
+        return {
+            "pages_due": (await render.listing()).pages_due,
+            "refreshes_waiting": (await enrich.index()).refreshes_waiting,
+        }
+    finally:
+        await render.aclose()
+        await enrich.aclose()
