@@ -92,7 +92,7 @@ docs: $(STAMP)
 ## 2,000 stories end to end on a fresh local stack, then the same stories through the same
 ## essential steps with no streams (the floor, bench/pipeline/floor.py) against the same servers:
 ## on an empty site (bench/results/pipeline.json) and on a site of 10,000 stories, the headline
-## (bench/results/pipeline-10k.json). About 20 minutes here.
+## (bench/results/pipeline-10k.json). About 45 minutes here (most of it pushing the 10k archive).
 bench: $(STAMP)
 	$(BIN)/python -m bench.pipeline --stories 2000 --out bench/results/pipeline.json
 	$(BIN)/python -m bench.pipeline --stories 2000 --archive 10000 --out bench/results/pipeline-10k.json

@@ -65,7 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main() -> int:
-    args = build_parser().parse_args()
+    parser = build_parser()
+    args = parser.parse_args()
+    if args.floor_workers > args.warmup:
+        # Each floor worker's untimed first story is one of the warm-up's.
+        parser.error(f"--warmup must be at least --floor-workers ({args.floor_workers})")
     stop_on_sigterm()
     try:
         with fresh_stack(args.replicas, args.keep) as bench:
@@ -76,6 +80,8 @@ def main() -> int:
             )
             measurement = asyncio.run(measure(args, bench))
             result = report.results(args, measurement)
+            if args.out:  # kept whatever becomes of the floor
+                report.write(result, Path(args.out))
             if args.floor_workers > 0:
                 print(
                     f"the floor: the same stories in {args.floor_workers} workers ...", flush=True
