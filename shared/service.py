@@ -207,14 +207,15 @@ def consumer_app(
     find what `setup` opened in `runtime.resources`.
     """
     metrics = Metrics(name)
+    connection_name = client_name(name, settings)
     runtime = Runtime(
         name=name,
         settings=settings,
-        broker=create_broker(settings, metrics, client_name(name, settings)),
+        broker=create_broker(settings, metrics, connection_name),
         redis=create_redis(
             settings.redis_url,
             max_connections=settings.redis_max_connections,
-            name=client_name(name, settings),
+            name=connection_name,
         ),
         metrics=metrics,
     )

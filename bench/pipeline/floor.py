@@ -22,7 +22,8 @@ import os
 import queue
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -41,7 +42,7 @@ from services.enrich.ports import EnrichConfig, LinkTarget, StoredStory
 from services.enrich.relevance import RelatedIndex, StoryFeatures, pick_links, semantic
 from services.enrich.text import StoryText, story_text
 from services.ingest.auth import Authenticator, Credentials
-from services.ingest.handlers import parse_payload, raw_key_for
+from services.ingest.handlers import archive_metadata, parse_payload, raw_key_for
 from services.ingest.settings import FeedConfig
 from services.render.pages import PageRenderer
 from services.render.site import SiteInfo
@@ -96,8 +97,8 @@ class _Worker:
             SiteInfo(url=job.site_url, name="Wirepress", sections=self.config.sections.in_order)
         )
         self.index = RelatedIndex()
-        feed = FeedConfig(name=FEED, secret=SecretStr(job.token))
-        self.auth = Authenticator([feed], skew_s=300, replay_cache=_NO_REPLAY_CACHE)
+        self.feed = FeedConfig(name=FEED, secret=SecretStr(job.token))
+        self.auth = Authenticator([self.feed], skew_s=300, replay_cache=_NO_REPLAY_CACHE)
         self.credentials = Credentials(bearer=job.token, authorization_scheme="Bearer")
         self.storage = floor_storage(job.s3_endpoint_url)
         self.targets: dict[str, LinkTarget] = {}
@@ -142,64 +143,57 @@ class _Worker:
 
     def story(self, body: bytes, spent: dict[str, float]) -> None:
         """One story through every essential step, the CPU of each added to `spent`."""
-        clock = time.process_time
-        t = clock()
-        self.auth.precheck(self.credentials)
-        spent["auth"] += clock() - t
-
-        t = clock()
-        article = parse_payload(body, CONTENT_TYPE)[0].article
-        spent["parse"] += clock() - t
-
-        t = clock()
-        received = datetime.now(UTC)
-        self.storage.archive_raw(
-            raw_key_for(received, body, FEED, CONTENT_TYPE),
-            body,
-            CONTENT_TYPE,
-            {"feed": FEED, "received-at": received.isoformat()},
-        )
-        self.s3_requests += 1
-        spent["archive_put"] += clock() - t
-
-        t = clock()
-        text, tags, features = self.tag(article)
-        spent["tag"] += clock() - t
-
-        t = clock()
+        with _timed(spent, "auth"):
+            self.auth.precheck(self.credentials)
+        with _timed(spent, "parse"):
+            article = parse_payload(body, CONTENT_TYPE)[0].article
+        with _timed(spent, "archive_put"):
+            received = datetime.now(UTC)
+            self.storage.archive_raw(
+                raw_key_for(received, body, FEED, CONTENT_TYPE),
+                body,
+                CONTENT_TYPE,
+                archive_metadata(self.feed, CONTENT_TYPE, received, "floor"),
+            )
+            self.s3_requests += 1
+        with _timed(spent, "tag"):
+            text, tags, features = self.tag(article)
         config = self.config
-        picks = pick_links(self.index, features, config.read_also, config.related_posts)
-        self.index.add(features)
-        self.remember(article, text)
-        read_also, related = links_of(picks, self.targets, config)
-        spent["pick"] += clock() - t
-        t = clock()
-        self.refit_if_due()
-        spent[SEMANTIC_FIT] += clock() - t
-        t = clock()
-        stored = StoredStory(article=article, page_path=page_path_for(article), corrected=False)
-        enriched = enriched_event(stored, "floor", config, tags, read_also, related, 1)
-        spent["pick"] += clock() - t
+        with _timed(spent, "pick"):
+            picks = pick_links(self.index, features, config.read_also, config.related_posts)
+            self.index.add(features)
+            self.remember(article, text)
+            read_also, related = links_of(picks, self.targets, config)
+            stored = StoredStory(article=article, page_path=page_path_for(article), corrected=False)
+            enriched = enriched_event(stored, "floor", config, tags, read_also, related, 1)
+        with _timed(spent, SEMANTIC_FIT):
+            self.refit_if_due()
+        with _timed(spent, "render"):
+            html = self.renderer.render_article(enriched, body_blocks(article.body_html))
+            page = html.encode("utf-8")
+            packed = gzip_page(page)
+        with _timed(spent, "page_put"):
+            self.storage.put_page(
+                enriched.page_path,
+                packed,
+                ordering=enriched.ordering,
+                cache_control=CACHE_CONTROL,
+                if_match=None,
+                if_none_match=True,
+                content_encoding="gzip",
+                sha256=sha256_hex(page),
+            )
+            self.s3_requests += 1
 
-        t = clock()
-        html = self.renderer.render_article(enriched, body_blocks(article.body_html))
-        page = html.encode("utf-8")
-        packed = gzip_page(page)
-        spent["render"] += clock() - t
 
-        t = clock()
-        self.storage.put_page(
-            enriched.page_path,
-            packed,
-            ordering=enriched.ordering,
-            cache_control=CACHE_CONTROL,
-            if_match=None,
-            if_none_match=True,
-            content_encoding="gzip",
-            sha256=sha256_hex(page),
-        )
-        self.s3_requests += 1
-        spent["page_put"] += clock() - t
+@contextmanager
+def _timed(spent: dict[str, float], step: str) -> Iterator[None]:
+    """Add the CPU time of the block to `spent[step]`."""
+    t = time.process_time()
+    try:
+        yield
+    finally:
+        spent[step] += time.process_time() - t
 
 
 def _work(job: FloorJob, messages: Any, go: Any) -> None:

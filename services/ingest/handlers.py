@@ -103,6 +103,19 @@ def raw_key_for(received_at: datetime, payload: bytes, feed: str, content_type: 
     return f"raw/{received_at:%Y/%m/%d}/{feed}/{digest}"
 
 
+def archive_metadata(
+    feed: FeedConfig, content_type: str | None, received_at: datetime, correlation_id: str
+) -> dict[str, str]:
+    """What is kept beside an archived payload: enough to replay it as it was received."""
+    return {
+        META_FEED: feed.name,
+        META_CONTENT_TYPE: metadata_value(content_type or ""),
+        META_DEFAULT_TZ: feed.default_tz,
+        META_RECEIVED_AT: received_at.isoformat(),
+        META_CORRELATION_ID: correlation_id,
+    }
+
+
 # Media types that may carry a wire story. Anything else (image/png, text/html, a PDF) is still
 # read when the payload itself is unambiguously JSON or XML in a format we know — feeds do send
 # wrong content types — but when it is not, the answer is 415 rather than "malformed".
@@ -239,13 +252,7 @@ class Acceptor:
         """Archive the raw payload (before it is parsed: rejected payloads are kept too)."""
         received_at = datetime.now(UTC)
         raw_key = raw_key_for(received_at, body, feed.name, content_type or "")
-        metadata = {
-            META_FEED: feed.name,
-            META_CONTENT_TYPE: metadata_value(content_type or ""),
-            META_DEFAULT_TZ: feed.default_tz,
-            META_RECEIVED_AT: received_at.isoformat(),
-            META_CORRELATION_ID: correlation_id,
-        }
+        metadata = archive_metadata(feed, content_type, received_at, correlation_id)
         try:
             await self.archive_store.put(
                 raw_key, body, metadata_value(content_type or "", 200), metadata
